@@ -1,0 +1,185 @@
+/*
+ * api/auth.c - API key generation, the key file and constant-time verification (libsodium).
+ */
+#define _GNU_SOURCE
+#include "api/auth.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define KEY_PREFIX     "wdk_"
+#define KEY_PREFIX_LEN 4
+#define SECRET_BYTES   32
+#define SECRET_CHARS   43 /* base64url, no padding, of 32 bytes */
+
+bool api_tenant_valid(const char *s)
+{
+    size_t len = strlen(s);
+
+    if (len < 1 || len > API_TENANT_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static void hash_key(unsigned char out[32], const char *key, size_t len)
+{
+    crypto_generichash(out, 32, (const unsigned char *)key, len, NULL, 0);
+}
+
+static bool is_lower_hex(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    }
+    return true;
+}
+
+/* Format check of a presented key; false for anything that cannot be one of ours. */
+static bool key_well_formed(const char *key, size_t len)
+{
+    if (len != API_KEY_LEN || memcmp(key, KEY_PREFIX, KEY_PREFIX_LEN) != 0 ||
+        key[KEY_PREFIX_LEN + API_KEY_ID_LEN] != '_')
+        return false;
+    if (!is_lower_hex(key + KEY_PREFIX_LEN, API_KEY_ID_LEN))
+        return false;
+    for (size_t i = KEY_PREFIX_LEN + API_KEY_ID_LEN + 1; i < len; i++) {
+        char c = key[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+int api_keys_generate(
+    const char *tenant, char key[API_KEY_LEN + 1], char *line, size_t linelen, struct wd_error *err)
+{
+    unsigned char id[API_KEY_ID_LEN / 2], secret[SECRET_BYTES], hash[32];
+    char hash_hex[65];
+
+    if (!api_tenant_valid(tenant))
+        return wd_error_set(err, -WD_E_VALIDATION_ERROR,
+                            "tenant must be 1-64 characters of [A-Za-z0-9_.-]");
+    randombytes_buf(id, sizeof(id));
+    randombytes_buf(secret, sizeof(secret));
+    memcpy(key, KEY_PREFIX, KEY_PREFIX_LEN);
+    sodium_bin2hex(key + KEY_PREFIX_LEN, API_KEY_ID_LEN + 1, id, sizeof(id));
+    key[KEY_PREFIX_LEN + API_KEY_ID_LEN] = '_';
+    sodium_bin2base64(key + KEY_PREFIX_LEN + API_KEY_ID_LEN + 1, SECRET_CHARS + 1, secret,
+                      sizeof(secret), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(secret, sizeof(secret));
+    hash_key(hash, key, API_KEY_LEN);
+    sodium_bin2hex(hash_hex, sizeof(hash_hex), hash, sizeof(hash));
+    snprintf(line, linelen, "%.*s %s %s\n", API_KEY_ID_LEN, key + KEY_PREFIX_LEN, tenant, hash_hex);
+    return 0;
+}
+
+/* Parses one non-comment line of the key file into e. 0 or -1. */
+static int parse_line(char *text, struct api_key_entry *e)
+{
+    char *save = NULL;
+    char *id = strtok_r(text, " \t", &save);
+    char *tenant = strtok_r(NULL, " \t", &save);
+    char *hash = strtok_r(NULL, " \t", &save);
+
+    if (!id || !tenant || !hash || strtok_r(NULL, " \t", &save))
+        return -1;
+    if (strlen(id) != API_KEY_ID_LEN || !is_lower_hex(id, API_KEY_ID_LEN) ||
+        !api_tenant_valid(tenant) || strlen(hash) != 64 || !is_lower_hex(hash, 64))
+        return -1;
+    memcpy(e->key_id, id, API_KEY_ID_LEN + 1);
+    snprintf(e->tenant, sizeof(e->tenant), "%s", tenant);
+    size_t bin_len = 0;
+    if (sodium_hex2bin(e->hash, sizeof(e->hash), hash, 64, NULL, &bin_len, NULL) != 0 ||
+        bin_len != 32)
+        return -1;
+    return 0;
+}
+
+static int add_entry(struct api_keys *keys, const struct api_key_entry *e)
+{
+    for (size_t i = 0; i < keys->n; i++) {
+        if (strcmp(keys->entries[i].key_id, e->key_id) == 0)
+            return -1;
+    }
+    struct api_key_entry *grown = realloc(keys->entries, (keys->n + 1) * sizeof(*grown));
+    if (!grown)
+        return -1;
+    keys->entries = grown;
+    keys->entries[keys->n++] = *e;
+    return 0;
+}
+
+int api_keys_load(struct api_keys *keys, const char *path, struct wd_error *err)
+{
+    FILE *f = fopen(path, "re");
+    char text[512];
+    int lineno = 0, rc = 0;
+
+    memset(keys, 0, sizeof(*keys));
+    if (!f)
+        return wd_error_set(err, -WD_E_CONFIG, "API_KEYS_FILE: cannot open %s", path);
+    while (fgets(text, sizeof(text), f)) {
+        lineno++;
+        text[strcspn(text, "\r\n")] = '\0';
+        char *p = text + strspn(text, " \t");
+        if (*p == '\0' || *p == '#')
+            continue;
+        struct api_key_entry e;
+        if (parse_line(p, &e) < 0 || add_entry(keys, &e) < 0) {
+            rc =
+                wd_error_set(err, -WD_E_CONFIG,
+                             "API_KEYS_FILE: %s line %d is malformed or a duplicate", path, lineno);
+            break;
+        }
+    }
+    fclose(f);
+    if (rc < 0)
+        api_keys_release(keys);
+    return rc;
+}
+
+void api_keys_release(struct api_keys *keys)
+{
+    if (keys->entries)
+        sodium_memzero(keys->entries, keys->n * sizeof(*keys->entries));
+    free(keys->entries);
+    keys->entries = NULL;
+    keys->n = 0;
+}
+
+int api_keys_verify(const struct api_keys *keys,
+                    const char *authorization,
+                    char tenant[API_TENANT_MAX + 1])
+{
+    static const char scheme[] = "Bearer ";
+    unsigned char presented[32];
+
+    if (!authorization || strncasecmp(authorization, scheme, sizeof(scheme) - 1) != 0)
+        return -WD_E_UNAUTHORIZED;
+    const char *key = authorization + sizeof(scheme) - 1;
+    size_t len = strlen(key);
+    if (!key_well_formed(key, len))
+        return -WD_E_UNAUTHORIZED;
+    for (size_t i = 0; i < keys->n; i++) {
+        const struct api_key_entry *e = &keys->entries[i];
+        if (memcmp(e->key_id, key + KEY_PREFIX_LEN, API_KEY_ID_LEN) != 0)
+            continue;
+        hash_key(presented, key, len);
+        if (sodium_memcmp(presented, e->hash, sizeof(presented)) != 0)
+            return -WD_E_UNAUTHORIZED;
+        memcpy(tenant, e->tenant, strlen(e->tenant) + 1);
+        return 0;
+    }
+    return -WD_E_UNAUTHORIZED;
+}

@@ -1,0 +1,63 @@
+/*
+ * api/auth.h - API keys: their format, the key file, and verifying a request's key.
+ *
+ * Owns: the API key format "wdk_<16 hex key id>_<43 base64url secret chars>" (32 random bytes
+ * from libsodium), and the key file (API_KEYS_FILE), one key per line:
+ *
+ *     <key id> <tenant> <BLAKE2b-256 of the whole key, 64 hex>
+ *
+ * with '#' comments. Only hashes are stored; a presented key is hashed and compared in constant
+ * time (sodium_memcmp). Each key is bound to one tenant; tenants are 1-64 chars of
+ * [A-Za-z0-9_.-]. `walletctl apikey create --tenant NAME` makes keys.
+ * Thread-safety: a loaded struct api_keys is read-only and may be shared by all threads.
+ */
+#ifndef WD_API_AUTH_H
+#define WD_API_AUTH_H
+
+#include "core/error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define API_KEY_LEN    64
+#define API_KEY_ID_LEN 16
+#define API_TENANT_MAX 64
+
+struct api_key_entry {
+    char key_id[API_KEY_ID_LEN + 1];
+    char tenant[API_TENANT_MAX + 1];
+    unsigned char hash[32];
+};
+
+struct api_keys {
+    struct api_key_entry *entries; /* owned */
+    size_t n;
+};
+
+/* True if s is a valid tenant name. */
+bool api_tenant_valid(const char *s);
+
+/* Loads the key file at path. A missing file is an error. 0 or -WD_E_CONFIG (err: line). */
+int api_keys_load(struct api_keys *keys, const char *path, struct wd_error *err);
+
+void api_keys_release(struct api_keys *keys);
+
+/*
+ * Verifies an Authorization header value ("Bearer <key>"). On success copies the key's tenant
+ * into tenant and returns 0; otherwise -WD_E_UNAUTHORIZED. NULL header is unauthorized.
+ */
+int api_keys_verify(const struct api_keys *keys,
+                    const char *authorization,
+                    char tenant[API_TENANT_MAX + 1]);
+
+/*
+ * Makes a new key for tenant: the key itself into key (shown once, never stored) and the line
+ * to append to the key file into line (with trailing newline). 0 or -WD_E_VALIDATION_ERROR.
+ */
+int api_keys_generate(const char *tenant,
+                      char key[API_KEY_LEN + 1],
+                      char *line,
+                      size_t linelen,
+                      struct wd_error *err);
+
+#endif

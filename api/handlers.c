@@ -1,0 +1,252 @@
+/*
+ * api/handlers.c - route table; money, read, health and metrics handlers.
+ *
+ * Every money handler is a one-liner over submit_write(): idempotency key, body, shard, submit.
+ * Every read handler is a one-liner over submit_read(): path ID, shard, submit.
+ */
+#include "api/handlers.h"
+
+#include "api/parse.h"
+#include "api/request.h"
+#include "core/metrics.h"
+#include "shard/health.h"
+#include "shard/map.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void reply_refusal(struct api_request *req, const struct wd_error *err)
+{
+    api_reply_error(req, err->code, err->message[0] ? err->message : NULL);
+}
+
+/* The generic worker behind every POST: key, body, shard, submit. */
+static void submit_write(struct api_request *req, enum wallet_op_kind kind, bool key_required)
+{
+    struct wallet_op *op = &req->op;
+    struct wd_error err = {0};
+    struct api_parse_limits limits = {req->ctx->cfg->hold_default_s, req->ctx->cfg->hold_max_s};
+
+    if (api_parse_idempotency_key(api_request_header(req, "Idempotency-Key"),
+                                  api_request_header(req, "X-Idempotency-Key"), key_required, op,
+                                  &err) < 0 ||
+        api_parse_body(kind, req->method, req->path, req->body, req->body_len, &limits, op, &err) <
+            0) {
+        reply_refusal(req, &err);
+        return;
+    }
+    memcpy(op->tenant, req->tenant, sizeof(op->tenant));
+    op->shard = shard_map_lookup(req->ctx->map, op->bucket);
+    api_request_submit(req);
+}
+
+static void create_wallet(struct api_request *req)
+{
+    submit_write(req, WALLET_OP_CREATE_WALLET, false);
+}
+
+static void credit(struct api_request *req)
+{
+    submit_write(req, WALLET_OP_CREDIT, true);
+}
+
+static void authorize(struct api_request *req)
+{
+    submit_write(req, WALLET_OP_AUTHORIZE, true);
+}
+
+static void debit(struct api_request *req)
+{
+    submit_write(req, WALLET_OP_DEBIT, true);
+}
+
+static void void_hold(struct api_request *req)
+{
+    submit_write(req, WALLET_OP_VOID, true);
+}
+
+static bool wants_strong(struct api_request *req)
+{
+    const char *h = api_request_header(req, "X-Consistency");
+    const char *q = api_request_query(req, "consistency");
+
+    return (h && strcmp(h, "strong") == 0) || (q && strcmp(q, "strong") == 0);
+}
+
+/* The generic worker behind every GET of one resource by its ID. */
+static void submit_read(struct api_request *req, enum wallet_op_kind kind, enum shard_id_kind idk)
+{
+    struct wallet_op *op = &req->op;
+    const struct api_param *p = &req->match.params[0];
+    uint32_t bucket;
+
+    if (shard_id_parse(p->ptr, p->len, idk, &bucket) < 0) {
+        api_reply_error(req, -WD_E_NOT_FOUND, NULL); /* cannot exist: no query is run */
+        return;
+    }
+    op->kind = kind;
+    memcpy(idk == SHARD_ID_WALLET ? op->wallet_id : op->txn_id, p->ptr, p->len);
+    memcpy(op->tenant, req->tenant, sizeof(op->tenant));
+    op->strong = wants_strong(req);
+    op->shard = shard_map_lookup(req->ctx->map, bucket);
+    api_request_submit(req);
+}
+
+static void get_wallet(struct api_request *req)
+{
+    submit_read(req, WALLET_OP_GET_WALLET, SHARD_ID_WALLET);
+}
+
+static void get_txn(struct api_request *req)
+{
+    submit_read(req, WALLET_OP_GET_TXN, SHARD_ID_TXN);
+}
+
+static void get_ledger(struct api_request *req)
+{
+    struct wd_error err = {0};
+
+    if (api_parse_page(api_request_query(req, "limit"), api_request_query(req, "cursor"), &req->op,
+                       &err) < 0) {
+        reply_refusal(req, &err);
+        return;
+    }
+    submit_read(req, WALLET_OP_LEDGER, SHARD_ID_WALLET);
+}
+
+static void list_wallets(struct api_request *req)
+{
+    struct wallet_op *op = &req->op;
+    const struct api_param *p = &req->match.params[0];
+
+    if (!shard_account_id_valid(p->ptr, p->len)) {
+        api_reply_error(req, -WD_E_VALIDATION_ERROR,
+                        "accountId must be 1-64 characters of [A-Za-z0-9_.:-]");
+        return;
+    }
+    op->kind = WALLET_OP_LIST_WALLETS;
+    memcpy(op->account_id, p->ptr, p->len);
+    memcpy(op->tenant, req->tenant, sizeof(op->tenant));
+    op->strong = wants_strong(req);
+    op->shard = shard_map_lookup(req->ctx->map, shard_hash_bucket(p->ptr, p->len));
+    api_request_submit(req);
+}
+
+static void health_live(struct api_request *req)
+{
+    api_reply_data(req, 200, json_pack("{s:s}", "status", "live"));
+}
+
+static json_t *health_checks(const struct shard_health_status *s, char *first, size_t len)
+{
+    json_t *checks = json_object();
+
+    first[0] = '\0';
+    for (int i = 0; i < s->shard_count; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "shard%d", i);
+        const char *state = !s->checked ? "pending" : s->primary_ok[i] ? "ok" : "down";
+        json_object_set_new(checks, name, json_string(state));
+        if (!s->primary_ok[i] && !first[0])
+            snprintf(first, len, "shard %d primary: %s", i,
+                     s->checked ? s->primary_error[i] : "not checked yet");
+    }
+    json_object_set_new(checks, "redis",
+                        json_string(!s->checked   ? "pending"
+                                    : s->redis_ok ? "ok"
+                                                  : "down"));
+    if (!s->redis_ok && !first[0])
+        snprintf(first, len, "redis: %s", s->checked ? s->redis_error : "not checked yet");
+    return checks;
+}
+
+static void health_ready(struct api_request *req)
+{
+    struct shard_health_status s;
+    char first[256];
+
+    shard_health_snapshot(req->ctx->health, &s);
+    json_t *checks = health_checks(&s, first, sizeof(first));
+    bool draining = atomic_load(&req->ctx->draining);
+    json_object_set_new(checks, "draining", json_boolean(draining));
+    if (draining)
+        snprintf(first, sizeof(first), "draining: shutting down");
+    if (!draining && shard_health_all_ok(&s)) {
+        api_reply_data(req, 200, json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
+        return;
+    }
+    struct wd_body body = {0};
+    json_t *root = json_pack("{s:i, s:s, s:s, s:o}", "status", 503, "code", "NOT_READY", "message",
+                             first, "checks", checks);
+    body.data = root ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(root);
+    body.len = body.data ? strlen(body.data) : 0;
+    body.status = 503;
+    if (!body.data) {
+        api_reply_error(req, -WD_E_NOT_READY, first);
+        return;
+    }
+    api_reply_body(req, &body);
+}
+
+static const char *const route_labels[] = {
+    "POST /api/v1/wallets",
+    "GET /api/v1/wallets/{id}",
+    "GET /api/v1/wallets/{id}/ledger",
+    "GET /api/v1/accounts/{id}/wallets",
+    "POST /api/v1/transactions/credit",
+    "POST /api/v1/transactions/authorize",
+    "POST /api/v1/transactions/debit",
+    "POST /api/v1/transactions/void",
+    "GET /api/v1/transactions/{id}",
+    "GET /health/live",
+    "GET /health/ready",
+    "GET /metrics",
+};
+
+static const char *const kind_labels[] = {
+    "create_wallet", "credit",     "authorize",    "capture",         "debit", "void",
+    "expire",        "get_wallet", "list_wallets", "get_transaction", "ledger"};
+
+static void metrics(struct api_request *req)
+{
+    struct wd_metrics_labels labels = {route_labels, sizeof(route_labels) / sizeof(*route_labels),
+                                       kind_labels, sizeof(kind_labels) / sizeof(*kind_labels)};
+    struct wd_body body = {0};
+
+    body.data = wd_metrics_render(&labels, &body.len);
+    body.status = 200;
+    if (!body.data) {
+        api_reply_error(req, -WD_E_NOMEM, NULL);
+        return;
+    }
+    req->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    api_reply_body(req, &body);
+}
+
+#define AUTH_BODY (API_ROUTE_AUTH | API_ROUTE_BODY)
+
+/* Same order as route_labels. */
+const struct api_route api_routes[] = {
+    {"POST", "/api/v1/wallets", create_wallet, AUTH_BODY},
+    {"GET", "/api/v1/wallets/{}", get_wallet, API_ROUTE_AUTH},
+    {"GET", "/api/v1/wallets/{}/ledger", get_ledger, API_ROUTE_AUTH},
+    {"GET", "/api/v1/accounts/{}/wallets", list_wallets, API_ROUTE_AUTH},
+    {"POST", "/api/v1/transactions/credit", credit, AUTH_BODY},
+    {"POST", "/api/v1/transactions/authorize", authorize, AUTH_BODY},
+    {"POST", "/api/v1/transactions/debit", debit, AUTH_BODY},
+    {"POST", "/api/v1/transactions/void", void_hold, AUTH_BODY},
+    {"GET", "/api/v1/transactions/{}", get_txn, API_ROUTE_AUTH},
+    {"GET", "/health/live", health_live, 0},
+    {"GET", "/health/ready", health_ready, 0},
+    {"GET", "/metrics", metrics, 0},
+};
+
+const size_t api_route_count = sizeof(api_routes) / sizeof(api_routes[0]);
+
+_Static_assert(sizeof(api_routes) / sizeof(api_routes[0]) ==
+                   sizeof(route_labels) / sizeof(route_labels[0]),
+               "every route has a metrics label");
+_Static_assert(sizeof(kind_labels) / sizeof(kind_labels[0]) == WALLET_OP_KIND_COUNT,
+               "every op kind has a metrics label");

@@ -1,0 +1,295 @@
+/*
+ * api/parse.c - strict request parsing with jansson; the canonical request hash with libsodium.
+ */
+#include "api/parse.h"
+
+#include "core/money.h"
+#include "shard/hash.h"
+#include "shard/id.h"
+#include "wallet/render.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE_DEFAULT 50
+#define PAGE_MAX     200
+
+enum field_type { F_ACCOUNT, F_CURRENCY, F_WALLET_ID, F_TXN_ID, F_AMOUNT, F_REFERENCE, F_SECONDS };
+
+struct field {
+    const char *name;
+    enum field_type type;
+    bool required;
+};
+
+static const struct field create_fields[] = {
+    {"accountId", F_ACCOUNT, true}, {"currency", F_CURRENCY, true}, {NULL, 0, false}};
+static const struct field credit_fields[] = {{"walletId", F_WALLET_ID, true},
+                                             {"amount", F_AMOUNT, true},
+                                             {"referenceId", F_REFERENCE, true},
+                                             {NULL, 0, false}};
+static const struct field authorize_fields[] = {
+    {"walletId", F_WALLET_ID, true},        {"amount", F_AMOUNT, true},
+    {"currency", F_CURRENCY, false},        {"referenceId", F_REFERENCE, true},
+    {"expiresInSeconds", F_SECONDS, false}, {NULL, 0, false}};
+static const struct field capture_fields[] = {
+    {"transactionId", F_TXN_ID, true}, {"amount", F_AMOUNT, false}, {NULL, 0, false}};
+static const struct field void_fields[] = {{"transactionId", F_TXN_ID, true}, {NULL, 0, false}};
+
+bool api_parse_reference_valid(const char *s, size_t len)
+{
+    if (len < 1 || len > WALLET_REFERENCE_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < 0x20 || s[i] > 0x7e)
+            return false;
+    }
+    return true;
+}
+
+static int parse_string(json_t *v,
+                        const struct field *f,
+                        struct wallet_op *op,
+                        struct wd_error *err)
+{
+    const char *s = json_string_value(v);
+    size_t len = json_string_length(v);
+    uint32_t bucket;
+
+    switch (f->type) {
+    case F_ACCOUNT:
+        if (!shard_account_id_valid(s, len))
+            return wd_error_set(err, -WD_E_VALIDATION_ERROR,
+                                "accountId must be 1-64 characters of [A-Za-z0-9_.:-]");
+        memcpy(op->account_id, s, len + 1);
+        op->bucket = shard_hash_bucket(s, len);
+        return 0;
+    case F_CURRENCY:
+        if (!wd_money_currency_valid(s, len))
+            return wd_error_set(err, -WD_E_INVALID_CURRENCY, NULL);
+        memcpy(op->currency, s, 4);
+        op->has_currency = true;
+        return 0;
+    case F_WALLET_ID:
+        if (shard_id_parse(s, len, SHARD_ID_WALLET, &bucket) < 0)
+            return wd_error_set(err, -WD_E_VALIDATION_ERROR, "walletId is not a wallet ID");
+        memcpy(op->wallet_id, s, len + 1);
+        op->bucket = bucket;
+        return 0;
+    case F_TXN_ID:
+        if (shard_id_parse(s, len, SHARD_ID_TXN, &bucket) < 0)
+            return wd_error_set(err, -WD_E_VALIDATION_ERROR,
+                                "transactionId is not a transaction ID");
+        memcpy(op->txn_id, s, len + 1);
+        op->bucket = bucket;
+        return 0;
+    case F_REFERENCE:
+        if (!api_parse_reference_valid(s, len))
+            return wd_error_set(err, -WD_E_VALIDATION_ERROR,
+                                "referenceId must be 1-64 printable ASCII characters");
+        memcpy(op->reference_id, s, len + 1);
+        return 0;
+    default:
+        return wd_error_set(err, -WD_E_INTERNAL_ERROR, "bad field table");
+    }
+}
+
+static int parse_field(json_t *v,
+                       const struct field *f,
+                       const struct api_parse_limits *limits,
+                       struct wallet_op *op,
+                       struct wd_error *err)
+{
+    if (f->type == F_AMOUNT) {
+        if (!json_is_integer(v) || !wd_money_amount_valid(json_integer_value(v)))
+            return wd_error_set(err, -WD_E_INVALID_AMOUNT, NULL);
+        op->amount = json_integer_value(v);
+        op->has_amount = true;
+        return 0;
+    }
+    if (f->type == F_SECONDS) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+            json_integer_value(v) > limits->hold_max_s)
+            return wd_error_set(err, -WD_E_VALIDATION_ERROR,
+                                "expiresInSeconds must be an integer in 1..%lld",
+                                (long long)limits->hold_max_s);
+        op->expires_in_s = json_integer_value(v);
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        int code = f->type == F_CURRENCY ? -WD_E_INVALID_CURRENCY : -WD_E_VALIDATION_ERROR;
+        return wd_error_set(err, code, "%s must be a string", f->name);
+    }
+    return parse_string(v, f, op, err);
+}
+
+static int parse_fields(json_t *root,
+                        const struct field *fields,
+                        const struct api_parse_limits *limits,
+                        struct wallet_op *op,
+                        struct wd_error *err)
+{
+    const char *key;
+    json_t *value;
+
+    json_object_foreach (root, key, value) {
+        const struct field *f = fields;
+        while (f->name && strcmp(f->name, key) != 0)
+            f++;
+        if (!f->name)
+            return wd_error_set(err, -WD_E_VALIDATION_ERROR, "unknown field '%.40s'", key);
+    }
+    for (const struct field *f = fields; f->name; f++) {
+        json_t *v = json_object_get(root, f->name);
+        if (!v || json_is_null(v)) {
+            if (f->required)
+                return wd_error_set(err, -WD_E_VALIDATION_ERROR, "%s is required", f->name);
+            if (v) /* an explicit null for an optional field means absent; drop it from the hash */
+                json_object_del(root, f->name);
+            continue;
+        }
+        int rc = parse_field(v, f, limits, op, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void hash_request(const char *method, const char *path, json_t *root, unsigned char out[32])
+{
+    crypto_generichash_state st;
+    char *canonical = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+
+    crypto_generichash_init(&st, NULL, 0, 32);
+    crypto_generichash_update(&st, (const unsigned char *)method, strlen(method) + 1);
+    crypto_generichash_update(&st, (const unsigned char *)path, strlen(path) + 1);
+    if (canonical)
+        crypto_generichash_update(&st, (const unsigned char *)canonical, strlen(canonical));
+    crypto_generichash_final(&st, out, 32);
+    free(canonical);
+}
+
+static const struct field *fields_for(enum wallet_op_kind *kind, json_t *root)
+{
+    switch (*kind) {
+    case WALLET_OP_CREATE_WALLET:
+        return create_fields;
+    case WALLET_OP_CREDIT:
+        return credit_fields;
+    case WALLET_OP_AUTHORIZE:
+        return authorize_fields;
+    case WALLET_OP_VOID:
+        return void_fields;
+    case WALLET_OP_DEBIT:
+    case WALLET_OP_CAPTURE:
+        if (json_object_get(root, "transactionId")) {
+            *kind = WALLET_OP_CAPTURE;
+            return capture_fields;
+        }
+        *kind = WALLET_OP_DEBIT;
+        return credit_fields; /* direct debit: walletId, amount, referenceId */
+    default:
+        return NULL;
+    }
+}
+
+int api_parse_body(enum wallet_op_kind kind,
+                   const char *method,
+                   const char *path,
+                   const char *body,
+                   size_t len,
+                   const struct api_parse_limits *limits,
+                   struct wallet_op *op,
+                   struct wd_error *err)
+{
+    json_error_t jerr;
+    json_t *root = body ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+
+    if (!root) {
+        if (body && json_error_code(&jerr) == json_error_numeric_overflow)
+            return wd_error_set(err, -WD_E_INVALID_AMOUNT, NULL);
+        return wd_error_set(err, -WD_E_INVALID_JSON, NULL);
+    }
+    int rc = 0;
+    if (!json_is_object(root)) {
+        rc = wd_error_set(err, -WD_E_INVALID_JSON, NULL);
+        goto out;
+    }
+    if (json_object_get(root, "transactionId") && json_object_get(root, "walletId") &&
+        kind == WALLET_OP_DEBIT) {
+        rc = wd_error_set(err, -WD_E_VALIDATION_ERROR,
+                          "send transactionId (capture) or walletId (direct debit), not both");
+        goto out;
+    }
+    const struct field *fields = fields_for(&kind, root);
+    if (!fields) {
+        rc = wd_error_set(err, -WD_E_INTERNAL_ERROR, "no body for this operation");
+        goto out;
+    }
+    op->kind = kind;
+    op->expires_in_s = limits->hold_default_s;
+    rc = parse_fields(root, fields, limits, op, err);
+    if (rc == 0)
+        hash_request(method, path, root, op->request_hash);
+out:
+    json_decref(root);
+    return rc;
+}
+
+static bool idem_key_valid(const char *s)
+{
+    size_t len = strlen(s);
+
+    if (len < 1 || len > WALLET_IDEM_KEY_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < 0x20 || s[i] > 0x7e)
+            return false;
+    }
+    return true;
+}
+
+int api_parse_idempotency_key(
+    const char *ietf, const char *legacy, bool required, struct wallet_op *op, struct wd_error *err)
+{
+    const char *key = ietf ? ietf : legacy;
+
+    op->has_idem = false;
+    if (!key) {
+        if (required)
+            return wd_error_set(err, -WD_E_IDEMPOTENCY_KEY_REQUIRED, NULL);
+        return 0;
+    }
+    if (ietf && legacy && strcmp(ietf, legacy) != 0)
+        return wd_error_set(err, -WD_E_INVALID_IDEMPOTENCY_KEY,
+                            "Idempotency-Key and X-Idempotency-Key differ");
+    if (!idem_key_valid(key))
+        return wd_error_set(err, -WD_E_INVALID_IDEMPOTENCY_KEY, NULL);
+    memcpy(op->idem_key, key, strlen(key) + 1);
+    op->has_idem = true;
+    return 0;
+}
+
+int api_parse_page(const char *limit,
+                   const char *cursor,
+                   struct wallet_op *op,
+                   struct wd_error *err)
+{
+    op->limit = PAGE_DEFAULT;
+    op->cursor = 0;
+    if (limit) {
+        char *end;
+        errno = 0;
+        long value = strtol(limit, &end, 10);
+        if (errno || end == limit || *end != '\0' || value < 1 || value > PAGE_MAX)
+            return wd_error_set(err, -WD_E_VALIDATION_ERROR, "limit must be an integer in 1..%d",
+                                PAGE_MAX);
+        op->limit = (int)value;
+    }
+    if (cursor && render_parse_cursor(cursor, &op->cursor) < 0)
+        return wd_error_set(err, -WD_E_INVALID_CURSOR, NULL);
+    return 0;
+}

@@ -1,0 +1,61 @@
+/*
+ * api/parse.h - turning request bodies, headers and query arguments into validated ops.
+ *
+ * Owns: the input rules of PRODUCT §1: strict JSON objects (no duplicate or unknown members),
+ * amounts as JSON integers in 1..2^53-1 (never floats or strings), ISO 4217-format currencies,
+ * routable wallet/transaction IDs, account IDs, referenceId (1-64 printable ASCII), idempotency
+ * keys (1-255 printable ASCII), ledger limit and cursor; and the canonical request hash an
+ * idempotency key is bound to. Every refusal is a stable code with a message naming the field.
+ * Pure (no I/O); thread-safe.
+ */
+#ifndef WD_API_PARSE_H
+#define WD_API_PARSE_H
+
+#include "core/error.h"
+#include "wallet/op.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct api_parse_limits {
+    int64_t hold_default_s; /* expiresInSeconds when absent */
+    int64_t hold_max_s;     /* largest expiresInSeconds accepted */
+};
+
+/*
+ * Parses the body of a POST for kind (CREATE_WALLET, CREDIT, AUTHORIZE, DEBIT or VOID; DEBIT
+ * becomes CAPTURE when the body names a transactionId) into op's inputs, sets op->kind and
+ * op->bucket, and computes op->request_hash over method, path and the canonical body.
+ * Returns 0 or a negative code (INVALID_JSON, VALIDATION_ERROR, INVALID_AMOUNT,
+ * INVALID_CURRENCY) with err naming the field.
+ */
+int api_parse_body(enum wallet_op_kind kind,
+                   const char *method,
+                   const char *path,
+                   const char *body,
+                   size_t len,
+                   const struct api_parse_limits *limits,
+                   struct wallet_op *op,
+                   struct wd_error *err);
+
+/*
+ * Picks the idempotency key from the two accepted headers (either may be NULL) and validates it
+ * into op. required: whether a missing key is an error. Returns 0, -WD_E_IDEMPOTENCY_KEY_REQUIRED
+ * or -WD_E_INVALID_IDEMPOTENCY_KEY (also when both headers are sent and differ).
+ */
+int api_parse_idempotency_key(const char *ietf,
+                              const char *legacy,
+                              bool required,
+                              struct wallet_op *op,
+                              struct wd_error *err);
+
+/* Ledger paging: limit (NULL: 50; else 1..200) and cursor (NULL: newest). */
+int api_parse_page(const char *limit,
+                   const char *cursor,
+                   struct wallet_op *op,
+                   struct wd_error *err);
+
+/* True if s[0..len) is 1-64 printable ASCII characters. */
+bool api_parse_reference_valid(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,373 @@
+/*
+ * api/server.c - libmicrohttpd daemon, request lifecycle, suspend/resume and the access log.
+ *
+ * Lifecycle of a request (libmicrohttpd calls access_cb several times per request):
+ *   1st call    allocate struct api_request, set *con_cls, return (never queue here: libmicrohttpd
+ *               0.9.75 would then answer "Connection: close" and lose keep-alive)
+ *   body calls  append to req->body up to MAX_BODY_BYTES, then discard and remember 413
+ *   last call   route, authenticate, validate and run the handler; a handler either replies at
+ *               once or submits an op, in which case the connection is suspended first and the
+ *               engine resumes it; the next call queues the reply
+ *   completed   request_completed_cb logs, counts and frees
+ */
+#define _GNU_SOURCE
+#include "api/server.h"
+
+#include "api/auth.h"
+#include "api/handlers.h"
+#include "api/request.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "wallet/engine.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct api_server {
+    struct MHD_Daemon *daemon;
+    struct api_context *ctx;
+    atomic_int inflight;
+};
+
+const char *api_request_header(struct api_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *api_request_query(struct api_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static void set_reply(struct api_request *req, struct wd_body *body)
+{
+    wd_body_release(&req->reply);
+    req->reply = *body;
+    memset(body, 0, sizeof(*body));
+    atomic_store_explicit(&req->state, API_REQ_DONE, memory_order_release);
+}
+
+void api_reply_body(struct api_request *req, struct wd_body *body)
+{
+    set_reply(req, body);
+}
+
+void api_reply_error(struct api_request *req, int code, const char *message)
+{
+    struct wd_body body = {0};
+
+    if (wd_envelope_error(&body, code, message) < 0) {
+        body.status = 500;
+        body.data = NULL;
+    }
+    set_reply(req, &body);
+}
+
+void api_reply_data(struct api_request *req, int status, json_t *data)
+{
+    struct wd_body body = {0};
+
+    if (wd_envelope_success(&body, status, data) < 0) {
+        api_reply_error(req, -WD_E_NOMEM, NULL);
+        return;
+    }
+    set_reply(req, &body);
+}
+
+/* Engine thread: the op is finished; take its reply and wake the connection. */
+static void on_op_done(struct wallet_op *op)
+{
+    struct api_request *req = op->arg;
+
+    req->replayed = op->replayed;
+    set_reply(req, &op->reply);
+    MHD_resume_connection(req->conn);
+}
+
+void api_request_submit(struct api_request *req)
+{
+    struct wd_error err = {0};
+
+    req->op.done = on_op_done;
+    req->op.arg = req;
+    atomic_store_explicit(&req->state, API_REQ_WAITING, memory_order_release);
+    /* Suspend before submitting: the engine may finish (and resume) before we return. */
+    MHD_suspend_connection(req->conn);
+    req->suspended = true;
+    if (wallet_engine_submit(req->ctx->engine, &req->op, &err) < 0) {
+        api_reply_error(req, err.code, err.message);
+        MHD_resume_connection(req->conn);
+    }
+}
+
+static bool request_id_valid(const char *id)
+{
+    size_t len = strlen(id);
+
+    if (len < 1 || len > API_REQUEST_ID_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == ':'))
+            return false;
+    }
+    return true;
+}
+
+static struct api_request *request_new(struct api_server *s,
+                                       struct MHD_Connection *conn,
+                                       const char *url,
+                                       const char *method)
+{
+    struct api_request *req = calloc(1, sizeof(*req));
+
+    if (!req)
+        return NULL;
+    req->ctx = s->ctx;
+    req->server = s;
+    req->conn = conn;
+    req->method = method;
+    req->path = url;
+    req->start_ns = wd_clock_mono_ns();
+    const char *id = api_request_header(req, "X-Request-Id");
+    if (id && request_id_valid(id)) {
+        memcpy(req->request_id, id, strlen(id) + 1);
+    } else {
+        unsigned char raw[16];
+        randombytes_buf(raw, sizeof(raw));
+        sodium_bin2hex(req->request_id, sizeof(req->request_id), raw, sizeof(raw));
+    }
+    atomic_fetch_add(&s->inflight, 1);
+    return req;
+}
+
+static void append_body(struct api_request *req, const char *data, size_t len)
+{
+    size_t max = req->ctx->cfg->max_body_bytes;
+
+    if (req->body_too_large || len > max - req->body_len) {
+        req->body_too_large = true; /* keep reading and discarding; answer 413 at the end */
+        return;
+    }
+    if (!req->body) {
+        req->body = malloc(max + 1);
+        if (!req->body) {
+            req->body_too_large = true;
+            return;
+        }
+    }
+    memcpy(req->body + req->body_len, data, len);
+    req->body_len += len;
+    req->body[req->body_len] = '\0';
+}
+
+static bool content_type_is_json(const char *value)
+{
+    static const char json[] = "application/json";
+
+    if (!value || strncasecmp(value, json, sizeof(json) - 1) != 0)
+        return false;
+    char next = value[sizeof(json) - 1];
+    return next == '\0' || next == ';' || next == ' ';
+}
+
+/* Runs once the whole request is in: route, authenticate, check the body, call the handler. */
+static void dispatch(struct api_request *req)
+{
+    api_router_match(api_routes, api_route_count, req->method, req->path, &req->match);
+    if (req->match.status == 404) {
+        api_reply_error(req, -WD_E_ROUTE_NOT_FOUND, NULL);
+        return;
+    }
+    if (req->match.status == 405) {
+        req->allow = req->match.allow;
+        api_reply_error(req, -WD_E_METHOD_NOT_ALLOWED, NULL);
+        return;
+    }
+    const struct api_route *route = req->match.route;
+    if ((route->flags & API_ROUTE_AUTH) &&
+        api_keys_verify(req->ctx->keys, api_request_header(req, "Authorization"), req->tenant) <
+            0) {
+        api_reply_error(req, -WD_E_UNAUTHORIZED, NULL);
+        return;
+    }
+    if (route->flags & API_ROUTE_BODY) {
+        if (!content_type_is_json(api_request_header(req, "Content-Type"))) {
+            api_reply_error(req, -WD_E_UNSUPPORTED_MEDIA_TYPE, NULL);
+            return;
+        }
+        if (req->body_too_large) {
+            api_reply_error(req, -WD_E_PAYLOAD_TOO_LARGE, NULL);
+            return;
+        }
+    }
+    route->handler(req);
+}
+
+static void add_header(struct MHD_Response *resp, const char *name, const char *value)
+{
+    MHD_add_response_header(resp, name, value);
+}
+
+static enum MHD_Result queue_reply(struct api_request *req)
+{
+    if (!req->reply.data)
+        api_reply_error(req, -WD_E_INTERNAL_ERROR, NULL);
+    if (!req->reply.data) /* not even an envelope could be rendered */
+        return MHD_NO;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(req->reply.len, req->reply.data, MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        return MHD_NO;
+    req->reply.data = NULL; /* libmicrohttpd frees it now */
+    add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+               req->content_type ? req->content_type : "application/json");
+    add_header(resp, "X-Request-Id", req->request_id);
+    if (req->replayed)
+        add_header(resp, "Idempotent-Replayed", "true");
+    if (req->reply.status == 405 && req->allow)
+        add_header(resp, MHD_HTTP_HEADER_ALLOW, req->allow);
+    if (req->reply.status == 503 || req->reply.status == 429)
+        add_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned)req->reply.status, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
+static enum MHD_Result access_cb(void *cls,
+                                 struct MHD_Connection *conn,
+                                 const char *url,
+                                 const char *method,
+                                 const char *version,
+                                 const char *upload_data,
+                                 size_t *upload_data_size,
+                                 void **con_cls)
+{
+    struct api_server *s = cls;
+    struct api_request *req = *con_cls;
+
+    (void)version;
+    if (!req) {
+        req = request_new(s, conn, url, method);
+        if (!req)
+            return MHD_NO;
+        *con_cls = req;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        append_body(req, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    int state = atomic_load_explicit(&req->state, memory_order_acquire);
+    if (state == API_REQ_RECEIVING) {
+        dispatch(req);
+        if (req->suspended) {
+            req->suspended = false;
+            return MHD_YES; /* the engine resumes us; the reply is queued on that call */
+        }
+        state = atomic_load_explicit(&req->state, memory_order_acquire);
+    }
+    if (state != API_REQ_DONE)
+        return MHD_YES; /* a spurious call while suspended */
+    return queue_reply(req);
+}
+
+static void access_log(struct api_request *req, double ms)
+{
+    json_t *f = json_object();
+
+    json_object_set_new(f, "requestId", json_string(req->request_id));
+    json_object_set_new(f, "method", json_string(req->method));
+    json_t *path = json_string(req->path);
+    json_object_set_new(f, "path", path ? path : json_string("(not UTF-8)"));
+    json_object_set_new(f, "status", json_integer(req->reply.status));
+    json_object_set_new(f, "ms", json_real(ms));
+    if (req->tenant[0])
+        json_object_set_new(f, "tenant", json_string(req->tenant));
+    if (req->replayed)
+        json_object_set_new(f, "replayed", json_true());
+    wd_log_fields(WD_LOG_INFO, "request", f);
+}
+
+static void request_completed_cb(void *cls,
+                                 struct MHD_Connection *conn,
+                                 void **con_cls,
+                                 enum MHD_RequestTerminationCode toe)
+{
+    struct api_server *s = cls;
+    struct api_request *req = *con_cls;
+
+    (void)conn;
+    (void)toe;
+    if (!req)
+        return;
+    int64_t ns = wd_clock_mono_ns() - req->start_ns;
+    int route = req->match.route ? (int)(req->match.route - api_routes) : -1;
+    wd_metrics_http(route, req->reply.status, ns);
+    if (s->ctx->cfg->access_log && wd_log_enabled(WD_LOG_INFO))
+        access_log(req, (double)ns / 1e6);
+    wd_body_release(&req->reply);
+    free(req->body);
+    free(req);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->inflight, 1);
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    wd_warn("libmicrohttpd: %s", msg);
+}
+
+int api_server_start(struct api_server **out,
+                     struct api_context *ctx,
+                     int listen_fd,
+                     struct wd_error *err)
+{
+    struct api_server *s = calloc(1, sizeof(*s));
+
+    if (!s)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    s->ctx = ctx;
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)ctx->cfg->http_threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ctx->cfg->keepalive_timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, 20000u, MHD_OPTION_NOTIFY_COMPLETED, request_completed_cb, s,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_END);
+    if (!s->daemon) {
+        free(s);
+        return wd_error_set(err, -WD_E_INTERNAL_ERROR, "libmicrohttpd failed to start");
+    }
+    *out = s;
+    return 0;
+}
+
+void api_server_quiesce(struct api_server *s)
+{
+    MHD_quiesce_daemon(s->daemon); /* the listen socket stays open: the master owns it */
+}
+
+int api_server_inflight(struct api_server *s)
+{
+    return atomic_load(&s->inflight);
+}
+
+void api_server_stop(struct api_server *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}

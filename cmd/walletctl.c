@@ -1,0 +1,177 @@
+/*
+ * cmd/walletctl.c - the operator tool.
+ *
+ *   walletctl migrate [--dir DIR]              apply pending migrations to every shard primary
+ *   walletctl apikey create --tenant NAME [--file PATH]
+ *                                              make an API key; print it once; store its hash
+ *   walletctl verify                           check the money invariants on every shard
+ *
+ * Shards come from the same environment as walletd (SHARD_COUNT, DATABASE_SHARD_<n>_URL);
+ * the key file from --file or API_KEYS_FILE.
+ */
+#define _GNU_SOURCE
+#include "api/auth.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "db/conn.h"
+#include "db/migrate.h"
+#include "db/verify.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <mysql.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct wd_config config; /* read once at start */
+
+static int usage(void)
+{
+    fprintf(stderr, "usage:\n"
+                    "  walletctl migrate [--dir DIR]\n"
+                    "  walletctl apikey create --tenant NAME [--file PATH]\n"
+                    "  walletctl verify\n");
+    return 2;
+}
+
+/* Value of --name in argv[from..], or NULL. */
+static const char *option(int argc, char **argv, int from, const char *name)
+{
+    for (int i = from; i + 1 < argc; i++) {
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    }
+    return NULL;
+}
+
+static int load_storage(void)
+{
+    struct wd_error err = {0};
+
+    if (wd_config_load_storage(&config, wd_config_process_env, NULL, &err) < 0) {
+        fprintf(stderr, "walletctl: configuration: %s\n", err.message);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_migrate(int argc, char **argv)
+{
+    const char *dir = option(argc, argv, 2, "--dir");
+    int failed = 0;
+
+    if (!dir)
+        dir = "migrations";
+    if (load_storage() < 0)
+        return 2;
+    for (int i = 0; i < config.shard_count; i++) {
+        struct db_conn c;
+        struct wd_error err = {0};
+        char label[48];
+        int applied = 0;
+        snprintf(label, sizeof(label), "shard%d-primary", i);
+        db_conn_init(&c, &config.shards[i].primary, label, DB_CONN_MULTI_STATEMENTS,
+                     config.db_connect_timeout_s, 600);
+        if (db_migrate(&c, dir, &applied, &err) < 0) {
+            fprintf(stderr, "walletctl: migrate shard %d: %s\n", i, err.message);
+            failed = 1;
+        } else {
+            printf("shard %d: %d migration(s) applied\n", i, applied);
+        }
+        db_conn_release(&c);
+    }
+    return failed;
+}
+
+static int cmd_apikey(int argc, char **argv)
+{
+    const char *tenant = option(argc, argv, 3, "--tenant");
+    const char *file = option(argc, argv, 3, "--file");
+    char key[API_KEY_LEN + 1], line[256];
+    struct wd_error err = {0};
+
+    if (argc < 3 || strcmp(argv[2], "create") != 0 || !tenant)
+        return usage();
+    if (!file)
+        file = getenv("API_KEYS_FILE");
+    if (!file || !file[0]) {
+        fprintf(stderr, "walletctl: give --file PATH or set API_KEYS_FILE\n");
+        return 2;
+    }
+    if (api_keys_generate(tenant, key, line, sizeof(line), &err) < 0) {
+        fprintf(stderr, "walletctl: %s\n", err.message);
+        return 2;
+    }
+    int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, line, strlen(line)) != (ssize_t)strlen(line) || fsync(fd) < 0) {
+        fprintf(stderr, "walletctl: cannot write %s: %s\n", file, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return 1;
+    }
+    close(fd);
+    printf("%s\n", key);
+    sodium_memzero(key, sizeof(key));
+    fprintf(stderr, "walletctl: key for tenant '%s' added to %s; it is shown only once\n", tenant,
+            file);
+    return 0;
+}
+
+static void report(void *ctx, const char *wallet_id, const char *problem)
+{
+    printf("shard %d: wallet %s: %s\n", *(int *)ctx, wallet_id, problem);
+}
+
+static int cmd_verify(void)
+{
+    long total_wallets = 0, total_violations = 0;
+    int failed = 0;
+
+    if (load_storage() < 0)
+        return 2;
+    for (int i = 0; i < config.shard_count; i++) {
+        struct db_conn c;
+        struct wd_error err = {0};
+        char label[48];
+        long wallets = 0, violations = 0;
+        snprintf(label, sizeof(label), "shard%d-primary", i);
+        db_conn_init(&c, &config.shards[i].primary, label, 0, config.db_connect_timeout_s, 600);
+        if (db_verify(&c, report, &i, &wallets, &violations, &err) < 0) {
+            fprintf(stderr, "walletctl: verify shard %d: %s\n", i, err.message);
+            failed = 1;
+        }
+        total_wallets += wallets;
+        total_violations += violations;
+        db_conn_release(&c);
+    }
+    printf("%s: %ld wallets on %d shards checked, %ld violations\n",
+           total_violations || failed ? "FAILED" : "ok", total_wallets, config.shard_count,
+           total_violations);
+    return total_violations || failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage();
+    if (sodium_init() < 0) {
+        fprintf(stderr, "walletctl: libsodium failed to initialise\n");
+        return 1;
+    }
+    wd_log_min_level = WD_LOG_WARN;
+    mysql_library_init(0, NULL, NULL);
+    int rc;
+    if (strcmp(argv[1], "migrate") == 0)
+        rc = cmd_migrate(argc, argv);
+    else if (strcmp(argv[1], "apikey") == 0)
+        rc = cmd_apikey(argc, argv);
+    else if (strcmp(argv[1], "verify") == 0)
+        rc = cmd_verify();
+    else
+        rc = usage();
+    mysql_library_end();
+    return rc;
+}

@@ -1,0 +1,23 @@
+/*
+ * cmd/worker.h - one walletd worker process.
+ *
+ * Owns: a worker's life after fork: start the dependency checker, the engine, the sweeper (in
+ * worker 0 only) and the HTTP server on the listen socket the master handed over; wait for
+ * SIGTERM; then drain (ready turns 503 at once, serving goes on for DRAIN_DELAY_SECONDS, then
+ * new connections stop, in-flight requests finish, everything stops) and exit 0.
+ */
+#ifndef WD_CMD_WORKER_H
+#define WD_CMD_WORKER_H
+
+#include "api/auth.h"
+#include "core/config.h"
+#include "shard/map.h"
+
+/* Runs the worker until it has drained; returns the process exit code. */
+int worker_run(const struct wd_config *cfg,
+               const struct shard_map *map,
+               const struct api_keys *keys,
+               int listen_fd,
+               int index);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * core/clock.c - time sources and the RFC 3339 millisecond format used in every response.
+ */
+#define _GNU_SOURCE
+#include "core/clock.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int64_t wd_clock_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t wd_clock_mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void wd_clock_format(int64_t ms, char out[WD_TIMESTAMP_LEN])
+{
+    time_t secs = (time_t)(ms / 1000);
+    int millis = (int)(ms % 1000);
+    struct tm tm;
+
+    if (millis < 0) {
+        millis += 1000;
+        secs -= 1;
+    }
+    char text[64]; /* wide enough for any int fields, so the compiler can prove no truncation */
+    gmtime_r(&secs, &tm);
+    snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+    memcpy(out, text, WD_TIMESTAMP_LEN - 1);
+    out[WD_TIMESTAMP_LEN - 1] = '\0';
+}

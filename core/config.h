@@ -1,0 +1,98 @@
+/*
+ * core/config.h - walletd's configuration, read from the environment (12-factor).
+ *
+ * Owns: every setting walletd has, its environment variable, default and allowed range. The
+ * struct is built once in the master before any worker is forked and is immutable afterwards;
+ * every module receives the parts it needs. A bad or missing variable fails the start with a
+ * message that names it. Pure given the lookup function, so unit tests feed a fake environment.
+ * Thread-safety: wd_config_load is not thread-safe; the loaded struct is read-only.
+ */
+#ifndef WD_CORE_CONFIG_H
+#define WD_CORE_CONFIG_H
+
+#include "core/error.h"
+#include "core/url.h"
+
+#include <limits.h>
+#include <linux/limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WD_MAX_SHARDS   64
+#define WD_MAX_REPLICAS 8
+
+/* One MySQL/MariaDB server: a parsed mysql:// URL. */
+struct wd_db_endpoint {
+    struct wd_url url;
+    char socket[256]; /* ?socket=/path, or "" for TCP */
+};
+
+struct wd_shard_config {
+    struct wd_db_endpoint primary;
+    struct wd_db_endpoint replicas[WD_MAX_REPLICAS];
+    int replica_count;
+};
+
+struct wd_config {
+    char listen_addr[64]; /* HOST */
+    int port;             /* PORT */
+    int workers;          /* WORKERS */
+    int http_threads;     /* HTTP_THREADS: libmicrohttpd thread pool per worker */
+
+    int shard_count; /* SHARD_COUNT */
+    struct wd_shard_config shards[WD_MAX_SHARDS];
+    char shard_map[1024]; /* SHARD_MAP, "" = even split; parsed by shard/map */
+
+    int db_pool_size;         /* DB_POOL_SIZE: primary connections per shard per worker */
+    int db_read_pool_size;    /* DB_READ_POOL_SIZE: read connections per shard per worker */
+    int db_connect_timeout_s; /* DB_CONNECT_TIMEOUT_SECONDS */
+    int db_query_timeout_s;   /* DB_QUERY_TIMEOUT_SECONDS */
+    int batch_max;            /* BATCH_MAX: movements per group commit */
+    int batch_window_us;      /* BATCH_WINDOW_US: how long a batch waits to fill */
+    int max_replica_lag_s;    /* MAX_REPLICA_LAG_SECONDS */
+
+    struct wd_url redis; /* REDIS_URL */
+
+    char api_keys_file[PATH_MAX]; /* API_KEYS_FILE */
+
+    int log_level;   /* LOG_LEVEL */
+    bool access_log; /* ACCESS_LOG */
+
+    int drain_delay_s;       /* DRAIN_DELAY_SECONDS */
+    int shutdown_timeout_s;  /* SHUTDOWN_TIMEOUT_SECONDS */
+    int keepalive_timeout_s; /* KEEPALIVE_TIMEOUT_SECONDS */
+    size_t max_body_bytes;   /* MAX_BODY_BYTES */
+
+    int idempotency_retention_s; /* IDEMPOTENCY_RETENTION_HOURS, in seconds */
+    int64_t hold_default_s;      /* HOLD_DEFAULT_EXPIRY_SECONDS */
+    int64_t hold_max_s;          /* HOLD_MAX_EXPIRY_SECONDS */
+    int sweeper_interval_ms;     /* SWEEPER_INTERVAL_MS */
+    int health_interval_ms;      /* HEALTH_INTERVAL_MS */
+};
+
+/* Returns the value of an environment variable, or NULL. ctx is passed through. */
+typedef const char *(*wd_config_getenv_fn)(void *ctx, const char *name);
+
+/* A wd_config_getenv_fn that reads the process environment (ctx unused). */
+const char *wd_config_process_env(void *ctx, const char *name);
+
+/*
+ * Fills cfg from the variables get returns. Returns 0, or -WD_E_CONFIG with err naming the
+ * variable and what is wrong with it ("DATABASE_SHARD_1_URL: port must be ...").
+ */
+int wd_config_load(struct wd_config *cfg, wd_config_getenv_fn get, void *ctx, struct wd_error *err);
+
+/*
+ * Fills only what the operator tool needs: the shards (SHARD_COUNT, DATABASE_SHARD_<n>_URL,
+ * DATABASE_SHARD_<n>_REPLICA_URLS) and the database timeouts. Same contract as wd_config_load.
+ */
+int wd_config_load_storage(struct wd_config *cfg,
+                           wd_config_getenv_fn get,
+                           void *ctx,
+                           struct wd_error *err);
+
+/* Parses a mysql:// or mariadb:// URL into ep. Returns 0 or -WD_E_CONFIG. */
+int wd_config_parse_db_url(struct wd_db_endpoint *ep, const char *text, struct wd_error *err);
+
+#endif

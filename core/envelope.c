@@ -1,0 +1,58 @@
+/*
+ * core/envelope.c - success and error envelopes, rendered compactly with keys in a fixed order.
+ */
+#include "core/envelope.h"
+
+#include "core/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int dump(struct wd_body *out, int status, json_t *root)
+{
+    out->data = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (!out->data)
+        return -WD_E_NOMEM;
+    out->len = strlen(out->data);
+    out->status = status;
+    return 0;
+}
+
+int wd_envelope_success(struct wd_body *out, int status, json_t *data)
+{
+    json_t *root = json_object();
+
+    if (!root || !data) {
+        json_decref(root);
+        json_decref(data);
+        return -WD_E_NOMEM;
+    }
+    json_object_set_new(root, "status", json_integer(status));
+    json_object_set_new(root, "code", json_string(status == 201 ? "CREATED" : "OK"));
+    json_object_set_new(root, "data", data);
+    return dump(out, status, root);
+}
+
+int wd_envelope_error(struct wd_body *out, int code, const char *message)
+{
+    int pub = wd_code_public(code);
+    int status = wd_code_status(pub);
+    json_t *root = json_object();
+
+    if (!root)
+        return -WD_E_NOMEM;
+    if (pub != code || !message)
+        message = wd_code_message(pub); /* internal detail never reaches a client */
+    json_t *text = json_string(message);
+    json_object_set_new(root, "status", json_integer(status));
+    json_object_set_new(root, "code", json_string(wd_code_name(pub)));
+    json_object_set_new(root, "message", text ? text : json_string(wd_code_message(pub)));
+    return dump(out, status, root);
+}
+
+void wd_body_release(struct wd_body *body)
+{
+    free(body->data);
+    memset(body, 0, sizeof(*body));
+}

@@ -1,0 +1,221 @@
+/*
+ * core/metrics.c - shared-memory counters and their Prometheus rendering.
+ */
+#define _GNU_SOURCE
+#include "core/metrics.h"
+
+#include "core/error.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define STATUS_CLASSES 6 /* index = status / 100, 0 for anything odd */
+#define KINDS_MAX      16
+static const double bucket_ms[] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+#define NBUCKETS    (sizeof(bucket_ms) / sizeof(bucket_ms[0]))
+#define ROUTE_SLOTS (WD_METRICS_ROUTES + 1)
+
+struct shm {
+    atomic_uint_fast64_t requests[ROUTE_SLOTS][STATUS_CLASSES];
+    atomic_uint_fast64_t duration_bucket[ROUTE_SLOTS][NBUCKETS];
+    atomic_uint_fast64_t duration_count[ROUTE_SLOTS];
+    atomic_uint_fast64_t duration_sum_us[ROUTE_SLOTS];
+    atomic_uint_fast64_t txns[KINDS_MAX][WD_OUTCOME_COUNT];
+    atomic_uint_fast64_t batches;
+    atomic_uint_fast64_t batch_ops;
+    atomic_int_fast64_t db_active;
+    atomic_int_fast64_t db_max;
+    atomic_uint_fast64_t worker_restarts;
+};
+
+static struct shm *m;
+
+int wd_metrics_init(void)
+{
+    void *p =
+        mmap(NULL, sizeof(struct shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+    if (p == MAP_FAILED)
+        return -WD_E_NOMEM;
+    m = p; /* zero-filled by the kernel */
+    return 0;
+}
+
+static int route_slot(int route)
+{
+    return route >= 0 && route < WD_METRICS_ROUTES ? route : WD_METRICS_ROUTES;
+}
+
+void wd_metrics_http(int route, int status, int64_t duration_ns)
+{
+    if (!m)
+        return;
+    int r = route_slot(route);
+    int cls = status >= 100 && status < 600 ? status / 100 : 0;
+    atomic_fetch_add_explicit(&m->requests[r][cls], 1, memory_order_relaxed);
+    double ms = (double)duration_ns / 1e6;
+    for (size_t b = 0; b < NBUCKETS; b++) {
+        if (ms <= bucket_ms[b]) {
+            atomic_fetch_add_explicit(&m->duration_bucket[r][b], 1, memory_order_relaxed);
+            break; /* buckets are stored non-cumulative and summed when rendered */
+        }
+    }
+    atomic_fetch_add_explicit(&m->duration_count[r], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->duration_sum_us[r], (uint64_t)(duration_ns / 1000),
+                              memory_order_relaxed);
+}
+
+void wd_metrics_txn(int kind, enum wd_metrics_outcome outcome)
+{
+    if (m && kind >= 0 && kind < KINDS_MAX)
+        atomic_fetch_add_explicit(&m->txns[kind][outcome], 1, memory_order_relaxed);
+}
+
+void wd_metrics_batch(int n)
+{
+    if (!m)
+        return;
+    atomic_fetch_add_explicit(&m->batches, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->batch_ops, (uint64_t)n, memory_order_relaxed);
+}
+
+void wd_metrics_db_conns(int delta_active, int delta_max)
+{
+    if (!m)
+        return;
+    atomic_fetch_add_explicit(&m->db_active, delta_active, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->db_max, delta_max, memory_order_relaxed);
+}
+
+void wd_metrics_worker_restart(void)
+{
+    if (m)
+        atomic_fetch_add_explicit(&m->worker_restarts, 1, memory_order_relaxed);
+}
+
+/* A growable text buffer; on allocation failure it stays failed and render returns NULL. */
+struct text {
+    char *buf;
+    size_t len, cap;
+    int failed;
+};
+
+static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct text *t, const char *fmt, ...)
+{
+    for (int attempt = 0; attempt < 2 && !t->failed; attempt++) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            t->failed = 1;
+            return;
+        }
+        if ((size_t)n < t->cap - t->len) {
+            t->len += (size_t)n;
+            return;
+        }
+        size_t cap = t->cap * 2 + (size_t)n + 1;
+        char *grown = realloc(t->buf, cap);
+        if (!grown) {
+            t->failed = 1;
+            return;
+        }
+        t->buf = grown;
+        t->cap = cap;
+    }
+}
+
+static const char *route_name(const struct wd_metrics_labels *l, int r)
+{
+    return r < (int)l->nroutes ? l->routes[r] : "unmatched";
+}
+
+static void render_http(struct text *t, const struct wd_metrics_labels *l)
+{
+    put(t, "# HELP wallet_http_requests_total HTTP requests by route and status class.\n"
+           "# TYPE wallet_http_requests_total counter\n");
+    for (int r = 0; r < ROUTE_SLOTS; r++) {
+        for (int c = 1; c < STATUS_CLASSES; c++) {
+            uint64_t v = atomic_load_explicit(&m->requests[r][c], memory_order_relaxed);
+            if (v)
+                put(t, "wallet_http_requests_total{route=\"%s\",status=\"%dxx\"} %llu\n",
+                    route_name(l, r), c, (unsigned long long)v);
+        }
+    }
+    put(t, "# HELP wallet_http_request_duration_ms HTTP request latency in milliseconds.\n"
+           "# TYPE wallet_http_request_duration_ms histogram\n");
+    for (int r = 0; r < ROUTE_SLOTS; r++) {
+        uint64_t count = atomic_load_explicit(&m->duration_count[r], memory_order_relaxed);
+        if (!count)
+            continue;
+        uint64_t cum = 0;
+        for (size_t b = 0; b < NBUCKETS; b++) {
+            cum += atomic_load_explicit(&m->duration_bucket[r][b], memory_order_relaxed);
+            put(t, "wallet_http_request_duration_ms_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                route_name(l, r), bucket_ms[b], (unsigned long long)cum);
+        }
+        put(t, "wallet_http_request_duration_ms_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+            route_name(l, r), (unsigned long long)count);
+        put(t, "wallet_http_request_duration_ms_sum{route=\"%s\"} %.3f\n", route_name(l, r),
+            (double)atomic_load_explicit(&m->duration_sum_us[r], memory_order_relaxed) / 1e3);
+        put(t, "wallet_http_request_duration_ms_count{route=\"%s\"} %llu\n", route_name(l, r),
+            (unsigned long long)count);
+    }
+}
+
+static void render_money(struct text *t, const struct wd_metrics_labels *l)
+{
+    static const char *const outcomes[] = {"success", "refused", "failed", "replayed"};
+
+    put(t, "# HELP wallet_transactions_total Money operations by type and outcome.\n"
+           "# TYPE wallet_transactions_total counter\n");
+    for (size_t k = 0; k < l->nkinds && k < KINDS_MAX; k++) {
+        for (int o = 0; o < WD_OUTCOME_COUNT; o++) {
+            uint64_t v = atomic_load_explicit(&m->txns[k][o], memory_order_relaxed);
+            if (v)
+                put(t, "wallet_transactions_total{type=\"%s\",status=\"%s\"} %llu\n", l->kinds[k],
+                    outcomes[o], (unsigned long long)v);
+        }
+    }
+    put(t,
+        "# HELP wallet_batches_total Group commits (one DB transaction each).\n"
+        "# TYPE wallet_batches_total counter\nwallet_batches_total %llu\n"
+        "# HELP wallet_batch_operations_total Operations carried by group commits.\n"
+        "# TYPE wallet_batch_operations_total counter\nwallet_batch_operations_total %llu\n",
+        (unsigned long long)atomic_load(&m->batches),
+        (unsigned long long)atomic_load(&m->batch_ops));
+    put(t,
+        "# HELP wallet_db_connections_active Open database connections in this pod.\n"
+        "# TYPE wallet_db_connections_active gauge\nwallet_db_connections_active %lld\n"
+        "# HELP wallet_db_connections_max Database connections this pod may open.\n"
+        "# TYPE wallet_db_connections_max gauge\nwallet_db_connections_max %lld\n"
+        "# HELP wallet_worker_restarts_total Worker processes restarted after dying.\n"
+        "# TYPE wallet_worker_restarts_total counter\nwallet_worker_restarts_total %llu\n",
+        (long long)atomic_load(&m->db_active), (long long)atomic_load(&m->db_max),
+        (unsigned long long)atomic_load(&m->worker_restarts));
+}
+
+char *wd_metrics_render(const struct wd_metrics_labels *labels, size_t *len)
+{
+    struct text t = {malloc(8192), 0, 8192, 0};
+
+    if (!t.buf)
+        return NULL;
+    t.buf[0] = '\0';
+    if (m) {
+        render_http(&t, labels);
+        render_money(&t, labels);
+    }
+    if (t.failed) {
+        free(t.buf);
+        return NULL;
+    }
+    *len = t.len;
+    return t.buf;
+}

@@ -1,0 +1,58 @@
+/*
+ * core/metrics.h - pod-wide counters in memory shared by the master and all its workers.
+ *
+ * Owns: the counters behind GET /metrics (Prometheus text format) and their names, which follow
+ * the old service's dashboards and alerts: wallet_http_requests_total,
+ * wallet_http_request_duration_ms (histogram), wallet_transactions_total,
+ * wallet_db_connections_active / _max, wallet_batch_*. The region is one anonymous MAP_SHARED
+ * mapping made by the master before it forks, so every worker adds to the same totals and any
+ * worker answers /metrics for the whole pod.
+ * Thread- and process-safe: counters are lock-free atomics. Until wd_metrics_init has run every
+ * call is a no-op (unit tests, walletctl).
+ */
+#ifndef WD_CORE_METRICS_H
+#define WD_CORE_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WD_METRICS_ROUTES 24 /* route indexes 0..23; anything else counts as "unmatched" */
+
+enum wd_metrics_outcome {
+    WD_OUTCOME_SUCCESS = 0,
+    WD_OUTCOME_REFUSED,
+    WD_OUTCOME_FAILED,
+    WD_OUTCOME_REPLAYED,
+    WD_OUTCOME_COUNT
+};
+
+/* Maps the shared region. Call once in the master before forking. 0 or -WD_E_NOMEM. */
+int wd_metrics_init(void);
+
+/* One HTTP request on route (index into the route table, or -1), its status and duration. */
+void wd_metrics_http(int route, int status, int64_t duration_ns);
+
+/* One money operation of kind (enum wallet_op_kind) with its outcome. */
+void wd_metrics_txn(int kind, enum wd_metrics_outcome outcome);
+
+/* One group commit of n operations. */
+void wd_metrics_batch(int n);
+
+/* Connections: delta to the open count; max is added once per pool at start. */
+void wd_metrics_db_conns(int delta_active, int delta_max);
+
+/* One worker restarted by the master. */
+void wd_metrics_worker_restart(void);
+
+/* Names used when rendering. */
+struct wd_metrics_labels {
+    const char *const *routes; /* "POST /api/v1/wallets", one per route index */
+    size_t nroutes;
+    const char *const *kinds; /* "authorize", one per op kind */
+    size_t nkinds;
+};
+
+/* Renders everything in Prometheus text format. Caller frees. NULL on allocation failure. */
+char *wd_metrics_render(const struct wd_metrics_labels *labels, size_t *len);
+
+#endif

@@ -1,0 +1,198 @@
+/*
+ * db/bind.c - MYSQL_BIND bookkeeping for parameters and results.
+ */
+#include "db/bind.h"
+
+#include "db/conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int db_binder_init(struct db_binder *b, int cap)
+{
+    memset(b, 0, sizeof(*b));
+    b->cap = cap;
+    b->binds = calloc((size_t)cap, sizeof(*b->binds));
+    b->lengths = calloc((size_t)cap, sizeof(*b->lengths));
+    b->nulls = calloc((size_t)cap, sizeof(*b->nulls));
+    b->times = calloc((size_t)cap, sizeof(*b->times));
+    if (!b->binds || !b->lengths || !b->nulls || !b->times) {
+        db_binder_release(b);
+        b->failed = true;
+        return -WD_E_NOMEM;
+    }
+    return 0;
+}
+
+void db_binder_release(struct db_binder *b)
+{
+    free(b->binds);
+    free(b->lengths);
+    free(b->nulls);
+    free(b->times);
+    b->binds = NULL;
+    b->lengths = NULL;
+    b->nulls = NULL;
+    b->times = NULL;
+    b->n = b->cap = 0;
+}
+
+int db_binder_ok(const struct db_binder *b)
+{
+    return b->failed ? -WD_E_NOMEM : 0;
+}
+
+static MYSQL_BIND *next(struct db_binder *b)
+{
+    if (b->failed || b->n >= b->cap) {
+        b->failed = true;
+        return NULL;
+    }
+    MYSQL_BIND *bind = &b->binds[b->n];
+    memset(bind, 0, sizeof(*bind));
+    bind->length = &b->lengths[b->n];
+    bind->is_null = &b->nulls[b->n];
+    b->n++;
+    return bind;
+}
+
+void db_bind_strn(struct db_binder *b, const char *s, size_t len)
+{
+    MYSQL_BIND *bind = next(b);
+
+    if (!bind)
+        return;
+    bind->buffer_type = MYSQL_TYPE_STRING;
+    bind->buffer = (void *)s; /* Connector/C never writes through parameter buffers */
+    bind->buffer_length = (unsigned long)len;
+    *bind->length = (unsigned long)len;
+}
+
+void db_bind_str(struct db_binder *b, const char *s)
+{
+    db_bind_strn(b, s, strlen(s));
+}
+
+static void bind_int(struct db_binder *b,
+                     enum enum_field_types type,
+                     const void *v,
+                     bool is_unsigned)
+{
+    MYSQL_BIND *bind = next(b);
+
+    if (!bind)
+        return;
+    bind->buffer_type = type;
+    bind->buffer = (void *)v;
+    bind->is_unsigned = is_unsigned;
+}
+
+void db_bind_i64(struct db_binder *b, const int64_t *v)
+{
+    bind_int(b, MYSQL_TYPE_LONGLONG, v, false);
+}
+
+void db_bind_u64(struct db_binder *b, const uint64_t *v)
+{
+    bind_int(b, MYSQL_TYPE_LONGLONG, v, true);
+}
+
+void db_bind_i32(struct db_binder *b, const int32_t *v)
+{
+    bind_int(b, MYSQL_TYPE_LONG, v, false);
+}
+
+void db_bind_time(struct db_binder *b, int64_t ms)
+{
+    int index = b->n;
+    MYSQL_BIND *bind = next(b);
+
+    if (!bind)
+        return;
+    db_time_from_ms(&b->times[index], ms);
+    bind->buffer_type = MYSQL_TYPE_DATETIME;
+    bind->buffer = &b->times[index];
+}
+
+void db_bind_null(struct db_binder *b)
+{
+    MYSQL_BIND *bind = next(b);
+
+    if (!bind)
+        return;
+    bind->buffer_type = MYSQL_TYPE_NULL;
+    *bind->is_null = 1;
+}
+
+void db_result_str(struct db_binder *b, char *buf, size_t size)
+{
+    MYSQL_BIND *bind = next(b);
+
+    if (!bind)
+        return;
+    bind->buffer_type = MYSQL_TYPE_STRING;
+    bind->buffer = buf;
+    bind->buffer_length = (unsigned long)(size - 1); /* room for the NUL fix_str adds */
+}
+
+void db_result_blob(struct db_binder *b, void *buf, size_t size)
+{
+    MYSQL_BIND *bind = next(b);
+
+    if (!bind)
+        return;
+    bind->buffer_type = MYSQL_TYPE_BLOB;
+    bind->buffer = buf;
+    bind->buffer_length = (unsigned long)size;
+}
+
+void db_result_i64(struct db_binder *b, int64_t *v)
+{
+    bind_int(b, MYSQL_TYPE_LONGLONG, v, false);
+}
+
+void db_result_u64(struct db_binder *b, uint64_t *v)
+{
+    bind_int(b, MYSQL_TYPE_LONGLONG, v, true);
+}
+
+void db_result_i32(struct db_binder *b, int32_t *v)
+{
+    bind_int(b, MYSQL_TYPE_LONG, v, false);
+}
+
+void db_result_time(struct db_binder *b)
+{
+    int index = b->n;
+    MYSQL_BIND *bind = next(b);
+
+    if (!bind)
+        return;
+    bind->buffer_type = MYSQL_TYPE_DATETIME;
+    bind->buffer = &b->times[index];
+}
+
+size_t db_result_fix_str(struct db_binder *b, int i, char *buf, size_t size)
+{
+    size_t len = b->nulls[i] ? 0 : b->lengths[i];
+
+    if (len > size - 1)
+        len = size - 1; /* truncated: callers size buffers to the column width */
+    buf[len] = '\0';
+    return len;
+}
+
+bool db_result_is_null(const struct db_binder *b, int i)
+{
+    return b->nulls[i] != 0;
+}
+
+int64_t db_result_time_ms(const struct db_binder *b, int i)
+{
+    return b->nulls[i] ? 0 : db_time_to_ms(&b->times[i]);
+}
+
+unsigned long db_result_length(const struct db_binder *b, int i)
+{
+    return b->lengths[i];
+}

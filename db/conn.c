@@ -1,0 +1,263 @@
+/*
+ * db/conn.c - connecting, session set-up, the prepared-statement cache and error classification.
+ */
+#define _GNU_SOURCE
+#include "db/conn.h"
+
+#include "core/clock.h"
+#include "core/log.h"
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define RECONNECT_BACKOFF_NS 200000000LL /* 200 ms */
+
+void db_conn_init(struct db_conn *c,
+                  const struct wd_db_endpoint *ep,
+                  const char *label,
+                  unsigned flags,
+                  int connect_timeout_s,
+                  int query_timeout_s)
+{
+    memset(c, 0, sizeof(*c));
+    c->ep = ep;
+    c->flags = flags;
+    c->connect_timeout_s = connect_timeout_s;
+    c->query_timeout_s = query_timeout_s;
+    snprintf(c->label, sizeof(c->label), "%s", label);
+}
+
+void db_conn_close(struct db_conn *c)
+{
+    for (unsigned i = 0; i < DB_CONN_STMT_SLOTS; i++) {
+        if (c->stmts[i]) {
+            mysql_stmt_close(c->stmts[i]);
+            c->stmts[i] = NULL;
+        }
+    }
+    if (c->mysql) {
+        mysql_close(c->mysql);
+        c->mysql = NULL;
+    }
+}
+
+void db_conn_release(struct db_conn *c)
+{
+    db_conn_close(c);
+}
+
+static bool is_connection_error(unsigned no)
+{
+    switch (no) {
+    case CR_CONNECTION_ERROR:
+    case CR_CONN_HOST_ERROR:
+    case CR_SERVER_GONE_ERROR:
+    case CR_SERVER_LOST:
+    case CR_SERVER_LOST_EXTENDED:
+    case CR_COMMANDS_OUT_OF_SYNC:
+    case CR_ERR_NET_READ:
+    case CR_ERR_NET_WRITE:
+    case ER_CONNECTION_KILLED:
+    case ER_SERVER_SHUTDOWN:
+    case ER_QUERY_INTERRUPTED:
+    case ER_OPTION_PREVENTS_STATEMENT: /* read_only: this is no longer a primary */
+    case ER_UNKNOWN_STMT_HANDLER:
+    case ER_NEED_REPREPARE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int classify(
+    struct db_conn *c, unsigned no, const char *msg, const char *what, struct wd_error *err)
+{
+    int code = -WD_E_DB;
+
+    if (is_connection_error(no)) {
+        code = -WD_E_DB_UNAVAILABLE;
+        db_conn_close(c);
+    } else if (no == ER_LOCK_DEADLOCK || no == ER_LOCK_WAIT_TIMEOUT) {
+        code = -WD_E_DB_RETRY;
+    }
+    wd_error_set(err, code, "%s: %s: %u %s", c->label, what, no, msg);
+    if (code != -WD_E_DB_RETRY)
+        wd_warn("db %s: %s failed: %u %s", c->label, what, no, msg);
+    return code;
+}
+
+int db_conn_fail(struct db_conn *c, const char *what, struct wd_error *err)
+{
+    if (!c->mysql)
+        return wd_error_set(err, -WD_E_DB_UNAVAILABLE, "%s: not connected", c->label);
+    return classify(c, mysql_errno(c->mysql), mysql_error(c->mysql), what, err);
+}
+
+int db_conn_stmt_fail(struct db_conn *c, MYSQL_STMT *stmt, const char *what, struct wd_error *err)
+{
+    char msg[256];
+
+    snprintf(msg, sizeof(msg), "%s", mysql_stmt_error(stmt));
+    return classify(c, mysql_stmt_errno(stmt), msg, what, err);
+}
+
+static int setup_session(struct db_conn *c, struct wd_error *err)
+{
+    static const char *const base =
+        "SET SESSION time_zone='+00:00', tx_isolation='READ-COMMITTED', "
+        "innodb_lock_wait_timeout=10, sql_mode='STRICT_ALL_TABLES,NO_ZERO_DATE,"
+        "NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'";
+    int rc = db_conn_exec(c, base, err);
+
+    if (rc == 0 && (c->flags & DB_CONN_READ_ONLY))
+        rc = db_conn_exec(c, "SET SESSION TRANSACTION READ ONLY", err);
+    if (rc == 0 && mysql_autocommit(c->mysql, (c->flags & DB_CONN_TRANSACTIONAL) ? 0 : 1))
+        rc = db_conn_fail(c, "autocommit", err);
+    return rc;
+}
+
+static void set_options(struct db_conn *c)
+{
+    unsigned int connect = (unsigned int)c->connect_timeout_s;
+    unsigned int query = (unsigned int)c->query_timeout_s;
+    my_bool off = 0;
+
+    mysql_options(c->mysql, MYSQL_OPT_CONNECT_TIMEOUT, &connect);
+    mysql_options(c->mysql, MYSQL_OPT_READ_TIMEOUT, &query);
+    mysql_options(c->mysql, MYSQL_OPT_WRITE_TIMEOUT, &query);
+    mysql_options(c->mysql, MYSQL_OPT_RECONNECT, &off); /* reconnecting mid-transaction is unsafe */
+    mysql_options(c->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+}
+
+int db_conn_open(struct db_conn *c, struct wd_error *err)
+{
+    if (c->mysql)
+        return 0;
+    int64_t now = wd_clock_mono_ns();
+    if (now < c->retry_after_ns)
+        return wd_error_set(err, -WD_E_DB_UNAVAILABLE, "%s: unavailable (retrying)", c->label);
+    c->mysql = mysql_init(NULL);
+    if (!c->mysql)
+        return wd_error_set(err, -WD_E_NOMEM, "%s: mysql_init failed", c->label);
+    set_options(c);
+    const struct wd_url *u = &c->ep->url;
+    if (!mysql_real_connect(
+            c->mysql, u->host, u->user, u->password, u->path, (unsigned int)u->port,
+            c->ep->socket[0] ? c->ep->socket : NULL,
+            CLIENT_FOUND_ROWS |
+                ((c->flags & DB_CONN_MULTI_STATEMENTS) ? CLIENT_MULTI_STATEMENTS : 0))) {
+        wd_error_set(err, -WD_E_DB_UNAVAILABLE, "%s: connect: %s", c->label, mysql_error(c->mysql));
+        mysql_close(c->mysql);
+        c->mysql = NULL;
+        c->retry_after_ns = now + RECONNECT_BACKOFF_NS;
+        return -WD_E_DB_UNAVAILABLE;
+    }
+    int rc = setup_session(c, err);
+    if (rc < 0) {
+        db_conn_close(c);
+        c->retry_after_ns = now + RECONNECT_BACKOFF_NS;
+    }
+    return rc;
+}
+
+MYSQL_STMT *db_conn_stmt(struct db_conn *c, unsigned slot, const char *sql, struct wd_error *err)
+{
+    if (slot >= DB_CONN_STMT_SLOTS) {
+        wd_error_set(err, -WD_E_INTERNAL_ERROR, "%s: statement slot %u out of range", c->label,
+                     slot);
+        return NULL;
+    }
+    if (c->stmts[slot])
+        return c->stmts[slot];
+    if (db_conn_open(c, err) < 0)
+        return NULL;
+    MYSQL_STMT *stmt = mysql_stmt_init(c->mysql);
+    if (!stmt) {
+        db_conn_fail(c, "stmt_init", err);
+        return NULL;
+    }
+    if (mysql_stmt_prepare(stmt, sql, (unsigned long)strlen(sql))) {
+        db_conn_stmt_fail(c, stmt, "prepare", err);
+        mysql_stmt_close(stmt);
+        return NULL;
+    }
+    c->stmts[slot] = stmt;
+    return stmt;
+}
+
+int db_conn_exec(struct db_conn *c, const char *sql, struct wd_error *err)
+{
+    int rc = db_conn_open(c, err);
+
+    if (rc < 0)
+        return rc;
+    if (mysql_real_query(c->mysql, sql, (unsigned long)strlen(sql)))
+        return db_conn_fail(c, "query", err);
+    MYSQL_RES *res = mysql_store_result(c->mysql);
+    if (res)
+        mysql_free_result(res);
+    else if (mysql_field_count(c->mysql) != 0)
+        return db_conn_fail(c, "store_result", err);
+    return 0;
+}
+
+int db_conn_commit(struct db_conn *c, struct wd_error *err)
+{
+    if (!c->mysql)
+        return wd_error_set(err, -WD_E_DB_UNAVAILABLE, "%s: not connected", c->label);
+    if (mysql_commit(c->mysql))
+        return db_conn_fail(c, "commit", err);
+    return 0;
+}
+
+void db_conn_rollback(struct db_conn *c)
+{
+    if (c->mysql && mysql_rollback(c->mysql))
+        db_conn_close(c);
+}
+
+int db_conn_ping(struct db_conn *c, struct wd_error *err)
+{
+    int rc = db_conn_open(c, err);
+
+    if (rc < 0)
+        return rc;
+    if (mysql_ping(c->mysql)) {
+        db_conn_fail(c, "ping", err);
+        return -WD_E_DB_UNAVAILABLE;
+    }
+    return 0;
+}
+
+void db_time_from_ms(MYSQL_TIME *t, int64_t ms)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+
+    gmtime_r(&secs, &tm);
+    memset(t, 0, sizeof(*t));
+    t->year = (unsigned)tm.tm_year + 1900;
+    t->month = (unsigned)tm.tm_mon + 1;
+    t->day = (unsigned)tm.tm_mday;
+    t->hour = (unsigned)tm.tm_hour;
+    t->minute = (unsigned)tm.tm_min;
+    t->second = (unsigned)tm.tm_sec;
+    t->second_part = (unsigned long)(ms % 1000) * 1000;
+    t->time_type = MYSQL_TIMESTAMP_DATETIME;
+}
+
+int64_t db_time_to_ms(const MYSQL_TIME *t)
+{
+    struct tm tm = {0};
+
+    tm.tm_year = (int)t->year - 1900;
+    tm.tm_mon = (int)t->month - 1;
+    tm.tm_mday = (int)t->day;
+    tm.tm_hour = (int)t->hour;
+    tm.tm_min = (int)t->minute;
+    tm.tm_sec = (int)t->second;
+    return (int64_t)timegm(&tm) * 1000 + (int64_t)(t->second_part / 1000);
+}

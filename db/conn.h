@@ -1,0 +1,94 @@
+/*
+ * db/conn.h - one MariaDB/MySQL connection (Connector/C, mysqlclient API) with its prepared
+ * statements.
+ *
+ * Owns: connecting to one endpoint with timeouts, the session settings every walletd connection
+ * runs with (UTC, READ COMMITTED, utf8mb4, autocommit off for transactional use), a per-connection
+ * cache of prepared statements in numbered slots (prepared once, reused until the connection
+ * drops), and the classification of MySQL errors into project codes. The error state is sticky
+ * in the hiredis way: after a connection-level error the connection is dropped and the next call
+ * reconnects (with a short back-off so a dead server fails requests fast).
+ * Thread-safety: none. One connection belongs to one thread, never shared.
+ */
+#ifndef WD_DB_CONN_H
+#define WD_DB_CONN_H
+
+#include "core/config.h"
+#include "core/error.h"
+
+#include <mysql.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DB_CONN_STMT_SLOTS 1536
+
+enum db_conn_flags {
+    DB_CONN_TRANSACTIONAL = 1 << 0, /* autocommit off: every unit of work ends in commit/rollback */
+    DB_CONN_READ_ONLY = 1 << 1,     /* readers: refuse writes at the session level */
+    DB_CONN_MULTI_STATEMENTS = 1 << 2, /* walletctl migrate only: runs our own SQL files */
+};
+
+struct db_conn {
+    MYSQL *mysql;                    /* NULL while disconnected */
+    const struct wd_db_endpoint *ep; /* borrowed from the immutable configuration */
+    char label[48];                  /* "shard0-primary", for logs and errors */
+    unsigned flags;
+    int connect_timeout_s;
+    int query_timeout_s;
+    int64_t retry_after_ns; /* monotonic: no reconnect attempt before this */
+    MYSQL_STMT *stmts[DB_CONN_STMT_SLOTS];
+};
+
+/* Initialises c (not connected yet). ep must outlive c. */
+void db_conn_init(struct db_conn *c,
+                  const struct wd_db_endpoint *ep,
+                  const char *label,
+                  unsigned flags,
+                  int connect_timeout_s,
+                  int query_timeout_s);
+
+/* Closes the connection and frees its statements; c can be opened again. */
+void db_conn_close(struct db_conn *c);
+
+/* Alias of db_conn_close for the end of c's life. */
+void db_conn_release(struct db_conn *c);
+
+/*
+ * Connects if not connected. Returns 0, or -WD_E_DB_UNAVAILABLE (err says why) if the server
+ * cannot be reached or the last attempt failed less than the back-off ago.
+ */
+int db_conn_open(struct db_conn *c, struct wd_error *err);
+
+/*
+ * The statement in slot, preparing sql on first use on this connection. Borrowed: valid until
+ * the connection is closed. NULL on failure, with err set (and the connection dropped if the
+ * failure was the connection's).
+ */
+MYSQL_STMT *db_conn_stmt(struct db_conn *c, unsigned slot, const char *sql, struct wd_error *err);
+
+/*
+ * Classifies the connection's last error (what = the operation, for the message). Connection
+ * loss drops the connection and gives -WD_E_DB_UNAVAILABLE; deadlock and lock-wait timeout give
+ * -WD_E_DB_RETRY; everything else -WD_E_DB. Logs at warn.
+ */
+int db_conn_fail(struct db_conn *c, const char *what, struct wd_error *err);
+
+/* As db_conn_fail, for a statement's error. */
+int db_conn_stmt_fail(struct db_conn *c, MYSQL_STMT *stmt, const char *what, struct wd_error *err);
+
+/* Runs fixed SQL text (never built from input) and discards any result. 0 or a code. */
+int db_conn_exec(struct db_conn *c, const char *sql, struct wd_error *err);
+
+int db_conn_commit(struct db_conn *c, struct wd_error *err);
+
+/* Rolls back; on failure the connection is dropped (the server then rolls back for us). */
+void db_conn_rollback(struct db_conn *c);
+
+/* Round-trip check: connects if needed, then pings. 0 or -WD_E_DB_UNAVAILABLE. */
+int db_conn_ping(struct db_conn *c, struct wd_error *err);
+
+/* Converts between Unix milliseconds (UTC) and MYSQL_TIME for DATETIME(3) columns. */
+void db_time_from_ms(MYSQL_TIME *t, int64_t ms);
+int64_t db_time_to_ms(const MYSQL_TIME *t);
+
+#endif

@@ -1,0 +1,988 @@
+/*
+ * db/ledger.c - prepared statements over wallets, transactions, ledger and idempotency_keys.
+ *
+ * Multi-row statements are prepared once per (statement, row count) on each connection and kept
+ * in the connection's slots; their text is built from constant fragments and the count only.
+ */
+#include "db/ledger.h"
+
+#include "db/bind.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum stmt_kind {
+    S_CLAIM = 0,
+    S_LOAD_KEY,
+    S_FINISH,
+    S_LOCK_W,
+    S_LOCK_T,
+    S_INS_W,
+    S_INS_T,
+    S_UPD_T,
+    S_UPD_W,
+    S_INS_E,
+    S_GET_W,
+    S_GET_T,
+    S_LIST_W,
+    S_PAGE,
+    S_EXPIRED,
+    S_PURGE,
+    S_COUNT
+};
+
+#define SLOT(kind, n) ((unsigned)(kind) * (LEDGER_BATCH_MAX + 1) + (unsigned)(n))
+_Static_assert(SLOT(S_COUNT, 0) <= DB_CONN_STMT_SLOTS, "statement slots");
+
+#define SQL_MAX 16384
+
+static const char *const wallet_status_names[] = {"ACTIVE", "FROZEN", "CLOSED"};
+static const char *const txn_type_names[] = {"CREDIT", "AUTHORIZATION", "DEBIT"};
+static const char *const txn_status_names[] = {"PENDING", "COMPLETED", "VOIDED", "EXPIRED"};
+static const char *const entry_type_names[] = {"CREDIT", "DEBIT", "HOLD", "RELEASE", "CAPTURE"};
+
+#define NAME_OF(table, i) \
+    ((i) >= 0 && (size_t)(i) < sizeof(table) / sizeof(table[0]) ? table[i] : "UNKNOWN")
+
+const char *ledger_wallet_status_name(int status)
+{
+    return NAME_OF(wallet_status_names, status);
+}
+
+const char *ledger_txn_type_name(int type)
+{
+    return NAME_OF(txn_type_names, type);
+}
+
+const char *ledger_txn_status_name(int status)
+{
+    return NAME_OF(txn_status_names, status);
+}
+
+const char *ledger_entry_type_name(int type)
+{
+    return NAME_OF(entry_type_names, type);
+}
+
+static int index_of(const char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(names[i], name) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+#define INDEX_OF(table, name) index_of(table, sizeof(table) / sizeof(table[0]), name)
+
+/* Appends head, n copies of row joined by sep, and tail. 0 or -1 if it does not fit. */
+static int build(
+    char *buf, const char *head, const char *row, const char *sep, int n, const char *tail)
+{
+    size_t used = (size_t)snprintf(buf, SQL_MAX, "%s", head);
+
+    for (int i = 0; i < n && used < SQL_MAX; i++)
+        used += (size_t)snprintf(buf + used, SQL_MAX - used, "%s%s", i ? sep : "", row);
+    if (used < SQL_MAX)
+        used += (size_t)snprintf(buf + used, SQL_MAX - used, "%s", tail);
+    return used < SQL_MAX ? 0 : -1;
+}
+
+/* Builds "CASE id WHEN ? THEN ? ... END". */
+static int build_case(char *buf, size_t size, int n)
+{
+    size_t used = (size_t)snprintf(buf, size, "CASE id");
+
+    for (int i = 0; i < n && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, " WHEN ? THEN ?");
+    if (used < size)
+        used += (size_t)snprintf(buf + used, size - used, " END");
+    return used < size ? 0 : -1;
+}
+
+typedef int (*sql_builder_fn)(char *buf, int n);
+
+/* The statement for (kind, n) on c, building and preparing it on first use. Borrowed. */
+static MYSQL_STMT *stmt_for(
+    struct db_conn *c, enum stmt_kind kind, int n, sql_builder_fn fn, struct wd_error *err)
+{
+    unsigned slot = SLOT(kind, n);
+
+    if (n < 0 || n > LEDGER_BATCH_MAX) {
+        wd_error_set(err, -WD_E_INTERNAL_ERROR, "batch of %d rows is out of range", n);
+        return NULL;
+    }
+    if (c->mysql && c->stmts[slot])
+        return c->stmts[slot];
+    char *sql = malloc(SQL_MAX);
+    if (!sql) {
+        wd_error_set(err, -WD_E_NOMEM, NULL);
+        return NULL;
+    }
+    MYSQL_STMT *st = NULL;
+    if (fn(sql, n) < 0)
+        wd_error_set(err, -WD_E_INTERNAL_ERROR, "SQL for %d rows does not fit", n);
+    else
+        st = db_conn_stmt(c, slot, sql, err);
+    free(sql);
+    return st;
+}
+
+/* Binds params and executes. 0 or a classified error. */
+static int execute(struct db_conn *c,
+                   MYSQL_STMT *st,
+                   struct db_binder *params,
+                   const char *what,
+                   struct wd_error *err)
+{
+    int rc = db_binder_ok(params);
+
+    if (rc < 0)
+        return wd_error_set(err, rc, "%s: binding parameters failed", what);
+    if (mysql_stmt_bind_param(st, params->binds) || mysql_stmt_execute(st))
+        return db_conn_stmt_fail(c, st, what, err);
+    return 0;
+}
+
+/* Binds results. 0 or an error. */
+static int bind_results(struct db_conn *c,
+                        MYSQL_STMT *st,
+                        struct db_binder *res,
+                        const char *what,
+                        struct wd_error *err)
+{
+    int rc = db_binder_ok(res);
+
+    if (rc < 0)
+        return wd_error_set(err, rc, "%s: binding results failed", what);
+    if (mysql_stmt_bind_result(st, res->binds))
+        return db_conn_stmt_fail(c, st, what, err);
+    return 0;
+}
+
+/* Fetches the next row: 1 row, 0 end, or a negative error (result freed on end/error). */
+static int fetch(struct db_conn *c, MYSQL_STMT *st, const char *what, struct wd_error *err)
+{
+    int rc = mysql_stmt_fetch(st);
+
+    if (rc == 0 || rc == MYSQL_DATA_TRUNCATED)
+        return 1;
+    if (rc == MYSQL_NO_DATA) {
+        mysql_stmt_free_result(st);
+        return 0;
+    }
+    rc = db_conn_stmt_fail(c, st, what, err);
+    if (c->mysql)
+        mysql_stmt_free_result(st);
+    return rc;
+}
+
+/* ---- idempotency keys ---------------------------------------------------------------------- */
+
+static int sql_claim(char *buf, int n)
+{
+    return build(buf,
+                 "INSERT IGNORE INTO idempotency_keys (tenant_id, idem_key, request_hash, "
+                 "status_code, response, created_at) VALUES ",
+                 "(?, ?, ?, 0, NULL, ?)", ", ", n, " RETURNING tenant_id, idem_key");
+}
+
+int ledger_claim_keys(
+    struct db_conn *c, struct ledger_idem *keys, int n, int64_t now_ms, struct wd_error *err)
+{
+    struct db_binder p, r;
+    char tenant[LEDGER_TENANT_MAX + 1], key[LEDGER_KEY_MAX + 1];
+    MYSQL_STMT *st = stmt_for(c, S_CLAIM, n, sql_claim, err);
+
+    if (!st)
+        return err->code;
+    if (db_binder_init(&p, 4 * n) < 0 || db_binder_init(&r, 2) < 0) {
+        db_binder_release(&p);
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    }
+    for (int i = 0; i < n; i++) {
+        keys[i].claimed = false;
+        db_bind_str(&p, keys[i].tenant);
+        db_bind_str(&p, keys[i].key);
+        db_bind_strn(&p, (const char *)keys[i].hash, 32);
+        db_bind_time(&p, now_ms);
+    }
+    db_result_str(&r, tenant, sizeof(tenant));
+    db_result_str(&r, key, sizeof(key));
+    int rc = execute(c, st, &p, "claim keys", err);
+    if (rc == 0)
+        rc = bind_results(c, st, &r, "claim keys", err);
+    while (rc == 0 && (rc = fetch(c, st, "claim keys", err)) == 1) {
+        db_result_fix_str(&r, 0, tenant, sizeof(tenant));
+        db_result_fix_str(&r, 1, key, sizeof(key));
+        for (int i = 0; i < n; i++) {
+            if (!strcmp(keys[i].tenant, tenant) && !strcmp(keys[i].key, key))
+                keys[i].claimed = true;
+        }
+        rc = 0;
+    }
+    db_binder_release(&p);
+    db_binder_release(&r);
+    return rc < 0 ? rc : 0;
+}
+
+static int sql_load_key(char *buf, int n)
+{
+    (void)n;
+    return build(buf,
+                 "SELECT request_hash, status_code, response FROM idempotency_keys "
+                 "WHERE tenant_id = ? AND idem_key = ?",
+                 "", "", 0, "");
+}
+
+/* Fetches the response column, whatever its size, into a malloc'ed buffer. */
+static int fetch_response(struct db_conn *c,
+                          MYSQL_STMT *st,
+                          struct db_binder *r,
+                          int col,
+                          struct ledger_idem *k,
+                          struct wd_error *err)
+{
+    unsigned long len = db_result_is_null(r, col) ? 0 : db_result_length(r, col);
+    MYSQL_BIND b;
+
+    k->response = malloc(len + 1);
+    if (!k->response)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    k->response_len = len;
+    k->response[len] = '\0';
+    if (len == 0)
+        return 0;
+    memset(&b, 0, sizeof(b));
+    b.buffer_type = MYSQL_TYPE_BLOB;
+    b.buffer = k->response;
+    b.buffer_length = len;
+    if (mysql_stmt_fetch_column(st, &b, (unsigned)col, 0))
+        return db_conn_stmt_fail(c, st, "load key response", err);
+    return 0;
+}
+
+int ledger_load_key(struct db_conn *c, struct ledger_idem *k, struct wd_error *err)
+{
+    struct db_binder p, r;
+    int32_t status = 0;
+    char nothing[1];
+    MYSQL_STMT *st = stmt_for(c, S_LOAD_KEY, 1, sql_load_key, err);
+
+    if (!st)
+        return err->code;
+    if (db_binder_init(&p, 2) < 0 || db_binder_init(&r, 3) < 0) {
+        db_binder_release(&p);
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    }
+    db_bind_str(&p, k->tenant);
+    db_bind_str(&p, k->key);
+    db_result_blob(&r, k->stored_hash, sizeof(k->stored_hash));
+    db_result_i32(&r, &status);
+    db_result_blob(&r, nothing, 0); /* length only; fetched by column below */
+    int rc = execute(c, st, &p, "load key", err);
+    if (rc == 0)
+        rc = bind_results(c, st, &r, "load key", err);
+    if (rc == 0) {
+        rc = fetch(c, st, "load key", err);
+        if (rc == 0)
+            rc = wd_error_set(err, -WD_E_NOT_FOUND, "idempotency key vanished");
+        else if (rc == 1) {
+            k->status = status;
+            rc = fetch_response(c, st, &r, 2, k, err);
+            while (rc == 0 && fetch(c, st, "load key", err) == 1) {
+            }
+        }
+    }
+    db_binder_release(&p);
+    db_binder_release(&r);
+    return rc;
+}
+
+static int sql_finish(char *buf, int n)
+{
+    return build(buf,
+                 "INSERT INTO idempotency_keys (tenant_id, idem_key, request_hash, status_code, "
+                 "response, created_at) VALUES ",
+                 "(?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", ", ", n,
+                 " ON DUPLICATE KEY UPDATE status_code = VALUES(status_code), "
+                 "response = VALUES(response)");
+}
+
+int ledger_finish_keys(struct db_conn *c,
+                       const struct ledger_idem *keys,
+                       int n,
+                       struct wd_error *err)
+{
+    struct db_binder p;
+    int32_t status[LEDGER_BATCH_MAX];
+    MYSQL_STMT *st;
+
+    if (n == 0)
+        return 0;
+    if (!(st = stmt_for(c, S_FINISH, n, sql_finish, err)))
+        return err->code;
+    if (db_binder_init(&p, 5 * n) < 0)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    for (int i = 0; i < n; i++) {
+        status[i] = keys[i].status;
+        db_bind_str(&p, keys[i].tenant);
+        db_bind_str(&p, keys[i].key);
+        db_bind_strn(&p, (const char *)keys[i].hash, 32);
+        db_bind_i32(&p, &status[i]);
+        db_bind_strn(&p, keys[i].response, keys[i].response_len);
+    }
+    int rc = execute(c, st, &p, "finish keys", err);
+    db_binder_release(&p);
+    return rc;
+}
+
+/* ---- wallets ------------------------------------------------------------------------------- */
+
+#define WALLET_COLS \
+    "id, tenant_id, account_id, currency, status, balance, held, created_at, updated_at"
+
+struct wallet_result {
+    struct ledger_wallet row;
+    char status[16];
+};
+
+static void bind_wallet_result(struct db_binder *r, struct wallet_result *w)
+{
+    db_result_str(r, w->row.id, sizeof(w->row.id));
+    db_result_str(r, w->row.tenant, sizeof(w->row.tenant));
+    db_result_str(r, w->row.account, sizeof(w->row.account));
+    db_result_str(r, w->row.currency, sizeof(w->row.currency));
+    db_result_str(r, w->status, sizeof(w->status));
+    db_result_i64(r, &w->row.balance);
+    db_result_i64(r, &w->row.held);
+    db_result_time(r);
+    db_result_time(r);
+}
+
+static void fix_wallet_result(struct db_binder *r, struct wallet_result *w)
+{
+    db_result_fix_str(r, 0, w->row.id, sizeof(w->row.id));
+    db_result_fix_str(r, 1, w->row.tenant, sizeof(w->row.tenant));
+    db_result_fix_str(r, 2, w->row.account, sizeof(w->row.account));
+    db_result_fix_str(r, 3, w->row.currency, sizeof(w->row.currency));
+    db_result_fix_str(r, 4, w->status, sizeof(w->status));
+    w->row.status = INDEX_OF(wallet_status_names, w->status);
+    w->row.created_ms = db_result_time_ms(r, 7);
+    w->row.updated_ms = db_result_time_ms(r, 8);
+}
+
+/* Runs st with params p and collects wallet rows into out (at most max). */
+static int collect_wallets(struct db_conn *c,
+                           MYSQL_STMT *st,
+                           struct db_binder *p,
+                           struct ledger_wallet *out,
+                           int max,
+                           int *found,
+                           const char *what,
+                           struct wd_error *err)
+{
+    struct db_binder r;
+    struct wallet_result w;
+
+    *found = 0;
+    if (db_binder_init(&r, 9) < 0)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    bind_wallet_result(&r, &w);
+    int rc = execute(c, st, p, what, err);
+    if (rc == 0)
+        rc = bind_results(c, st, &r, what, err);
+    while (rc == 0 && (rc = fetch(c, st, what, err)) == 1) {
+        fix_wallet_result(&r, &w);
+        if (*found < max)
+            out[(*found)++] = w.row;
+        rc = 0;
+    }
+    db_binder_release(&r);
+    return rc < 0 ? rc : 0;
+}
+
+static int sql_lock_wallets(char *buf, int n)
+{
+    return build(buf, "SELECT " WALLET_COLS " FROM wallets WHERE id IN (", "?", ", ", n,
+                 ") ORDER BY id FOR UPDATE");
+}
+
+int ledger_lock_wallets(struct db_conn *c,
+                        const char (*ids)[LEDGER_ID_LEN + 1],
+                        int n,
+                        struct ledger_wallet *out,
+                        int *found,
+                        struct wd_error *err)
+{
+    struct db_binder p;
+    MYSQL_STMT *st;
+
+    *found = 0;
+    if (n == 0)
+        return 0;
+    if (!(st = stmt_for(c, S_LOCK_W, n, sql_lock_wallets, err)))
+        return err->code;
+    if (db_binder_init(&p, n) < 0)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    for (int i = 0; i < n; i++)
+        db_bind_str(&p, ids[i]);
+    int rc = collect_wallets(c, st, &p, out, n, found, "lock wallets", err);
+    db_binder_release(&p);
+    return rc;
+}
+
+static int sql_insert_wallets(char *buf, int n)
+{
+    return build(buf, "INSERT IGNORE INTO wallets (" WALLET_COLS ") VALUES ",
+                 "(?, ?, ?, ?, 'ACTIVE', 0, 0, ?, ?)", ", ", n, " RETURNING id");
+}
+
+int ledger_insert_wallets(struct db_conn *c,
+                          const struct ledger_wallet *rows,
+                          int n,
+                          bool *inserted,
+                          struct wd_error *err)
+{
+    struct db_binder p, r;
+    char id[LEDGER_ID_LEN + 1];
+    MYSQL_STMT *st;
+
+    if (n == 0)
+        return 0;
+    if (!(st = stmt_for(c, S_INS_W, n, sql_insert_wallets, err)))
+        return err->code;
+    if (db_binder_init(&p, 6 * n) < 0 || db_binder_init(&r, 1) < 0) {
+        db_binder_release(&p);
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    }
+    for (int i = 0; i < n; i++) {
+        inserted[i] = false;
+        db_bind_str(&p, rows[i].id);
+        db_bind_str(&p, rows[i].tenant);
+        db_bind_str(&p, rows[i].account);
+        db_bind_str(&p, rows[i].currency);
+        db_bind_time(&p, rows[i].created_ms);
+        db_bind_time(&p, rows[i].updated_ms);
+    }
+    db_result_str(&r, id, sizeof(id));
+    int rc = execute(c, st, &p, "insert wallets", err);
+    if (rc == 0)
+        rc = bind_results(c, st, &r, "insert wallets", err);
+    while (rc == 0 && (rc = fetch(c, st, "insert wallets", err)) == 1) {
+        db_result_fix_str(&r, 0, id, sizeof(id));
+        for (int i = 0; i < n; i++) {
+            if (strcmp(rows[i].id, id) == 0)
+                inserted[i] = true;
+        }
+        rc = 0;
+    }
+    db_binder_release(&p);
+    db_binder_release(&r);
+    return rc < 0 ? rc : 0;
+}
+
+static int sql_update_wallets(char *buf, int n)
+{
+    char balance[4096], held[4096], head[9000];
+
+    if (build_case(balance, sizeof(balance), n) < 0 || build_case(held, sizeof(held), n) < 0)
+        return -1;
+    snprintf(head, sizeof(head),
+             "UPDATE wallets SET balance = %s, held = %s, updated_at = ? WHERE id IN (", balance,
+             held);
+    return build(buf, head, "?", ", ", n, ")");
+}
+
+int ledger_update_wallets(struct db_conn *c,
+                          const struct ledger_wallet *rows,
+                          int n,
+                          struct wd_error *err)
+{
+    struct db_binder p;
+    MYSQL_STMT *st;
+
+    if (n == 0)
+        return 0;
+    if (!(st = stmt_for(c, S_UPD_W, n, sql_update_wallets, err)))
+        return err->code;
+    if (db_binder_init(&p, 5 * n + 1) < 0)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    for (int i = 0; i < n; i++) {
+        db_bind_str(&p, rows[i].id);
+        db_bind_i64(&p, &rows[i].balance);
+    }
+    for (int i = 0; i < n; i++) {
+        db_bind_str(&p, rows[i].id);
+        db_bind_i64(&p, &rows[i].held);
+    }
+    db_bind_time(&p, rows[0].updated_ms); /* one batch, one clock reading */
+    for (int i = 0; i < n; i++)
+        db_bind_str(&p, rows[i].id);
+    int rc = execute(c, st, &p, "update wallets", err);
+    if (rc == 0 && mysql_stmt_affected_rows(st) != (my_ulonglong)n)
+        rc = wd_error_set(err, -WD_E_DB, "update wallets: %llu of %d rows matched",
+                          (unsigned long long)mysql_stmt_affected_rows(st), n);
+    db_binder_release(&p);
+    return rc;
+}
+
+static int sql_get_wallet(char *buf, int n)
+{
+    (void)n;
+    return build(buf, "SELECT " WALLET_COLS " FROM wallets WHERE id = ?", "", "", 0, "");
+}
+
+int ledger_get_wallet(struct db_conn *c,
+                      const char *id,
+                      struct ledger_wallet *out,
+                      struct wd_error *err)
+{
+    struct db_binder p;
+    int found = 0;
+    MYSQL_STMT *st = stmt_for(c, S_GET_W, 1, sql_get_wallet, err);
+
+    if (!st)
+        return err->code;
+    if (db_binder_init(&p, 1) < 0)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    db_bind_str(&p, id);
+    int rc = collect_wallets(c, st, &p, out, 1, &found, "get wallet", err);
+    db_binder_release(&p);
+    if (rc == 0 && found == 0)
+        rc = wd_error_set(err, -WD_E_NOT_FOUND, NULL);
+    return rc;
+}
+
+static int sql_list_wallets(char *buf, int n)
+{
+    (void)n;
+    return build(buf,
+                 "SELECT " WALLET_COLS " FROM wallets WHERE tenant_id = ? AND account_id = ? "
+                 "ORDER BY created_at, id LIMIT 1000",
+                 "", "", 0, "");
+}
+
+int ledger_list_wallets(struct db_conn *c,
+                        const char *tenant,
+                        const char *account,
+                        struct ledger_wallet *out,
+                        int max,
+                        int *n,
+                        struct wd_error *err)
+{
+    struct db_binder p;
+    MYSQL_STMT *st = stmt_for(c, S_LIST_W, 1, sql_list_wallets, err);
+
+    if (!st)
+        return err->code;
+    if (db_binder_init(&p, 2) < 0)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    db_bind_str(&p, tenant);
+    db_bind_str(&p, account);
+    int rc = collect_wallets(c, st, &p, out, max, n, "list wallets", err);
+    db_binder_release(&p);
+    return rc;
+}
+
+/* ---- transactions -------------------------------------------------------------------------- */
+
+#define TXN_COLS                                                                                \
+    "id, tenant_id, wallet_id, type, status, amount, captured_amount, currency, reference_id, " \
+    "expires_at, created_at, updated_at"
+
+struct txn_result {
+    struct ledger_txn row;
+    char type[16];
+    char status[16];
+};
+
+static void bind_txn_result(struct db_binder *r, struct txn_result *t)
+{
+    db_result_str(r, t->row.id, sizeof(t->row.id));
+    db_result_str(r, t->row.tenant, sizeof(t->row.tenant));
+    db_result_str(r, t->row.wallet_id, sizeof(t->row.wallet_id));
+    db_result_str(r, t->type, sizeof(t->type));
+    db_result_str(r, t->status, sizeof(t->status));
+    db_result_i64(r, &t->row.amount);
+    db_result_i64(r, &t->row.captured);
+    db_result_str(r, t->row.currency, sizeof(t->row.currency));
+    db_result_str(r, t->row.reference, sizeof(t->row.reference));
+    db_result_time(r);
+    db_result_time(r);
+    db_result_time(r);
+}
+
+static void fix_txn_result(struct db_binder *r, struct txn_result *t)
+{
+    db_result_fix_str(r, 0, t->row.id, sizeof(t->row.id));
+    db_result_fix_str(r, 1, t->row.tenant, sizeof(t->row.tenant));
+    db_result_fix_str(r, 2, t->row.wallet_id, sizeof(t->row.wallet_id));
+    db_result_fix_str(r, 3, t->type, sizeof(t->type));
+    db_result_fix_str(r, 4, t->status, sizeof(t->status));
+    db_result_fix_str(r, 7, t->row.currency, sizeof(t->row.currency));
+    db_result_fix_str(r, 8, t->row.reference, sizeof(t->row.reference));
+    t->row.type = INDEX_OF(txn_type_names, t->type);
+    t->row.status = INDEX_OF(txn_status_names, t->status);
+    if (db_result_is_null(r, 6))
+        t->row.captured = 0;
+    t->row.expires_ms = db_result_time_ms(r, 9);
+    t->row.created_ms = db_result_time_ms(r, 10);
+    t->row.updated_ms = db_result_time_ms(r, 11);
+}
+
+static int collect_txns(struct db_conn *c,
+                        MYSQL_STMT *st,
+                        struct db_binder *p,
+                        struct ledger_txn *out,
+                        int max,
+                        int *found,
+                        const char *what,
+                        struct wd_error *err)
+{
+    struct db_binder r;
+    struct txn_result t;
+
+    *found = 0;
+    if (db_binder_init(&r, 12) < 0)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    bind_txn_result(&r, &t);
+    int rc = execute(c, st, p, what, err);
+    if (rc == 0)
+        rc = bind_results(c, st, &r, what, err);
+    while (rc == 0 && (rc = fetch(c, st, what, err)) == 1) {
+        fix_txn_result(&r, &t);
+        if (*found < max)
+            out[(*found)++] = t.row;
+        rc = 0;
+    }
+    db_binder_release(&r);
+    return rc < 0 ? rc : 0;
+}
+
+static int sql_lock_txns(char *buf, int n)
+{
+    return build(buf, "SELECT " TXN_COLS " FROM transactions WHERE id IN (", "?", ", ", n,
+                 ") ORDER BY id FOR UPDATE");
+}
+
+int ledger_lock_txns(struct db_conn *c,
+                     const char (*ids)[LEDGER_ID_LEN + 1],
+                     int n,
+                     struct ledger_txn *out,
+                     int *found,
+                     struct wd_error *err)
+{
+    struct db_binder p;
+    MYSQL_STMT *st;
+
+    *found = 0;
+    if (n == 0)
+        return 0;
+    if (!(st = stmt_for(c, S_LOCK_T, n, sql_lock_txns, err)))
+        return err->code;
+    if (db_binder_init(&p, n) < 0)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    for (int i = 0; i < n; i++)
+        db_bind_str(&p, ids[i]);
+    int rc = collect_txns(c, st, &p, out, n, found, "lock transactions", err);
+    db_binder_release(&p);
+    return rc;
+}
+
+static int sql_insert_txns(char *buf, int n)
+{
+    return build(buf, "INSERT INTO transactions (" TXN_COLS ") VALUES ",
+                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ", n, "");
+}
+
+int ledger_insert_txns(struct db_conn *c,
+                       const struct ledger_txn *rows,
+                       int n,
+                       struct wd_error *err)
+{
+    struct db_binder p;
+    MYSQL_STMT *st;
+
+    if (n == 0)
+        return 0;
+    if (!(st = stmt_for(c, S_INS_T, n, sql_insert_txns, err)))
+        return err->code;
+    if (db_binder_init(&p, 12 * n) < 0)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    for (int i = 0; i < n; i++) {
+        const struct ledger_txn *t = &rows[i];
+        db_bind_str(&p, t->id);
+        db_bind_str(&p, t->tenant);
+        db_bind_str(&p, t->wallet_id);
+        db_bind_str(&p, ledger_txn_type_name(t->type));
+        db_bind_str(&p, ledger_txn_status_name(t->status));
+        db_bind_i64(&p, &t->amount);
+        if (t->captured)
+            db_bind_i64(&p, &t->captured);
+        else
+            db_bind_null(&p);
+        db_bind_str(&p, t->currency);
+        db_bind_str(&p, t->reference);
+        if (t->expires_ms)
+            db_bind_time(&p, t->expires_ms);
+        else
+            db_bind_null(&p);
+        db_bind_time(&p, t->created_ms);
+        db_bind_time(&p, t->updated_ms);
+    }
+    int rc = execute(c, st, &p, "insert transactions", err);
+    db_binder_release(&p);
+    return rc;
+}
+
+static int sql_update_txns(char *buf, int n)
+{
+    char status[4096], captured[4096], head[9000];
+
+    if (build_case(status, sizeof(status), n) < 0 || build_case(captured, sizeof(captured), n) < 0)
+        return -1;
+    snprintf(head, sizeof(head),
+             "UPDATE transactions SET status = %s, captured_amount = %s, updated_at = ? "
+             "WHERE id IN (",
+             status, captured);
+    return build(buf, head, "?", ", ", n, ")");
+}
+
+int ledger_update_txns(struct db_conn *c,
+                       const struct ledger_txn *rows,
+                       int n,
+                       struct wd_error *err)
+{
+    struct db_binder p;
+    MYSQL_STMT *st;
+
+    if (n == 0)
+        return 0;
+    if (!(st = stmt_for(c, S_UPD_T, n, sql_update_txns, err)))
+        return err->code;
+    if (db_binder_init(&p, 5 * n + 1) < 0)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    for (int i = 0; i < n; i++) {
+        db_bind_str(&p, rows[i].id);
+        db_bind_str(&p, ledger_txn_status_name(rows[i].status));
+    }
+    for (int i = 0; i < n; i++) {
+        db_bind_str(&p, rows[i].id);
+        if (rows[i].captured)
+            db_bind_i64(&p, &rows[i].captured);
+        else
+            db_bind_null(&p);
+    }
+    db_bind_time(&p, rows[0].updated_ms);
+    for (int i = 0; i < n; i++)
+        db_bind_str(&p, rows[i].id);
+    int rc = execute(c, st, &p, "update transactions", err);
+    if (rc == 0 && mysql_stmt_affected_rows(st) != (my_ulonglong)n)
+        rc = wd_error_set(err, -WD_E_DB, "update transactions: %llu of %d rows matched",
+                          (unsigned long long)mysql_stmt_affected_rows(st), n);
+    db_binder_release(&p);
+    return rc;
+}
+
+static int sql_get_txn(char *buf, int n)
+{
+    (void)n;
+    return build(buf, "SELECT " TXN_COLS " FROM transactions WHERE id = ?", "", "", 0, "");
+}
+
+int ledger_get_txn(struct db_conn *c, const char *id, struct ledger_txn *out, struct wd_error *err)
+{
+    struct db_binder p;
+    int found = 0;
+    MYSQL_STMT *st = stmt_for(c, S_GET_T, 1, sql_get_txn, err);
+
+    if (!st)
+        return err->code;
+    if (db_binder_init(&p, 1) < 0)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    db_bind_str(&p, id);
+    int rc = collect_txns(c, st, &p, out, 1, &found, "get transaction", err);
+    db_binder_release(&p);
+    if (rc == 0 && found == 0)
+        rc = wd_error_set(err, -WD_E_NOT_FOUND, NULL);
+    return rc;
+}
+
+static int sql_expired(char *buf, int n)
+{
+    (void)n;
+    return build(buf,
+                 "SELECT id FROM transactions WHERE status = 'PENDING' AND expires_at <= ? "
+                 "ORDER BY expires_at LIMIT ?",
+                 "", "", 0, "");
+}
+
+int ledger_expired_holds(struct db_conn *c,
+                         int64_t now_ms,
+                         char (*ids)[LEDGER_ID_LEN + 1],
+                         int max,
+                         int *n,
+                         struct wd_error *err)
+{
+    struct db_binder p, r;
+    int32_t limit = max;
+    char id[LEDGER_ID_LEN + 1];
+    MYSQL_STMT *st = stmt_for(c, S_EXPIRED, 1, sql_expired, err);
+
+    *n = 0;
+    if (!st)
+        return err->code;
+    if (db_binder_init(&p, 2) < 0 || db_binder_init(&r, 1) < 0) {
+        db_binder_release(&p);
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    }
+    db_bind_time(&p, now_ms);
+    db_bind_i32(&p, &limit);
+    db_result_str(&r, id, sizeof(id));
+    int rc = execute(c, st, &p, "expired holds", err);
+    if (rc == 0)
+        rc = bind_results(c, st, &r, "expired holds", err);
+    while (rc == 0 && (rc = fetch(c, st, "expired holds", err)) == 1) {
+        db_result_fix_str(&r, 0, id, sizeof(id));
+        if (*n < max)
+            memcpy(ids[(*n)++], id, sizeof(id));
+        rc = 0;
+    }
+    db_binder_release(&p);
+    db_binder_release(&r);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- ledger entries ------------------------------------------------------------------------ */
+
+#define ENTRY_COLS                                                                               \
+    "id, wallet_id, transaction_id, entry_type, amount, held_delta, balance_after, held_after, " \
+    "created_at"
+
+static int sql_insert_entries(char *buf, int n)
+{
+    return build(buf,
+                 "INSERT INTO ledger (wallet_id, transaction_id, entry_type, amount, held_delta, "
+                 "balance_after, held_after, created_at) VALUES ",
+                 "(?, ?, ?, ?, ?, ?, ?, ?)", ", ", n, "");
+}
+
+int ledger_insert_entries(struct db_conn *c,
+                          const struct ledger_entry *rows,
+                          int n,
+                          struct wd_error *err)
+{
+    struct db_binder p;
+    MYSQL_STMT *st;
+
+    if (n == 0)
+        return 0;
+    if (!(st = stmt_for(c, S_INS_E, n, sql_insert_entries, err)))
+        return err->code;
+    if (db_binder_init(&p, 8 * n) < 0)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    for (int i = 0; i < n; i++) {
+        const struct ledger_entry *e = &rows[i];
+        db_bind_str(&p, e->wallet_id);
+        db_bind_str(&p, e->txn_id);
+        db_bind_str(&p, ledger_entry_type_name(e->type));
+        db_bind_i64(&p, &e->amount);
+        db_bind_i64(&p, &e->held_delta);
+        db_bind_i64(&p, &e->balance_after);
+        db_bind_i64(&p, &e->held_after);
+        db_bind_time(&p, e->created_ms);
+    }
+    int rc = execute(c, st, &p, "insert ledger entries", err);
+    db_binder_release(&p);
+    return rc;
+}
+
+static int sql_page(char *buf, int n)
+{
+    (void)n;
+    return build(buf,
+                 "SELECT " ENTRY_COLS " FROM ledger WHERE wallet_id = ? AND id < ? "
+                 "ORDER BY id DESC LIMIT ?",
+                 "", "", 0, "");
+}
+
+int ledger_page(struct db_conn *c,
+                const char *wallet_id,
+                uint64_t before,
+                struct ledger_entry *out,
+                int max,
+                int *n,
+                struct wd_error *err)
+{
+    struct db_binder p, r;
+    struct ledger_entry e;
+    char type[16];
+    uint64_t bound = before ? before : UINT64_MAX;
+    int32_t limit = max;
+    MYSQL_STMT *st = stmt_for(c, S_PAGE, 1, sql_page, err);
+
+    *n = 0;
+    if (!st)
+        return err->code;
+    if (db_binder_init(&p, 3) < 0 || db_binder_init(&r, 9) < 0) {
+        db_binder_release(&p);
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    }
+    db_bind_str(&p, wallet_id);
+    db_bind_u64(&p, &bound);
+    db_bind_i32(&p, &limit);
+    db_result_u64(&r, &e.id);
+    db_result_str(&r, e.wallet_id, sizeof(e.wallet_id));
+    db_result_str(&r, e.txn_id, sizeof(e.txn_id));
+    db_result_str(&r, type, sizeof(type));
+    db_result_i64(&r, &e.amount);
+    db_result_i64(&r, &e.held_delta);
+    db_result_i64(&r, &e.balance_after);
+    db_result_i64(&r, &e.held_after);
+    db_result_time(&r);
+    int rc = execute(c, st, &p, "ledger page", err);
+    if (rc == 0)
+        rc = bind_results(c, st, &r, "ledger page", err);
+    while (rc == 0 && (rc = fetch(c, st, "ledger page", err)) == 1) {
+        db_result_fix_str(&r, 1, e.wallet_id, sizeof(e.wallet_id));
+        db_result_fix_str(&r, 2, e.txn_id, sizeof(e.txn_id));
+        db_result_fix_str(&r, 3, type, sizeof(type));
+        e.type = INDEX_OF(entry_type_names, type);
+        e.created_ms = db_result_time_ms(&r, 8);
+        if (*n < max)
+            out[(*n)++] = e;
+        rc = 0;
+    }
+    db_binder_release(&p);
+    db_binder_release(&r);
+    return rc < 0 ? rc : 0;
+}
+
+static int sql_purge(char *buf, int n)
+{
+    (void)n;
+    return build(buf, "DELETE FROM idempotency_keys WHERE created_at < ? LIMIT ?", "", "", 0, "");
+}
+
+int ledger_purge_keys(
+    struct db_conn *c, int64_t before_ms, int max, int *deleted, struct wd_error *err)
+{
+    struct db_binder p;
+    int32_t limit = max;
+    MYSQL_STMT *st = stmt_for(c, S_PURGE, 1, sql_purge, err);
+
+    *deleted = 0;
+    if (!st)
+        return err->code;
+    if (db_binder_init(&p, 2) < 0)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    db_bind_time(&p, before_ms);
+    db_bind_i32(&p, &limit);
+    int rc = execute(c, st, &p, "purge keys", err);
+    if (rc == 0)
+        *deleted = (int)mysql_stmt_affected_rows(st);
+    db_binder_release(&p);
+    return rc;
+}

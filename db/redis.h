@@ -1,0 +1,37 @@
+/*
+ * db/redis.h - one Redis connection (hiredis), reconnecting after errors.
+ *
+ * Owns: connecting to REDIS_URL (redis://[:password@]host[:port][/db]) with timeouts, AUTH and
+ * SELECT, and hiredis's sticky error rule: once a context reports an error it is dropped and the
+ * next call reconnects (after a short back-off). Today walletd uses Redis for the readiness
+ * check; the shared per-tenant rate limiter will use the same wrapper.
+ * Thread-safety: none. One context per thread, never shared.
+ */
+#ifndef WD_DB_REDIS_H
+#define WD_DB_REDIS_H
+
+#include "core/error.h"
+#include "core/url.h"
+
+#include <hiredis/hiredis.h>
+#include <stdint.h>
+
+struct db_redis {
+    redisContext *ctx;        /* NULL while disconnected */
+    const struct wd_url *url; /* borrowed from the immutable configuration */
+    int timeout_ms;
+    int64_t retry_after_ns;
+};
+
+void db_redis_init(struct db_redis *r, const struct wd_url *url, int timeout_ms);
+
+/* Drops the connection. */
+void db_redis_close(struct db_redis *r);
+
+/* Connects if needed. 0 or -WD_E_SERVICE_UNAVAILABLE with err saying why. */
+int db_redis_open(struct db_redis *r, struct wd_error *err);
+
+/* Connects if needed and sends PING. 0 or -WD_E_SERVICE_UNAVAILABLE. */
+int db_redis_ping(struct db_redis *r, struct wd_error *err);
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * shard/health.c - the dependency checker thread: ping each primary and Redis, keep the result.
+ */
+#define _GNU_SOURCE
+#include "shard/health.h"
+
+#include "core/log.h"
+#include "db/conn.h"
+#include "db/redis.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHECK_TIMEOUT_S 2
+
+struct shard_health {
+    const struct wd_config *cfg;
+    pthread_t tid;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stopping;
+    struct shard_health_status status;       /* guarded by mu */
+    struct db_conn primaries[WD_MAX_SHARDS]; /* the checker thread's own */
+    struct db_redis redis;
+};
+
+bool shard_health_all_ok(const struct shard_health_status *s)
+{
+    if (!s->checked || !s->redis_ok)
+        return false;
+    for (int i = 0; i < s->shard_count; i++) {
+        if (!s->primary_ok[i])
+            return false;
+    }
+    return true;
+}
+
+static void check_round(struct shard_health *h)
+{
+    struct shard_health_status next = {.checked = true, .shard_count = h->cfg->shard_count};
+    struct wd_error err;
+
+    for (int i = 0; i < h->cfg->shard_count; i++) {
+        wd_error_clear(&err);
+        next.primary_ok[i] = db_conn_ping(&h->primaries[i], &err) == 0;
+        if (!next.primary_ok[i])
+            snprintf(next.primary_error[i], SHARD_HEALTH_MSG, "%s", err.message);
+    }
+    wd_error_clear(&err);
+    next.redis_ok = db_redis_ping(&h->redis, &err) == 0;
+    if (!next.redis_ok)
+        snprintf(next.redis_error, SHARD_HEALTH_MSG, "%s", err.message);
+
+    pthread_mutex_lock(&h->mu);
+    bool was_ok = shard_health_all_ok(&h->status) || !h->status.checked;
+    h->status = next;
+    pthread_mutex_unlock(&h->mu);
+    if (was_ok != shard_health_all_ok(&next))
+        WD_LOG(shard_health_all_ok(&next) ? WD_LOG_INFO : WD_LOG_WARN, "dependencies %s",
+               shard_health_all_ok(&next) ? "all reachable" : "not all reachable");
+}
+
+static void *health_main(void *arg)
+{
+    struct shard_health *h = arg;
+
+    pthread_mutex_lock(&h->mu);
+    while (!h->stopping) {
+        pthread_mutex_unlock(&h->mu);
+        check_round(h);
+        pthread_mutex_lock(&h->mu);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        long ns = until.tv_nsec + (long)(h->cfg->health_interval_ms % 1000) * 1000000L;
+        until.tv_sec += h->cfg->health_interval_ms / 1000 + ns / 1000000000L;
+        until.tv_nsec = ns % 1000000000L;
+        while (!h->stopping && pthread_cond_timedwait(&h->cv, &h->mu, &until) == 0) {
+        }
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+int shard_health_start(struct shard_health **out, const struct wd_config *cfg, struct wd_error *err)
+{
+    struct shard_health *h = calloc(1, sizeof(*h));
+
+    if (!h)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    h->cfg = cfg;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    for (int i = 0; i < cfg->shard_count; i++) {
+        char label[48];
+        snprintf(label, sizeof(label), "shard%d-primary", i);
+        db_conn_init(&h->primaries[i], &cfg->shards[i].primary, label, 0, CHECK_TIMEOUT_S,
+                     CHECK_TIMEOUT_S);
+    }
+    db_redis_init(&h->redis, &cfg->redis, CHECK_TIMEOUT_S * 1000);
+    if (pthread_create(&h->tid, NULL, health_main, h) != 0) {
+        free(h);
+        return wd_error_set(err, -WD_E_INTERNAL_ERROR, "cannot start the health thread");
+    }
+    *out = h;
+    return 0;
+}
+
+void shard_health_snapshot(struct shard_health *h, struct shard_health_status *out)
+{
+    pthread_mutex_lock(&h->mu);
+    *out = h->status;
+    pthread_mutex_unlock(&h->mu);
+}
+
+void shard_health_stop(struct shard_health *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    h->stopping = true;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(h->tid, NULL);
+    for (int i = 0; i < h->cfg->shard_count; i++)
+        db_conn_release(&h->primaries[i]);
+    db_redis_close(&h->redis);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->cv);
+    free(h);
+}

@@ -1,0 +1,44 @@
+/*
+ * shard/health.h - is every dependency of this process reachable right now?
+ *
+ * Owns: a background thread per worker process that checks each shard primary (and Redis) every
+ * HEALTH_INTERVAL_MS over its own connections, reconnecting after an outage, and the latest
+ * result, which /health/ready reports without doing any I/O on the request path. The replica-read
+ * work will add replica lag here.
+ * Thread-safety: snapshot may be called from any thread (mutex); start/stop from one thread.
+ */
+#ifndef WD_SHARD_HEALTH_H
+#define WD_SHARD_HEALTH_H
+
+#include "core/config.h"
+#include "core/error.h"
+
+#include <stdbool.h>
+
+#define SHARD_HEALTH_MSG 160
+
+struct shard_health_status {
+    bool checked; /* at least one full round has run */
+    int shard_count;
+    bool primary_ok[WD_MAX_SHARDS];
+    char primary_error[WD_MAX_SHARDS][SHARD_HEALTH_MSG];
+    bool redis_ok;
+    char redis_error[SHARD_HEALTH_MSG];
+};
+
+struct shard_health;
+
+/* Starts the checker; the first round runs at once. cfg must outlive it. */
+int shard_health_start(struct shard_health **out,
+                       const struct wd_config *cfg,
+                       struct wd_error *err);
+
+/* Copies the latest status into out. */
+void shard_health_snapshot(struct shard_health *h, struct shard_health_status *out);
+
+/* True if every dependency in s is up. */
+bool shard_health_all_ok(const struct shard_health_status *s);
+
+void shard_health_stop(struct shard_health *h);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * wallet/batch.h - group commit: many movements for one shard in one database transaction.
+ *
+ * Owns: running a batch of write ops on a shard primary so that each op ends exactly as it would
+ * alone. In one transaction, in a fixed lock order (idempotency keys, then transactions, then
+ * wallets, all sorted; then new rows), the batch claims every op's idempotency key, locks the
+ * rows the ops touch, applies wallet/rules to them in arrival order, writes the new and changed
+ * rows and ledger entries with multi-row statements, stores every op's reply with its key, and
+ * commits. A refused op (insufficient funds, bad state, reused key, unknown wallet) is just an
+ * outcome: it never fails its neighbours. A deadlock or lost connection retries the whole batch,
+ * which idempotency makes safe; an unexpected SQL error re-runs each op alone so only the broken
+ * one fails.
+ * Thread-safety: a struct wallet_batch is scratch for one writer thread.
+ */
+#ifndef WD_WALLET_BATCH_H
+#define WD_WALLET_BATCH_H
+
+#include "db/conn.h"
+#include "wallet/op.h"
+
+struct wallet_batch;
+
+struct wallet_batch *wallet_batch_new(void);
+void wallet_batch_free(struct wallet_batch *b);
+
+/*
+ * Runs ops[0..n) (1 <= n <= LEDGER_BATCH_MAX, all write kinds for the shard c belongs to).
+ * Every op gets its reply (a success, a refusal or a 5xx); done is not called here.
+ */
+void wallet_batch_run(struct wallet_batch *b, struct db_conn *c, struct wallet_op **ops, int n);
+
+#endif

@@ -1,0 +1,427 @@
+/*
+ * wallet/engine.c - queues and threads: writers run group commits, readers run reads.
+ */
+#define _GNU_SOURCE
+#include "wallet/engine.h"
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "db/conn.h"
+#include "db/ledger.h"
+#include "wallet/batch.h"
+#include "wallet/inflight.h"
+#include "wallet/render.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define QUEUE_MAX 20000
+#define LIST_MAX  1000
+
+struct queue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct wallet_op *head, *tail;
+    int len;
+    bool stopping;
+};
+
+struct shard_exec;
+
+struct exec_thread {
+    pthread_t tid;
+    struct shard_exec *shard;
+    struct db_conn conn;
+    bool started;
+};
+
+struct shard_exec {
+    struct wallet_engine *engine;
+    int index;
+    struct queue writes, reads;
+    struct exec_thread *writers, *readers;
+    int nwriters, nreaders;
+};
+
+struct wallet_engine {
+    const struct wd_config *cfg;
+    int nshards;
+    struct shard_exec *shards;
+    struct wallet_inflight *inflight;
+};
+
+static void queue_init(struct queue *q)
+{
+    memset(q, 0, sizeof(*q));
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cv, NULL);
+}
+
+static void queue_destroy(struct queue *q)
+{
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->cv);
+}
+
+static int queue_push(struct queue *q, struct wallet_op *op)
+{
+    pthread_mutex_lock(&q->mu);
+    if (q->stopping || q->len >= QUEUE_MAX) {
+        pthread_mutex_unlock(&q->mu);
+        return -1;
+    }
+    op->next = NULL;
+    op->enqueued_ns = wd_clock_mono_ns();
+    if (q->tail)
+        q->tail->next = op;
+    else
+        q->head = op;
+    q->tail = op;
+    q->len++;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    return 0;
+}
+
+/* Takes up to max ops, waiting while the queue is empty. 0 ops means: stop. Locked by caller. */
+static int queue_take_locked(struct queue *q, struct wallet_op **out, int max)
+{
+    int n = 0;
+
+    while (!q->head && !q->stopping)
+        pthread_cond_wait(&q->cv, &q->mu);
+    while (q->head && n < max) {
+        out[n++] = q->head;
+        q->head = q->head->next;
+        q->len--;
+    }
+    if (!q->head)
+        q->tail = NULL;
+    return n;
+}
+
+/* Waits up to window_us for the batch to fill, then takes more. Locked by caller. */
+static int queue_top_up_locked(
+    struct queue *q, struct wallet_op **out, int n, int max, int window_us)
+{
+    struct timespec deadline;
+
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_nsec += (long)window_us * 1000;
+    deadline.tv_sec += deadline.tv_nsec / 1000000000;
+    deadline.tv_nsec %= 1000000000;
+    while (q->len < max - n && !q->stopping) {
+        if (pthread_cond_timedwait(&q->cv, &q->mu, &deadline) != 0)
+            break;
+    }
+    while (q->head && n < max) {
+        out[n++] = q->head;
+        q->head = q->head->next;
+        q->len--;
+    }
+    if (!q->head)
+        q->tail = NULL;
+    return n;
+}
+
+static void complete(struct wallet_engine *e, struct wallet_op *op)
+{
+    if (op->has_idem)
+        wallet_inflight_remove(e->inflight, op->tenant, op->idem_key);
+    op->done(op);
+}
+
+static void *writer_main(void *arg)
+{
+    struct exec_thread *t = arg;
+    struct shard_exec *s = t->shard;
+    const struct wd_config *cfg = s->engine->cfg;
+    struct wallet_batch *batch = wallet_batch_new();
+    struct wallet_op *ops[LEDGER_BATCH_MAX];
+
+    if (!batch) {
+        wd_error("shard %d writer: out of memory", s->index);
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&s->writes.mu);
+        int n = queue_take_locked(&s->writes, ops, cfg->batch_max);
+        if (n > 0 && n < cfg->batch_max && cfg->batch_window_us > 0)
+            n = queue_top_up_locked(&s->writes, ops, n, cfg->batch_max, cfg->batch_window_us);
+        pthread_mutex_unlock(&s->writes.mu);
+        if (n == 0)
+            break;
+        wd_metrics_db_conns(1, 0);
+        wallet_batch_run(batch, &t->conn, ops, n);
+        wd_metrics_db_conns(-1, 0);
+        for (int i = 0; i < n; i++)
+            complete(s->engine, ops[i]);
+    }
+    wallet_batch_free(batch);
+    return NULL;
+}
+
+/* ---- reads --------------------------------------------------------------------------------- */
+
+static int read_wallet(struct db_conn *c,
+                       struct wallet_op *op,
+                       struct ledger_wallet *w,
+                       struct wd_error *err)
+{
+    int rc = ledger_get_wallet(c, op->wallet_id, w, err);
+
+    if (rc == 0 && strcmp(w->tenant, op->tenant) != 0)
+        rc = wd_error_set(err, -WD_E_NOT_FOUND, NULL); /* never reveal another tenant's wallet */
+    return rc;
+}
+
+static int read_list(struct db_conn *c, struct wallet_op *op, json_t **data, struct wd_error *err)
+{
+    struct ledger_wallet *rows = malloc(LIST_MAX * sizeof(*rows));
+    int n = 0;
+
+    if (!rows)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    int rc = ledger_list_wallets(c, op->tenant, op->account_id, rows, LIST_MAX, &n, err);
+    if (rc == 0) {
+        json_t *list = json_array();
+        for (int i = 0; i < n; i++)
+            json_array_append_new(list, render_wallet(&rows[i]));
+        *data = json_pack("{s:s, s:o}", "accountId", op->account_id, "wallets", list);
+    }
+    free(rows);
+    return rc;
+}
+
+static int read_page(struct db_conn *c, struct wallet_op *op, json_t **data, struct wd_error *err)
+{
+    struct ledger_wallet w;
+    int rc = read_wallet(c, op, &w, err);
+
+    if (rc < 0)
+        return rc;
+    struct ledger_entry *rows = malloc((size_t)(op->limit + 1) * sizeof(*rows));
+    int n = 0;
+    if (!rows)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    rc = ledger_page(c, op->wallet_id, op->cursor, rows, op->limit + 1, &n, err);
+    if (rc == 0) {
+        json_t *list = json_array();
+        for (int i = 0; i < n && i < op->limit; i++)
+            json_array_append_new(list, render_entry(&rows[i]));
+        char cursor[32];
+        json_t *next = json_null();
+        if (n > op->limit) {
+            render_cursor(rows[op->limit - 1].id, cursor);
+            json_decref(next);
+            next = json_string(cursor);
+        }
+        *data = json_pack("{s:s, s:o, s:o}", "walletId", op->wallet_id, "entries", list,
+                          "nextCursor", next);
+    }
+    free(rows);
+    return rc;
+}
+
+static int run_read_once(struct db_conn *c,
+                         struct wallet_op *op,
+                         json_t **data,
+                         struct wd_error *err)
+{
+    struct ledger_wallet w;
+    struct ledger_txn t;
+    int rc;
+
+    switch (op->kind) {
+    case WALLET_OP_GET_WALLET:
+        rc = read_wallet(c, op, &w, err);
+        if (rc == 0)
+            *data = render_wallet(&w);
+        return rc;
+    case WALLET_OP_GET_TXN:
+        rc = ledger_get_txn(c, op->txn_id, &t, err);
+        if (rc == 0 && strcmp(t.tenant, op->tenant) != 0)
+            rc = wd_error_set(err, -WD_E_NOT_FOUND, NULL);
+        if (rc == 0)
+            *data = render_txn(&t);
+        return rc;
+    case WALLET_OP_LIST_WALLETS:
+        return read_list(c, op, data, err);
+    case WALLET_OP_LEDGER:
+        return read_page(c, op, data, err);
+    default:
+        return wd_error_set(err, -WD_E_INTERNAL_ERROR, "not a read");
+    }
+}
+
+static void run_read(struct db_conn *c, struct wallet_op *op)
+{
+    struct wd_error err = {0};
+    json_t *data = NULL;
+    int rc = run_read_once(c, op, &data, &err);
+
+    if (rc == -WD_E_DB_UNAVAILABLE && !c->mysql) /* a stale connection: one fresh try */
+        rc = run_read_once(c, op, &data, &err);
+    wd_body_release(&op->reply);
+    if (rc == 0)
+        rc = wd_envelope_success(&op->reply, 200, data);
+    if (rc < 0) {
+        if (wd_code_status(rc) >= 500)
+            wd_warn("read failed: %s", err.message);
+        wd_envelope_error(&op->reply, rc, NULL);
+    }
+}
+
+static void *reader_main(void *arg)
+{
+    struct exec_thread *t = arg;
+    struct shard_exec *s = t->shard;
+    struct wallet_op *op;
+
+    for (;;) {
+        pthread_mutex_lock(&s->reads.mu);
+        int n = queue_take_locked(&s->reads, &op, 1);
+        pthread_mutex_unlock(&s->reads.mu);
+        if (n == 0)
+            break;
+        wd_metrics_db_conns(1, 0);
+        run_read(&t->conn, op);
+        wd_metrics_db_conns(-1, 0);
+        complete(s->engine, op);
+    }
+    return NULL;
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+
+static int start_threads(
+    struct shard_exec *s, struct exec_thread *threads, int n, bool writer, struct wd_error *err)
+{
+    const struct wd_config *cfg = s->engine->cfg;
+    const struct wd_shard_config *sc = &cfg->shards[s->index];
+    char label[48];
+
+    snprintf(label, sizeof(label), "shard%d-primary", s->index);
+    for (int i = 0; i < n; i++) {
+        struct exec_thread *t = &threads[i];
+        t->shard = s;
+        /* Reads use the primary until replica routing (with lag awareness) lands. */
+        db_conn_init(&t->conn, &sc->primary, label, writer ? DB_CONN_TRANSACTIONAL : 0,
+                     cfg->db_connect_timeout_s, cfg->db_query_timeout_s);
+        if (pthread_create(&t->tid, NULL, writer ? writer_main : reader_main, t) != 0)
+            return wd_error_set(err, -WD_E_INTERNAL_ERROR, "cannot start a thread");
+        t->started = true;
+    }
+    wd_metrics_db_conns(0, n);
+    return 0;
+}
+
+static int shard_start(struct wallet_engine *e,
+                       struct shard_exec *s,
+                       int index,
+                       struct wd_error *err)
+{
+    s->engine = e;
+    s->index = index;
+    queue_init(&s->writes);
+    queue_init(&s->reads);
+    s->nwriters = e->cfg->db_pool_size;
+    s->nreaders = e->cfg->db_read_pool_size;
+    s->writers = calloc((size_t)s->nwriters, sizeof(*s->writers));
+    s->readers = calloc((size_t)s->nreaders, sizeof(*s->readers));
+    if (!s->writers || !s->readers)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    int rc = start_threads(s, s->writers, s->nwriters, true, err);
+    if (rc == 0)
+        rc = start_threads(s, s->readers, s->nreaders, false, err);
+    return rc;
+}
+
+static void stop_queue(struct queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->stopping = true;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+static void join_threads(struct exec_thread *threads, int n)
+{
+    for (int i = 0; threads && i < n; i++) {
+        if (threads[i].started)
+            pthread_join(threads[i].tid, NULL);
+        db_conn_release(&threads[i].conn);
+    }
+}
+
+static void shard_stop(struct shard_exec *s)
+{
+    if (!s->engine)
+        return;
+    stop_queue(&s->writes);
+    stop_queue(&s->reads);
+    join_threads(s->writers, s->nwriters);
+    join_threads(s->readers, s->nreaders);
+    free(s->writers);
+    free(s->readers);
+    queue_destroy(&s->writes);
+    queue_destroy(&s->reads);
+}
+
+int wallet_engine_start(struct wallet_engine **out,
+                        const struct wd_config *cfg,
+                        struct wd_error *err)
+{
+    struct wallet_engine *e = calloc(1, sizeof(*e));
+
+    if (!e)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    e->cfg = cfg;
+    e->nshards = cfg->shard_count;
+    e->shards = calloc((size_t)e->nshards, sizeof(*e->shards));
+    e->inflight = wallet_inflight_new();
+    if (!e->shards || !e->inflight) {
+        wallet_engine_stop(e);
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    }
+    for (int i = 0; i < e->nshards; i++) {
+        int rc = shard_start(e, &e->shards[i], i, err);
+        if (rc < 0) {
+            wallet_engine_stop(e);
+            return rc;
+        }
+    }
+    *out = e;
+    return 0;
+}
+
+int wallet_engine_submit(struct wallet_engine *e, struct wallet_op *op, struct wd_error *err)
+{
+    if (op->shard < 0 || op->shard >= e->nshards)
+        return wd_error_set(err, -WD_E_INTERNAL_ERROR, "op for unknown shard %d", op->shard);
+    if (op->has_idem && !wallet_inflight_add(e->inflight, op->tenant, op->idem_key))
+        return wd_error_set(err, -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS, NULL);
+    struct shard_exec *s = &e->shards[op->shard];
+    if (queue_push(wallet_op_is_write(op->kind) ? &s->writes : &s->reads, op) < 0) {
+        if (op->has_idem)
+            wallet_inflight_remove(e->inflight, op->tenant, op->idem_key);
+        return wd_error_set(err, -WD_E_SERVICE_UNAVAILABLE, "server is overloaded or stopping");
+    }
+    return 0;
+}
+
+void wallet_engine_stop(struct wallet_engine *e)
+{
+    if (!e)
+        return;
+    for (int i = 0; e->shards && i < e->nshards; i++)
+        shard_stop(&e->shards[i]);
+    free(e->shards);
+    wallet_inflight_free(e->inflight);
+    free(e);
+}

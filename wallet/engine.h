@@ -1,0 +1,37 @@
+/*
+ * wallet/engine.h - per-shard executors that run ops against the shard's databases.
+ *
+ * Owns: for every shard, a write queue drained by DB_POOL_SIZE writer threads (each with its own
+ * primary connection) that take whatever has queued, up to BATCH_MAX, and run it as one group
+ * commit (wallet/batch), and a read queue drained by DB_READ_POOL_SIZE reader threads. Also the
+ * in-process set of in-flight idempotency keys. HTTP threads never block on a database: they
+ * submit and are called back.
+ * Thread-safety: wallet_engine_submit may be called from any thread; start and stop from the
+ * worker's main thread only.
+ */
+#ifndef WD_WALLET_ENGINE_H
+#define WD_WALLET_ENGINE_H
+
+#include "core/config.h"
+#include "core/error.h"
+#include "wallet/op.h"
+
+struct wallet_engine;
+
+/* Starts the executors for every shard in cfg. cfg must outlive the engine. */
+int wallet_engine_start(struct wallet_engine **out,
+                        const struct wd_config *cfg,
+                        struct wd_error *err);
+
+/*
+ * Queues op for op->shard. On success op->done(op) will be called exactly once, from an engine
+ * thread. Fails at once (done is not called) with -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS when this
+ * process is already executing the op's (tenant, key), or -WD_E_SERVICE_UNAVAILABLE when the
+ * engine is stopping or the shard's queue is full.
+ */
+int wallet_engine_submit(struct wallet_engine *e, struct wallet_op *op, struct wd_error *err);
+
+/* Finishes every queued op, stops the threads and frees e. */
+void wallet_engine_stop(struct wallet_engine *e);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * wallet/op.h - one unit of work for the wallet engine: a money movement or a read.
+ *
+ * Owns: the shape of a request after the HTTP edge has parsed and validated it, and of its
+ * answer. The edge fills the inputs and submits the op (wallet/engine.h); exactly one engine
+ * thread runs it and fills reply, then calls done(op) once. The op is owned by the submitter and
+ * must stay alive until done has been called; the engine only borrows it.
+ */
+#ifndef WD_WALLET_OP_H
+#define WD_WALLET_OP_H
+
+#include "core/envelope.h"
+#include "shard/hash.h"
+#include "shard/id.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define WALLET_TENANT_MAX    64
+#define WALLET_REFERENCE_MAX 64
+#define WALLET_IDEM_KEY_MAX  255
+#define WALLET_HASH_LEN      32
+
+enum wallet_op_kind {
+    /* movements and other writes: run on the shard primary, batched */
+    WALLET_OP_CREATE_WALLET = 0,
+    WALLET_OP_CREDIT,
+    WALLET_OP_AUTHORIZE,
+    WALLET_OP_CAPTURE, /* debit of a pending authorization */
+    WALLET_OP_DEBIT,   /* direct debit */
+    WALLET_OP_VOID,
+    WALLET_OP_EXPIRE, /* internal: the sweeper releasing an expired hold */
+    /* reads */
+    WALLET_OP_GET_WALLET,
+    WALLET_OP_LIST_WALLETS,
+    WALLET_OP_GET_TXN,
+    WALLET_OP_LEDGER,
+    WALLET_OP_KIND_COUNT
+};
+
+static inline bool wallet_op_is_write(enum wallet_op_kind kind)
+{
+    return kind <= WALLET_OP_EXPIRE;
+}
+
+struct wallet_op;
+typedef void (*wallet_op_done_fn)(struct wallet_op *op);
+
+struct wallet_op {
+    enum wallet_op_kind kind;
+    int shard; /* set by the submitter from the ID's or account's bucket */
+
+    char tenant[WALLET_TENANT_MAX + 1];
+
+    /* idempotency: key as sent, and a hash of the canonical request */
+    bool has_idem;
+    char idem_key[WALLET_IDEM_KEY_MAX + 1];
+    unsigned char request_hash[WALLET_HASH_LEN];
+
+    /* inputs; which ones are used depends on kind */
+    char wallet_id[SHARD_ID_LEN + 1];
+    char txn_id[SHARD_ID_LEN + 1];
+    char account_id[SHARD_ACCOUNT_ID_MAX + 1];
+    uint32_t bucket; /* of the account (create wallet) or wallet (new transactions) */
+    char currency[4];
+    bool has_currency;
+    int64_t amount;
+    bool has_amount;
+    char reference_id[WALLET_REFERENCE_MAX + 1];
+    int64_t expires_in_s;
+    int limit;       /* ledger page size */
+    uint64_t cursor; /* ledger: entries with id < cursor; 0 = from the newest */
+    bool strong;     /* read from the primary */
+
+    /* answer, filled by the engine */
+    struct wd_body reply; /* owned by the op once set; released by the submitter */
+    bool replayed;        /* reply is a stored idempotent answer */
+
+    /* completion: called exactly once, from an engine thread */
+    wallet_op_done_fn done;
+    void *arg;
+
+    /* engine bookkeeping */
+    struct wallet_op *next;
+    int64_t enqueued_ns;
+};
+
+#endif

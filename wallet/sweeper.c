@@ -1,0 +1,157 @@
+/*
+ * wallet/sweeper.c - releases expired holds through the engine; purges old idempotency keys.
+ */
+#define _GNU_SOURCE
+#include "wallet/sweeper.h"
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "db/conn.h"
+#include "db/ledger.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EXPIRE_BATCH 256
+#define PURGE_BATCH  1000
+#define PURGE_ROUNDS 10
+
+struct wallet_sweeper {
+    const struct wd_config *cfg;
+    struct wallet_engine *engine;
+    pthread_t tid;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stopping;
+    int pending; /* EXPIRE ops submitted and not done */
+    struct db_conn conns[WD_MAX_SHARDS];
+    struct wallet_op ops[EXPIRE_BATCH];
+    char ids[EXPIRE_BATCH][LEDGER_ID_LEN + 1];
+};
+
+static void expire_done(struct wallet_op *op)
+{
+    struct wallet_sweeper *s = op->arg;
+
+    wd_body_release(&op->reply);
+    pthread_mutex_lock(&s->mu);
+    if (--s->pending == 0)
+        pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Submits an EXPIRE op per id and waits until all are done (the ops array is reused). */
+static void expire(struct wallet_sweeper *s, int shard, char (*ids)[LEDGER_ID_LEN + 1], int n)
+{
+    struct wd_error err;
+
+    for (int i = 0; i < n; i++) {
+        struct wallet_op *op = &s->ops[i];
+        memset(op, 0, sizeof(*op));
+        op->kind = WALLET_OP_EXPIRE;
+        op->shard = shard;
+        memcpy(op->txn_id, ids[i], sizeof(op->txn_id));
+        op->done = expire_done;
+        op->arg = s;
+        pthread_mutex_lock(&s->mu);
+        s->pending++;
+        pthread_mutex_unlock(&s->mu);
+        if (wallet_engine_submit(s->engine, op, &err) < 0)
+            expire_done(op);
+    }
+    pthread_mutex_lock(&s->mu);
+    while (s->pending > 0)
+        pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void sweep_shard(struct wallet_sweeper *s, int shard)
+{
+    struct wd_error err = {0};
+    int n = 0, deleted = 0;
+    int64_t now = wd_clock_now_ms();
+
+    if (ledger_expired_holds(&s->conns[shard], now, s->ids, EXPIRE_BATCH, &n, &err) < 0) {
+        wd_debug("sweeper: shard %d: %s", shard, err.message);
+        return;
+    }
+    if (n > 0) {
+        expire(s, shard, s->ids, n);
+        wd_info("sweeper: shard %d: released %d expired holds", shard, n);
+    }
+    int64_t before = now - (int64_t)s->cfg->idempotency_retention_s * 1000;
+    for (int round = 0; round < PURGE_ROUNDS; round++) {
+        if (ledger_purge_keys(&s->conns[shard], before, PURGE_BATCH, &deleted, &err) < 0 ||
+            deleted < PURGE_BATCH)
+            break;
+    }
+}
+
+static void *sweeper_main(void *arg)
+{
+    struct wallet_sweeper *s = arg;
+
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        for (int i = 0; i < s->cfg->shard_count; i++)
+            sweep_shard(s, i);
+        pthread_mutex_lock(&s->mu);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        long ns = until.tv_nsec + (long)(s->cfg->sweeper_interval_ms % 1000) * 1000000L;
+        until.tv_sec += s->cfg->sweeper_interval_ms / 1000 + ns / 1000000000L;
+        until.tv_nsec = ns % 1000000000L;
+        while (!s->stopping && pthread_cond_timedwait(&s->cv, &s->mu, &until) == 0) {
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+int wallet_sweeper_start(struct wallet_sweeper **out,
+                         const struct wd_config *cfg,
+                         struct wallet_engine *engine,
+                         struct wd_error *err)
+{
+    struct wallet_sweeper *s = calloc(1, sizeof(*s));
+
+    if (!s)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    s->cfg = cfg;
+    s->engine = engine;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    for (int i = 0; i < cfg->shard_count; i++) {
+        char label[48];
+        snprintf(label, sizeof(label), "shard%d-primary", i);
+        db_conn_init(&s->conns[i], &cfg->shards[i].primary, label, 0, cfg->db_connect_timeout_s,
+                     cfg->db_query_timeout_s);
+    }
+    if (pthread_create(&s->tid, NULL, sweeper_main, s) != 0) {
+        free(s);
+        return wd_error_set(err, -WD_E_INTERNAL_ERROR, "cannot start the sweeper");
+    }
+    *out = s;
+    return 0;
+}
+
+void wallet_sweeper_stop(struct wallet_sweeper *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->tid, NULL);
+    for (int i = 0; i < s->cfg->shard_count; i++)
+        db_conn_release(&s->conns[i]);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}

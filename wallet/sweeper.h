@@ -1,0 +1,26 @@
+/*
+ * wallet/sweeper.h - background upkeep: expired holds and old idempotency records.
+ *
+ * Owns: a thread that, every SWEEPER_INTERVAL_MS and for every shard, finds pending
+ * authorizations past expires_at and submits an EXPIRE op for each to the engine (which locks
+ * the rows and re-checks before releasing the hold, so any number of sweepers on any number of
+ * pods may run at once), and deletes idempotency records older than the retention period in
+ * small batches. One sweeper runs per pod (in worker 0).
+ * Thread-safety: start/stop from one thread.
+ */
+#ifndef WD_WALLET_SWEEPER_H
+#define WD_WALLET_SWEEPER_H
+
+#include "core/config.h"
+#include "core/error.h"
+#include "wallet/engine.h"
+
+struct wallet_sweeper;
+
+int wallet_sweeper_start(struct wallet_sweeper **out,
+                         const struct wd_config *cfg,
+                         struct wallet_engine *engine,
+                         struct wd_error *err);
+void wallet_sweeper_stop(struct wallet_sweeper *s);
+
+#endif

@@ -123,13 +123,14 @@ static int add_entry(struct api_keys *keys, const struct api_key_entry *e)
 int api_keys_load(struct api_keys *keys, const char *path, struct wd_error *err)
 {
     FILE *f = fopen(path, "re");
-    char text[512];
+    char *text = NULL; /* getline: a line of any length is one line */
+    size_t cap = 0;
     int lineno = 0, rc = 0;
 
     memset(keys, 0, sizeof(*keys));
     if (!f)
         return wd_error_set(err, -WD_E_CONFIG, "API_KEYS_FILE: cannot open %s", path);
-    while (fgets(text, sizeof(text), f)) {
+    while (getline(&text, &cap, f) >= 0) {
         lineno++;
         text[strcspn(text, "\r\n")] = '\0';
         char *p = text + strspn(text, " \t");
@@ -143,6 +144,7 @@ int api_keys_load(struct api_keys *keys, const char *path, struct wd_error *err)
             break;
         }
     }
+    free(text);
     fclose(f);
     if (rc < 0)
         api_keys_release(keys);

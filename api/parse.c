@@ -196,6 +196,61 @@ static const struct field *fields_for(enum wallet_op_kind *kind, json_t *root)
     }
 }
 
+static bool is_number_char(char c)
+{
+    return (c >= '0' && c <= '9') || c == 'e' || c == 'E' || c == '+' || c == '-' || c == '.';
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/*
+ * jansson refuses a number that does not fit (it reports the byte just past it). Walk back over
+ * the number, the colon and the member name so the refusal can name the member: an amount too
+ * large is INVALID_AMOUNT like any other bad amount. 0 and name filled, or -1 (not a member).
+ */
+static int overflowing_member(const char *body, size_t len, size_t pos, char *name, size_t namelen)
+{
+    size_t i = pos <= len ? pos : len;
+
+    while (i > 0 && is_number_char(body[i - 1]))
+        i--;
+    while (i > 0 && is_blank(body[i - 1]))
+        i--;
+    if (i == 0 || body[i - 1] != ':')
+        return -1;
+    i--;
+    while (i > 0 && is_blank(body[i - 1]))
+        i--;
+    if (i == 0 || body[i - 1] != '"')
+        return -1;
+    size_t end = --i;
+    while (i > 0 && body[i - 1] != '"')
+        i--;
+    if (i == 0 || end - i >= namelen)
+        return -1;
+    memcpy(name, body + i, end - i);
+    name[end - i] = '\0';
+    return 0;
+}
+
+static int refuse_unparsable(const char *body,
+                             size_t len,
+                             const json_error_t *jerr,
+                             struct wd_error *err)
+{
+    char name[64];
+
+    if (json_error_code(jerr) != json_error_numeric_overflow ||
+        overflowing_member(body, len, (size_t)jerr->position, name, sizeof(name)) < 0)
+        return wd_error_set(err, -WD_E_INVALID_JSON, NULL);
+    if (strcmp(name, "amount") == 0)
+        return wd_error_set(err, -WD_E_INVALID_AMOUNT, NULL);
+    return wd_error_set(err, -WD_E_VALIDATION_ERROR, "%s is out of range", name);
+}
+
 int api_parse_body(enum wallet_op_kind kind,
                    const char *method,
                    const char *path,
@@ -208,11 +263,9 @@ int api_parse_body(enum wallet_op_kind kind,
     json_error_t jerr;
     json_t *root = body ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
 
-    if (!root) {
-        if (body && json_error_code(&jerr) == json_error_numeric_overflow)
-            return wd_error_set(err, -WD_E_INVALID_AMOUNT, NULL);
-        return wd_error_set(err, -WD_E_INVALID_JSON, NULL);
-    }
+    if (!root)
+        return body ? refuse_unparsable(body, len, &jerr, err)
+                    : wd_error_set(err, -WD_E_INVALID_JSON, NULL);
     int rc = 0;
     if (!json_is_object(root)) {
         rc = wd_error_set(err, -WD_E_INVALID_JSON, NULL);

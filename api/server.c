@@ -319,6 +319,8 @@ static void request_completed_cb(void *cls,
 }
 
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
 
@@ -340,12 +342,13 @@ int api_server_start(struct api_server **out,
     s->ctx = ctx;
     unsigned flags = MHD_USE_EPOLL | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
+    /* the logger must be the first option, or early messages bypass it */
     s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)ctx->cfg->http_threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ctx->cfg->keepalive_timeout_s,
-        MHD_OPTION_CONNECTION_LIMIT, 20000u, MHD_OPTION_NOTIFY_COMPLETED, request_completed_cb, s,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_END);
+        flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+        MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)ctx->cfg->http_threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)ctx->cfg->keepalive_timeout_s, MHD_OPTION_CONNECTION_LIMIT, 20000u,
+        MHD_OPTION_NOTIFY_COMPLETED, request_completed_cb, s, MHD_OPTION_END);
     if (!s->daemon) {
         free(s);
         return wd_error_set(err, -WD_E_INTERNAL_ERROR, "libmicrohttpd failed to start");

@@ -28,7 +28,7 @@ int wd_log_parse_level(const char *name)
 
 static void write_line(json_t *line)
 {
-    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 
     if (!text)
         return;

@@ -103,6 +103,8 @@ int render_parse_cursor(const char *text, uint64_t *id)
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
         return -1;
     plain[len] = '\0';
+    if (strlen((const char *)plain) != len)
+        return -1; /* a NUL inside: not a cursor walletd made */
     const char *digits = (const char *)plain + 3;
     if (len < 4 || memcmp(plain, "v1.", 3) != 0 || digits[0] < '1' || digits[0] > '9')
         return -1;

@@ -1,0 +1,270 @@
+/*
+ * tests/unit/api/test_router.c - api/router: literal segments beat parameters, 405 with an
+ * Allow list, 404 for unknown paths, and parameter capture; on a table of our own and on the
+ * product's api_routes.
+ */
+#include "api/handlers.h"
+#include "api/router.h"
+
+#include <string.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+/* Distinct handlers so a test can tell which route matched. */
+static void h_create(struct api_request *req)
+{
+    (void)req;
+}
+
+static void h_get_wallet(struct api_request *req)
+{
+    (void)req;
+}
+
+static void h_ledger(struct api_request *req)
+{
+    (void)req;
+}
+
+static void h_credit(struct api_request *req)
+{
+    (void)req;
+}
+
+static void h_get_txn(struct api_request *req)
+{
+    (void)req;
+}
+
+static void h_delete_txn(struct api_request *req)
+{
+    (void)req;
+}
+
+static void h_pair(struct api_request *req)
+{
+    (void)req;
+}
+
+static void h_live(struct api_request *req)
+{
+    (void)req;
+}
+
+static const struct api_route routes[] = {
+    {"POST", "/api/v1/wallets", h_create, 0},
+    {"GET", "/api/v1/wallets/{}", h_get_wallet, 0},
+    {"GET", "/api/v1/wallets/{}/ledger", h_ledger, 0},
+    {"POST", "/api/v1/transactions/credit", h_credit, 0},
+    {"GET", "/api/v1/transactions/{}", h_get_txn, 0},
+    {"DELETE", "/api/v1/transactions/{}", h_delete_txn, 0},
+    {"GET", "/x/{}/y/{}", h_pair, 0},
+    {"GET", "/health/live", h_live, 0},
+};
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static struct api_match match(const char *method, const char *path)
+{
+    struct api_match m;
+
+    memset(&m, 0xa5, sizeof(m)); /* the router must fill everything itself */
+    api_router_match(routes, N_ROUTES, method, path, &m);
+    return m;
+}
+
+static void expect_param(const struct api_match *m, int i, const char *text)
+{
+    assert_true(i < m->nparams);
+    assert_int_equal(m->params[i].len, strlen(text));
+    assert_memory_equal(m->params[i].ptr, text, strlen(text));
+}
+
+static void test_literal_beats_parameter(void **state)
+{
+    (void)state;
+    struct api_match m = match("POST", "/api/v1/transactions/credit");
+    assert_int_equal(m.status, 0);
+    assert_non_null(m.route);
+    assert_ptr_equal(m.route->handler, h_credit);
+    assert_int_equal(m.nparams, 0);
+
+    /* GET on the literal path: the literal group only has POST, so 405, not "transaction credit" */
+    m = match("GET", "/api/v1/transactions/credit");
+    assert_int_equal(m.status, 405);
+    assert_null(m.route);
+    assert_string_equal(m.allow, "POST");
+
+    /* any other segment is the transaction ID */
+    m = match("GET", "/api/v1/transactions/txn_abc");
+    assert_int_equal(m.status, 0);
+    assert_ptr_equal(m.route->handler, h_get_txn);
+    assert_int_equal(m.nparams, 1);
+    expect_param(&m, 0, "txn_abc");
+    m = match("DELETE", "/api/v1/transactions/txn_abc");
+    assert_ptr_equal(m.route->handler, h_delete_txn);
+    /* "credits" and "credi" are not the literal */
+    m = match("GET", "/api/v1/transactions/credits");
+    assert_ptr_equal(m.route->handler, h_get_txn);
+    m = match("GET", "/api/v1/transactions/credi");
+    assert_ptr_equal(m.route->handler, h_get_txn);
+}
+
+static void test_method_not_allowed(void **state)
+{
+    (void)state;
+    struct api_match m = match("PUT", "/api/v1/transactions/txn_1");
+    assert_int_equal(m.status, 405);
+    assert_null(m.route);
+    assert_string_equal(m.allow, "GET, DELETE");
+
+    m = match("GET", "/api/v1/wallets");
+    assert_int_equal(m.status, 405);
+    assert_string_equal(m.allow, "POST");
+
+    m = match("POST", "/health/live");
+    assert_int_equal(m.status, 405);
+    assert_string_equal(m.allow, "GET");
+
+    /* methods are case-sensitive (RFC 9110) */
+    m = match("get", "/health/live");
+    assert_int_equal(m.status, 405);
+}
+
+static void test_not_found(void **state)
+{
+    static const char *const paths[] = {
+        "/",
+        "",
+        "api/v1/wallets",
+        "/api/v1",
+        "/api/v2/wallets",
+        "/API/v1/wallets",
+        "/api/v1/wallets/",            /* trailing slash: an empty wallet ID */
+        "/api/v1/wallets/w1/",         /* trailing slash after a parameter */
+        "/api/v1/wallets//ledger",     /* empty segment where the parameter goes */
+        "/api//v1/wallets",            /* empty segment inside the literal part */
+        "/api/v1/wallets/w1/ledger/x", /* one segment too many */
+        "/health/live/",
+        "/health",
+        "/x//y/2",
+        "/a/b/c/d/e/f/g/h/i",                          /* more segments than the router keeps */
+        "/api/v1/wallets/w1/ledger/a/b/c/d/e/f/g/h/i", /* ditto, with a matching prefix */
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        struct api_match m = match("GET", paths[i]);
+        if (m.status != 404 || m.route)
+            fail_msg("path '%s': status %d, expected 404", paths[i], m.status);
+        assert_string_equal(m.allow, "");
+        assert_int_equal(m.nparams, 0);
+    }
+}
+
+static void test_params_captured(void **state)
+{
+    (void)state;
+    const char *path = "/api/v1/wallets/wal_0001/ledger";
+    struct api_match m = match("GET", path);
+    assert_int_equal(m.status, 0);
+    assert_ptr_equal(m.route->handler, h_ledger);
+    expect_param(&m, 0, "wal_0001");
+    assert_ptr_equal(m.params[0].ptr, path + strlen("/api/v1/wallets/")); /* borrowed slice */
+
+    m = match("GET", "/x/first/y/second");
+    assert_int_equal(m.status, 0);
+    assert_ptr_equal(m.route->handler, h_pair);
+    assert_int_equal(m.nparams, 2);
+    expect_param(&m, 0, "first");
+    expect_param(&m, 1, "second");
+
+    /* a parameter may hold anything but '/': the handler validates it */
+    m = match("GET", "/api/v1/wallets/%20..:x");
+    assert_int_equal(m.status, 0);
+    expect_param(&m, 0, "%20..:x");
+}
+
+static void test_eight_segments_fit(void **state)
+{
+    static const struct api_route deep[] = {
+        {"GET", "/a/b/c/d/e/f/g/{}", h_live, 0},
+    };
+    struct api_match m;
+
+    (void)state;
+    api_router_match(deep, 1, "GET", "/a/b/c/d/e/f/g/h", &m);
+    assert_int_equal(m.status, 0);
+    expect_param(&m, 0, "h");
+    api_router_match(deep, 1, "GET", "/a/b/c/d/e/f/g/h/", &m);
+    assert_int_equal(m.status, 404);
+}
+
+static const struct api_route *product_route(const char *method, const char *pattern)
+{
+    for (size_t i = 0; i < api_route_count; i++) {
+        if (!strcmp(api_routes[i].method, method) && !strcmp(api_routes[i].pattern, pattern))
+            return &api_routes[i];
+    }
+    fail_msg("api_routes has no %s %s", method, pattern);
+    return NULL;
+}
+
+/* The product's table against the endpoint list of docs/API.md. */
+static void test_product_routes(void **state)
+{
+    static const struct {
+        const char *method, *path, *pattern, *param;
+    } cases[] = {
+        {"POST", "/api/v1/wallets", "/api/v1/wallets", NULL},
+        {"GET", "/api/v1/wallets/wal_1", "/api/v1/wallets/{}", "wal_1"},
+        {"GET", "/api/v1/wallets/wal_1/ledger", "/api/v1/wallets/{}/ledger", "wal_1"},
+        {"GET", "/api/v1/accounts/cust-42/wallets", "/api/v1/accounts/{}/wallets", "cust-42"},
+        {"POST", "/api/v1/transactions/credit", "/api/v1/transactions/credit", NULL},
+        {"POST", "/api/v1/transactions/authorize", "/api/v1/transactions/authorize", NULL},
+        {"POST", "/api/v1/transactions/debit", "/api/v1/transactions/debit", NULL},
+        {"POST", "/api/v1/transactions/void", "/api/v1/transactions/void", NULL},
+        {"GET", "/api/v1/transactions/txn_1", "/api/v1/transactions/{}", "txn_1"},
+        {"GET", "/health/live", "/health/live", NULL},
+        {"GET", "/health/ready", "/health/ready", NULL},
+        {"GET", "/metrics", "/metrics", NULL},
+    };
+    struct api_match m;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        api_router_match(api_routes, api_route_count, cases[i].method, cases[i].path, &m);
+        assert_int_equal(m.status, 0);
+        assert_ptr_equal(m.route, product_route(cases[i].method, cases[i].pattern));
+        if (cases[i].param)
+            expect_param(&m, 0, cases[i].param);
+        else
+            assert_int_equal(m.nparams, 0);
+    }
+    /* the classic ambiguity, on the real table */
+    api_router_match(api_routes, api_route_count, "GET", "/api/v1/transactions/credit", &m);
+    assert_int_equal(m.status, 405);
+    assert_string_equal(m.allow, "POST");
+    api_router_match(api_routes, api_route_count, "DELETE", "/api/v1/wallets/wal_1", &m);
+    assert_int_equal(m.status, 405);
+    assert_string_equal(m.allow, "GET");
+    api_router_match(api_routes, api_route_count, "GET", "/api/v1/nothing", &m);
+    assert_int_equal(m.status, 404);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_literal_beats_parameter),
+        cmocka_unit_test(test_method_not_allowed),
+        cmocka_unit_test(test_not_found),
+        cmocka_unit_test(test_params_captured),
+        cmocka_unit_test(test_eight_segments_fit),
+        cmocka_unit_test(test_product_routes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

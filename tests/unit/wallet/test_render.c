@@ -1,0 +1,300 @@
+/*
+ * tests/unit/wallet/test_render.c - wallet/render: the exact JSON of wallets, transactions and
+ * ledger entries (docs/API.md "Resources"), timestamps, and ledger cursors.
+ */
+#include "wallet/render.h"
+
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+static int group_setup(void **state)
+{
+    (void)state;
+    return sodium_init() < 0 ? -1 : 0;
+}
+
+/*
+ * Timestamps, computed with Python:
+ *   python3 -c 'import datetime; print(int(datetime.datetime.fromisoformat(
+ *       "2026-11-23T13:28:02.123+00:00").timestamp() * 1000 + 0.5))'
+ */
+static const struct {
+    int64_t ms;
+    const char *text;
+} stamps[] = {
+    {INT64_C(1795440482123), "2026-11-23T13:28:02.123Z"},
+    {INT64_C(1709251199999), "2024-02-29T23:59:59.999Z"},
+    {INT64_C(1), "1970-01-01T00:00:00.001Z"},
+    {INT64_C(4102444800000), "2100-01-01T00:00:00.000Z"},
+    {INT64_C(946684799500), "1999-12-31T23:59:59.500Z"},
+};
+
+/* Renders o compactly in insertion order, consuming the reference. */
+static char *dump(json_t *o)
+{
+    assert_non_null(o);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    assert_non_null(text);
+    return text;
+}
+
+static void expect_json(json_t *o, const char *want)
+{
+    char *text = dump(o);
+
+    assert_string_equal(text, want);
+    free(text);
+}
+
+static void test_timestamps(void **state)
+{
+    struct ledger_entry e;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(stamps) / sizeof(stamps[0]); i++) {
+        memset(&e, 0, sizeof(e));
+        e.created_ms = stamps[i].ms;
+        json_t *o = render_entry(&e);
+        assert_non_null(o);
+        assert_string_equal(json_string_value(json_object_get(o, "createdAt")), stamps[i].text);
+        json_decref(o);
+    }
+}
+
+static void test_wallet(void **state)
+{
+    struct ledger_wallet w;
+
+    (void)state;
+    memset(&w, 0, sizeof(w));
+    snprintf(w.id, sizeof(w.id), "wal_1325");
+    snprintf(w.tenant, sizeof(w.tenant), "acme");
+    snprintf(w.account, sizeof(w.account), "cust-1");
+    snprintf(w.currency, sizeof(w.currency), "USD");
+    w.status = LEDGER_WALLET_ACTIVE;
+    w.balance = 1000;
+    w.held = 300;
+    w.created_ms = INT64_C(1795440482123);
+    w.updated_ms = INT64_C(1709251199999);
+    /* the shape of docs/API.md's wallet; the tenant is never shown */
+    expect_json(render_wallet(&w),
+                "{\"id\":\"wal_1325\",\"accountId\":\"cust-1\",\"currency\":\"USD\",\"status\":"
+                "\"ACTIVE\",\"balance\":1000,\"held\":300,\"available\":700,\"createdAt\":\"2026-"
+                "11-23T13:28:02.123Z\",\"updatedAt\":\"2024-02-29T23:59:59.999Z\"}");
+
+    /* balances up to 2^53-1 are exact integers in the JSON */
+    w.balance = INT64_C(9007199254740991);
+    w.held = INT64_C(9007199254740990);
+    json_t *o = render_wallet(&w);
+    assert_true(json_integer_value(json_object_get(o, "balance")) == INT64_C(9007199254740991));
+    assert_int_equal(json_integer_value(json_object_get(o, "available")), 1);
+    json_decref(o);
+}
+
+static void test_txn_pending_authorization(void **state)
+{
+    struct ledger_txn t;
+
+    (void)state;
+    memset(&t, 0, sizeof(t));
+    snprintf(t.id, sizeof(t.id), "txn_167a");
+    snprintf(t.wallet_id, sizeof(t.wallet_id), "wal_167a");
+    snprintf(t.currency, sizeof(t.currency), "USD");
+    snprintf(t.reference, sizeof(t.reference), "order-1");
+    t.type = LEDGER_TXN_AUTHORIZATION;
+    t.status = LEDGER_TXN_PENDING;
+    t.amount = 300;
+    t.expires_ms = INT64_C(4102444800000);
+    t.created_ms = INT64_C(1795440482123);
+    t.updated_ms = INT64_C(1795440482123);
+    /* docs/API.md's transaction: capturedAmount null until captured */
+    expect_json(render_txn(&t),
+                "{\"id\":\"txn_167a\",\"walletId\":\"wal_167a\",\"type\":\"AUTHORIZATION\","
+                "\"status\":\"PENDING\",\"amount\":300,\"capturedAmount\":null,\"currency\":"
+                "\"USD\",\"referenceId\":\"order-1\",\"expiresAt\":\"2100-01-01T00:00:00.000Z\","
+                "\"createdAt\":\"2026-11-23T13:28:02.123Z\",\"updatedAt\":\"2026-11-23T13:28:02."
+                "123Z\"}");
+
+    t.status = LEDGER_TXN_COMPLETED;
+    t.captured = 200;
+    json_t *o = render_txn(&t);
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "COMPLETED");
+    assert_int_equal(json_integer_value(json_object_get(o, "capturedAmount")), 200);
+    json_decref(o);
+}
+
+static void test_txn_names_and_nulls(void **state)
+{
+    static const struct {
+        int type, status;
+        const char *type_name, *status_name;
+    } cases[] = {
+        {LEDGER_TXN_CREDIT, LEDGER_TXN_COMPLETED, "CREDIT", "COMPLETED"},
+        {LEDGER_TXN_DEBIT, LEDGER_TXN_COMPLETED, "DEBIT", "COMPLETED"},
+        {LEDGER_TXN_AUTHORIZATION, LEDGER_TXN_VOIDED, "AUTHORIZATION", "VOIDED"},
+        {LEDGER_TXN_AUTHORIZATION, LEDGER_TXN_EXPIRED, "AUTHORIZATION", "EXPIRED"},
+    };
+    struct ledger_txn t;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&t, 0, sizeof(t));
+        t.type = cases[i].type;
+        t.status = cases[i].status;
+        t.amount = 5;
+        t.created_ms = 1;
+        json_t *o = render_txn(&t);
+        assert_string_equal(json_string_value(json_object_get(o, "type")), cases[i].type_name);
+        assert_string_equal(json_string_value(json_object_get(o, "status")), cases[i].status_name);
+        /* no expiry (credit/debit) and no capture are JSON null, not 0 or "" */
+        assert_true(json_is_null(json_object_get(o, "expiresAt")));
+        assert_true(json_is_null(json_object_get(o, "capturedAmount")));
+        assert_int_equal(json_object_size(o), 11);
+        json_decref(o);
+    }
+}
+
+static void test_entry(void **state)
+{
+    struct ledger_entry e;
+
+    (void)state;
+    memset(&e, 0, sizeof(e));
+    e.id = 3;
+    snprintf(e.txn_id, sizeof(e.txn_id), "txn_9");
+    snprintf(e.wallet_id, sizeof(e.wallet_id), "wal_9");
+    e.type = LEDGER_ENTRY_CAPTURE;
+    e.amount = -200;
+    e.held_delta = -300;
+    e.balance_after = 800;
+    e.held_after = 0;
+    e.created_ms = INT64_C(946684799500);
+    /* docs/API.md's ledger entry, id as a string, no walletId */
+    expect_json(render_entry(&e),
+                "{\"id\":\"3\",\"transactionId\":\"txn_9\",\"type\":\"CAPTURE\",\"amount\":-200,"
+                "\"heldChange\":-300,\"balanceAfter\":800,\"heldAfter\":0,\"availableAfter\":800,"
+                "\"createdAt\":\"1999-12-31T23:59:59.500Z\"}");
+
+    static const struct {
+        int type;
+        const char *name;
+    } types[] = {{LEDGER_ENTRY_CREDIT, "CREDIT"},
+                 {LEDGER_ENTRY_DEBIT, "DEBIT"},
+                 {LEDGER_ENTRY_HOLD, "HOLD"},
+                 {LEDGER_ENTRY_RELEASE, "RELEASE"},
+                 {LEDGER_ENTRY_CAPTURE, "CAPTURE"}};
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        e.type = types[i].type;
+        e.id = UINT64_MAX; /* ids are unsigned 64-bit in the database */
+        e.balance_after = 1000;
+        e.held_after = 400;
+        json_t *o = render_entry(&e);
+        assert_string_equal(json_string_value(json_object_get(o, "type")), types[i].name);
+        assert_string_equal(json_string_value(json_object_get(o, "id")), "18446744073709551615");
+        assert_int_equal(json_integer_value(json_object_get(o, "availableAfter")), 600);
+        json_decref(o);
+    }
+}
+
+/* Cursors: base64url("v1." + id) without padding, values computed with Python's base64. */
+static const struct {
+    uint64_t id;
+    const char *text;
+} cursors[] = {
+    {1, "djEuMQ"},
+    {42, "djEuNDI"},
+    {12345, "djEuMTIzNDU"},
+    {UINT64_C(9007199254740992), "djEuOTAwNzE5OTI1NDc0MDk5Mg"},
+    {UINT64_MAX, "djEuMTg0NDY3NDQwNzM3MDk1NTE2MTU"},
+};
+
+static void test_cursor_round_trip(void **state)
+{
+    char text[32];
+    uint64_t id;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cursors) / sizeof(cursors[0]); i++) {
+        memset(text, 'z', sizeof(text));
+        render_cursor(cursors[i].id, text);
+        assert_string_equal(text, cursors[i].text);
+        id = 0;
+        assert_int_equal(render_parse_cursor(text, &id), 0);
+        assert_true(id == cursors[i].id);
+    }
+}
+
+static void test_cursor_garbage(void **state)
+{
+    static const char *const bad[] = {
+        "",
+        "djEu",                            /* "v1." with no id */
+        "djEuMA",                          /* "v1.0": ids start at 1 */
+        "djIuNQ",                          /* "v2.5" */
+        "VjEuNQ",                          /* "V1.5" */
+        "djEuMDU",                         /* "v1.05": one spelling per id */
+        "djEuNXg",                         /* "v1.5x" */
+        "djEuLTU",                         /* "v1.-5" */
+        "djEuKzU",                         /* "v1.+5" */
+        "djEuIDU",                         /* "v1. 5" */
+        "djEuMTg0NDY3NDQwNzM3MDk1NTE2MTY", /* "v1.18446744073709551616" overflows */
+        "djEuNDI=",                        /* padded */
+        "djEu NDI",                        /* whitespace */
+        "djEuNDI\n",
+        "djEuNDJ", /* non-zero trailing bits */
+        "djEuNDI!",
+        "djEuNDI+", /* standard, not url-safe, alphabet */
+        "42",
+        "v1.42",
+        "djEuMTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMg", /* 34 characters: over the 31 of a cursor */
+    };
+    uint64_t id;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        id = 777;
+        if (render_parse_cursor(bad[i], &id) != -1)
+            fail_msg("cursor '%s' was accepted as %llu", bad[i], (unsigned long long)id);
+        assert_int_equal(id, 777);
+    }
+}
+
+/*
+ * PRODUCT BUG (see the report): render_parse_cursor stops reading the id at a NUL byte inside
+ * the decoded text, so base64url("v1.5\0") = "djEuNQA", which render_cursor never makes, is
+ * accepted as the cursor of id 5. The header's contract is "a cursor made by render_cursor".
+ */
+static void test_cursor_with_decoded_nul_is_refused(void **state)
+{
+    uint64_t id = 777;
+
+    (void)state;
+    assert_int_equal(render_parse_cursor("djEuNQA", &id), -1);
+    assert_int_equal(id, 777);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_timestamps),
+        cmocka_unit_test(test_wallet),
+        cmocka_unit_test(test_txn_pending_authorization),
+        cmocka_unit_test(test_txn_names_and_nulls),
+        cmocka_unit_test(test_entry),
+        cmocka_unit_test(test_cursor_round_trip),
+        cmocka_unit_test(test_cursor_garbage),
+        cmocka_unit_test(test_cursor_with_decoded_nul_is_refused),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}

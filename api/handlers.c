@@ -157,7 +157,7 @@ static json_t *health_checks(const struct shard_health_status *s, char *first, s
                                     : s->redis_ok ? "ok"
                                                   : "down"));
     if (!s->redis_ok && !first[0])
-        snprintf(first, len, "redis: %s", s->checked ? s->redis_error : "not checked yet");
+        snprintf(first, len, "%s", s->checked ? s->redis_error : "redis: not checked yet");
     return checks;
 }
 

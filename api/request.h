@@ -42,6 +42,7 @@ struct api_request {
 
     _Atomic int state;
     bool suspended;       /* set by api_request_submit; read by the connection's own thread */
+    bool close;           /* answer with Connection: close */
     struct wd_body reply; /* owned */
     bool replayed;
     const char *allow;        /* for 405, borrowed from match */

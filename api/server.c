@@ -118,6 +118,45 @@ static bool request_id_valid(const char *id)
     return true;
 }
 
+struct framing {
+    int content_lengths;
+    const char *first_length;
+    bool length_conflict;
+    bool transfer_encoding;
+};
+
+static enum MHD_Result count_framing(void *cls,
+                                     enum MHD_ValueKind kind,
+                                     const char *key,
+                                     const char *value)
+{
+    struct framing *f = cls;
+
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        if (f->content_lengths++ && (!value || !f->first_length || strcmp(value, f->first_length)))
+            f->length_conflict = true;
+        else
+            f->first_length = value;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->transfer_encoding = true;
+    }
+    return MHD_YES;
+}
+
+/*
+ * RFC 9112 6.3: a request whose length is ambiguous (two different Content-Lengths, or
+ * Content-Length with Transfer-Encoding) must be refused and its connection closed, or a proxy
+ * that reads the length differently could smuggle a second request past it.
+ */
+static bool framing_ambiguous(struct MHD_Connection *conn)
+{
+    struct framing f = {0};
+
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+    return f.length_conflict || (f.transfer_encoding && f.content_lengths > 0);
+}
+
 static struct api_request *request_new(struct api_server *s,
                                        struct MHD_Connection *conn,
                                        const char *url,
@@ -178,7 +217,10 @@ static bool content_type_is_json(const char *value)
 /* Runs once the whole request is in: route, authenticate, check the body, call the handler. */
 static void dispatch(struct api_request *req)
 {
-    api_router_match(api_routes, api_route_count, req->method, req->path, &req->match);
+    const char *method =
+        strcmp(req->method, MHD_HTTP_METHOD_HEAD) == 0 ? MHD_HTTP_METHOD_GET : req->method;
+
+    api_router_match(api_routes, api_route_count, method, req->path, &req->match);
     if (req->match.status == 404) {
         api_reply_error(req, -WD_E_ROUTE_NOT_FOUND, NULL);
         return;
@@ -231,6 +273,8 @@ static enum MHD_Result queue_reply(struct api_request *req)
         add_header(resp, "Idempotent-Replayed", "true");
     if (req->reply.status == 405 && req->allow)
         add_header(resp, MHD_HTTP_HEADER_ALLOW, req->allow);
+    if (req->close)
+        add_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (req->reply.status == 503 || req->reply.status == 429)
         add_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned)req->reply.status, resp);
@@ -256,7 +300,12 @@ static enum MHD_Result access_cb(void *cls,
         if (!req)
             return MHD_NO;
         *con_cls = req;
-        return MHD_YES;
+        if (!framing_ambiguous(conn))
+            return MHD_YES;
+        /* queued on the first call on purpose: libmicrohttpd then closes the connection */
+        req->close = true;
+        api_reply_error(req, -WD_E_MALFORMED_REQUEST, NULL);
+        return queue_reply(req);
     }
     if (*upload_data_size) {
         append_body(req, upload_data, *upload_data_size);

@@ -26,6 +26,7 @@
     X(IDEMPOTENCY_KEY_REQUIRED, 400, "Idempotency-Key header is required")                      \
     X(INVALID_IDEMPOTENCY_KEY, 400, "Idempotency-Key must be 1-255 printable ASCII characters") \
     X(INVALID_CURSOR, 400, "cursor is invalid")                                                 \
+    X(MALFORMED_REQUEST, 400, "conflicting Content-Length or Transfer-Encoding headers")        \
     X(UNAUTHORIZED, 401, "missing or invalid API key")                                          \
     X(NOT_FOUND, 404, "resource not found")                                                     \
     X(ROUTE_NOT_FOUND, 404, "no such route")                                                    \

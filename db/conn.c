@@ -91,9 +91,13 @@ static int classify(
 
 int db_conn_fail(struct db_conn *c, const char *what, struct wd_error *err)
 {
+    char msg[256];
+
     if (!c->mysql)
         return wd_error_set(err, -WD_E_DB_UNAVAILABLE, "%s: not connected", c->label);
-    return classify(c, mysql_errno(c->mysql), mysql_error(c->mysql), what, err);
+    /* copied: classify may close the connection, which frees mysql_error's buffer */
+    snprintf(msg, sizeof(msg), "%s", mysql_error(c->mysql));
+    return classify(c, mysql_errno(c->mysql), msg, what, err);
 }
 
 int db_conn_stmt_fail(struct db_conn *c, MYSQL_STMT *stmt, const char *what, struct wd_error *err)

@@ -15,6 +15,12 @@
 #include <time.h>
 
 #define CHECK_TIMEOUT_S 2
+/*
+ * A dependency that has answered before is reported down only after this many failed rounds in
+ * a row: a CPU stall longer than the ping timeout must not pull a healthy pod out of the load
+ * balancer. One that never answered is reported down at once.
+ */
+#define FAILS_TO_DOWN 2
 
 struct shard_health {
     const struct wd_config *cfg;
@@ -25,7 +31,23 @@ struct shard_health {
     struct shard_health_status status;       /* guarded by mu */
     struct db_conn primaries[WD_MAX_SHARDS]; /* the checker thread's own */
     struct db_redis redis;
+    int primary_fails[WD_MAX_SHARDS]; /* consecutive failed rounds; checker thread only */
+    bool primary_seen[WD_MAX_SHARDS]; /* answered at least once */
+    int redis_fails;
+    bool redis_seen;
 };
+
+/* Folds one ping result into the dependency's streak; true if it is to be reported up. */
+static bool judge(bool ok, int *fails, bool *seen)
+{
+    if (ok) {
+        *fails = 0;
+        *seen = true;
+        return true;
+    }
+    ++*fails;
+    return *seen && *fails < FAILS_TO_DOWN;
+}
 
 bool shard_health_all_ok(const struct shard_health_status *s)
 {
@@ -45,12 +67,14 @@ static void check_round(struct shard_health *h)
 
     for (int i = 0; i < h->cfg->shard_count; i++) {
         wd_error_clear(&err);
-        next.primary_ok[i] = db_conn_ping(&h->primaries[i], &err) == 0;
+        bool ok = db_conn_ping(&h->primaries[i], &err) == 0;
+        next.primary_ok[i] = judge(ok, &h->primary_fails[i], &h->primary_seen[i]);
         if (!next.primary_ok[i])
             snprintf(next.primary_error[i], SHARD_HEALTH_MSG, "%s", err.message);
     }
     wd_error_clear(&err);
-    next.redis_ok = db_redis_ping(&h->redis, &err) == 0;
+    bool ok = db_redis_ping(&h->redis, &err) == 0;
+    next.redis_ok = judge(ok, &h->redis_fails, &h->redis_seen);
     if (!next.redis_ok)
         snprintf(next.redis_error, SHARD_HEALTH_MSG, "%s", err.message);
 

@@ -275,8 +275,14 @@ class Walletd:
                              capture_output=True, text=True).stdout
         return sorted(int(p) for p in out.split())
 
+    SANITIZER_MARKS = (b"ERROR: AddressSanitizer", b"ERROR: LeakSanitizer", b"runtime error:")
+
     def stop(self, timeout=60):
+        """SIGTERM; returns the exit code. Fails if a sanitizer reported anything meanwhile:
+        a worker that ASan or UBSan aborts is restarted by the master, so the exit code alone
+        would hide it."""
         if self.proc is None or self.proc.poll() is not None:
+            self.check_sanitizers()
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -287,6 +293,19 @@ class Walletd:
             raise
         finally:
             self.log.close()
+            self.check_sanitizers()
+
+    def check_sanitizers(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                text = f.read()
+        except OSError:
+            return
+        for mark in self.SANITIZER_MARKS:
+            if mark in text:
+                at = text.index(mark)
+                raise AssertionError("sanitizer report in walletd's output:\n" +
+                                     text[max(0, at - 200):at + 3000].decode("utf-8", "replace"))
 
     def tail(self, n=40):
         try:
@@ -349,3 +368,179 @@ def parallel(fn, args_list, threads=None):
     for t in ts:
         t.join(120)
     return results
+
+
+# -- helpers for process-model and configuration tests (additive) ---------------------------
+
+def wait_until(predicate, timeout, interval=0.05, message="condition"):
+    """Polls predicate() until it returns something truthy (returned); AssertionError after
+    timeout seconds, with the last value seen."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = predicate()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{message}: not reached within {timeout}s (last: {last!r})")
+        time.sleep(interval)
+
+
+def account_on_shard(shard, shard_count, prefix="acct"):
+    """A fresh account ID that the default shard map puts on shard (account_bucket and
+    bucket_shard are defined further down)."""
+    while True:
+        account = unique_account(prefix)
+        if bucket_shard(account_bucket(account), shard_count) == shard:
+            return account
+
+
+def one_shot(port, method, path, key=None, body=None, headers=None, timeout=10):
+    """One request on a fresh connection (closed afterwards), so the kernel picks a worker
+    anew for each call. Raises OSError/http.client errors on connection failures."""
+    hdrs = {}
+    if key:
+        hdrs["Authorization"] = f"Bearer {key}"
+    raw = None
+    if body is not None:
+        raw = json.dumps(body).encode()
+        hdrs["Content-Type"] = "application/json"
+    hdrs.update(headers or {})
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=raw, headers=hdrs)
+        resp = conn.getresponse()
+        return Response(resp.status, resp.getheaders(), resp.read().decode("utf-8", "replace"))
+    finally:
+        conn.close()
+
+
+def parse_metrics(text):
+    """Prometheus text -> {(name, frozenset(labels.items())): float}."""
+    import re
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$', line)
+        if not m:
+            raise AssertionError(f"not a Prometheus sample line: {line!r}")
+        labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        out[(m.group(1), frozenset(labels.items()))] = float(m.group(3))
+    return out
+
+
+def metric_sum(samples, name, **labels):
+    """Sum of the samples of name whose labels include labels."""
+    want = set(labels.items())
+    return sum(v for (n, ls), v in samples.items() if n == name and want <= set(ls))
+
+
+# -- helpers for the money, idempotency, routing and bad-input suites ----------------------------
+# (additions only; account_bucket and bucket_shard are also used by account_on_shard above)
+
+SHARD_BUCKETS = 16384
+PRIMARIES = ("shard0-primary", "shard1-primary")
+REPLICAS = ("shard0-replica", "shard1-replica")
+ERROR_KEYS = {"status", "code", "message"}
+
+
+def account_bucket(account):
+    """The account's bucket, exactly as walletd computes it (BLAKE2b-128, first 8 bytes LE)."""
+    import hashlib
+    digest = hashlib.blake2b(account.encode(), digest_size=16).digest()
+    return int.from_bytes(digest[:8], "little") % SHARD_BUCKETS
+
+
+def bucket_shard(bucket, shard_count=2):
+    """The shard of a bucket under the default even split (no SHARD_MAP)."""
+    return bucket * shard_count // SHARD_BUCKETS
+
+
+def id_bucket(resource_id):
+    """The bucket embedded in a wal_/txn_ ID (the 4 hex digits after the prefix)."""
+    return int(resource_id[4:8], 16)
+
+
+def sql_str(value):
+    """A SQL string literal (the values the tests use are printable ASCII)."""
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def sql_int(node, query):
+    value = sql_value(node, query)
+    return None if value is None or value == "NULL" else int(value)
+
+
+def find_primary(table, row_id):
+    """The primary node holding the row with this id in table (tries both), or None."""
+    for node in PRIMARIES:
+        if sql_int(node, f"SELECT COUNT(*) FROM {table} WHERE id = {sql_str(row_id)}"):
+            return node
+    return None
+
+
+def wallet_primary(wallet_id):
+    return find_primary("wallets", wallet_id)
+
+
+def ledger_rows(node, wallet_id):
+    return sql_int(node, f"SELECT COUNT(*) FROM ledger WHERE wallet_id = {sql_str(wallet_id)}")
+
+
+def wallet_row(node, wallet_id):
+    """(balance, held) of a wallet straight from the database."""
+    rows = sql(node, f"SELECT balance, held FROM wallets WHERE id = {sql_str(wallet_id)}")
+    return (int(rows[0][0]), int(rows[0][1])) if rows else None
+
+
+def wallet_invariants(node, wallet_id):
+    """(balance, held, sum(ledger.amount), sum(ledger.held_delta), sum(pending holds))."""
+    w = sql_str(wallet_id)
+    row = sql(node, "SELECT w.balance, w.held, "
+                    f"(SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE wallet_id = {w}), "
+                    f"(SELECT COALESCE(SUM(held_delta), 0) FROM ledger WHERE wallet_id = {w}), "
+                    f"(SELECT COALESCE(SUM(amount), 0) FROM transactions WHERE wallet_id = {w} "
+                    " AND type = 'AUTHORIZATION' AND status = 'PENDING') "
+                    f"FROM wallets w WHERE w.id = {w}")[0]
+    return tuple(int(v) for v in row)
+
+
+def tenant_row_counts(tenant):
+    """Rows a tenant owns on every primary: wallets, transactions, ledger, idempotency keys."""
+    t = sql_str(tenant)
+    counts = {}
+    for node in PRIMARIES:
+        row = sql(node, f"SELECT (SELECT COUNT(*) FROM wallets WHERE tenant_id = {t}), "
+                        f"(SELECT COUNT(*) FROM transactions WHERE tenant_id = {t}), "
+                        "(SELECT COUNT(*) FROM ledger l JOIN wallets w ON w.id = l.wallet_id "
+                        f" WHERE w.tenant_id = {t}), "
+                        f"(SELECT COUNT(*) FROM idempotency_keys WHERE tenant_id = {t})")[0]
+        for table, value in zip(("wallets", "transactions", "ledger", "idempotency_keys"), row):
+            counts[(node, table)] = int(value)
+    return counts
+
+
+def unique_tenant(prefix="t"):
+    """A tenant name no other run uses, so its rows can be counted apart from everyone else's."""
+    return f"{prefix}-{os.getpid()}-{time.time_ns()}"[:64]
+
+
+def random_wallet_id(bucket=0):
+    """A well-formed wallet ID that no wallet has."""
+    return f"wal_{bucket:04x}" + os.urandom(16).hex()
+
+
+def random_txn_id(bucket=0):
+    return f"txn_{bucket:04x}" + os.urandom(16).hex()
+
+
+def assert_error(test, r, status, code):
+    """r is exactly the error envelope {"status","code","message"} with this status and code."""
+    test.assertEqual(r.status, status, r)
+    test.assertIsInstance(r.json, dict, r)
+    test.assertEqual(set(r.json), ERROR_KEYS, r)
+    test.assertEqual(r.json["status"], status, r)
+    test.assertEqual(r.json["code"], code, r)
+    test.assertIsInstance(r.json["message"], str, r)
+    test.assertTrue(r.json["message"], r)

@@ -1,0 +1,19 @@
+-- loadtest/wrk/authorize.lua - POST /api/v1/transactions/authorize, a hold of 1..100 cents on a
+-- random pre-funded wallet, with a unique Idempotency-Key per request. Expected: 201.
+local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local bench = dofile(dir .. "common.lua")
+
+bench.scenario {
+    name = "authorize",
+    needs_wallets = true,
+    request = function()
+        local key = bench.next_key()
+        local body = string.format('{"walletId":"%s","amount":%d,"currency":"USD","referenceId":"bench-%s"}',
+            bench.pick_wallet(), math.random(1, 100), key)
+        return wrk.format("POST", "/api/v1/transactions/authorize",
+            bench.auth_headers({ ["Idempotency-Key"] = key }), body)
+    end,
+    response = function(status, headers, body)
+        return status == 201
+    end,
+}

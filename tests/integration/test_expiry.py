@@ -1,0 +1,123 @@
+"""Hold expiry: the sweeper releases expired holds; a capture of an expired hold is refused (and
+releases it if the sweeper has not yet); a void of an expired hold is a state error.
+
+Note: every walletd on the cluster sweeps every tenant's holds, so another walletd (another test
+class, another engineer's) may sweep a hold here first; the assertions hold either way."""
+
+import time
+import unittest
+
+from harness import (WalletdTestCase, assert_error, ledger_rows, unique_key, wallet_invariants,
+                     wallet_primary)
+
+
+class ExpiryMixin:
+    def txn(self, txn):
+        r = self.api.get(f"/api/v1/transactions/{txn}", headers={"X-Consistency": "strong"})
+        self.assertEqual(r.status, 200, r)
+        return r.data
+
+    def entries(self, wallet):
+        r = self.api.get(f"/api/v1/wallets/{wallet}/ledger?limit=200")
+        self.assertEqual(r.status, 200, r)
+        return r.data["entries"]
+
+    def assert_released(self, wallet, hold, amount, balance, held_after_release=0):
+        w = self.api.wallet(wallet)
+        self.assertEqual((w["balance"], w["held"], w["available"]), (balance, 0, balance))
+        t = self.txn(hold)
+        self.assertEqual((t["status"], t["capturedAmount"]), ("EXPIRED", None))
+        releases = [e for e in self.entries(wallet)
+                    if e["transactionId"] == hold and e["type"] == "RELEASE"]
+        self.assertEqual(len(releases), 1, self.entries(wallet))
+        e = releases[0]
+        self.assertEqual((e["amount"], e["heldChange"], e["heldAfter"]),
+                         (0, -amount, held_after_release))
+        node = wallet_primary(wallet)
+        b, h, ledger_sum, held_sum, pending = wallet_invariants(node, wallet)
+        self.assertEqual((b, h, ledger_sum, held_sum, pending), (balance, 0, balance, 0, 0))
+
+    def wait_until_expired(self, hold):
+        """Sleeps until the hold's expiresAt has passed (a wait, not an assertion)."""
+        expires = self.txn(hold)["expiresAt"]
+        deadline = time.mktime(time.strptime(expires[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+        deadline += int(expires[20:23]) / 1000 + 0.05
+        time.sleep(max(0.0, deadline - time.time()))
+
+
+class SweeperTest(ExpiryMixin, WalletdTestCase):
+    env = {"SWEEPER_INTERVAL_MS": "200"}
+
+    def test_sweeper_releases_an_expired_hold(self):
+        w = self.funded_wallet(1000)
+        r = self.api.authorize(w, 300, expiresInSeconds=1)
+        self.assertEqual(r.status, 201, r)
+        hold = r.data["id"]
+        lasting = self.api.authorize(w, 200, expiresInSeconds=3600).data["id"]
+        self.assertEqual(self.api.wallet(w)["held"], 500)
+
+        deadline = time.time() + 15
+        while self.txn(hold)["status"] == "PENDING" and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(self.txn(hold)["status"], "EXPIRED", "the sweeper did not expire it")
+        self.assertEqual(self.txn(lasting)["status"], "PENDING")
+        wallet = self.api.wallet(w)
+        self.assertEqual((wallet["balance"], wallet["held"], wallet["available"]),
+                         (1000, 200, 800))
+        newest_release = [e for e in self.entries(w) if e["transactionId"] == hold]
+        self.assertEqual([e["type"] for e in newest_release], ["RELEASE", "HOLD"])
+        self.assertEqual((newest_release[0]["amount"], newest_release[0]["heldChange"]),
+                         (0, -300))
+
+        # capture (debit) of the expired hold: 409 TRANSACTION_EXPIRED; void: not pending
+        rows = ledger_rows(wallet_primary(w), w)
+        assert_error(self, self.api.capture(hold), 409, "TRANSACTION_EXPIRED")
+        assert_error(self, self.api.capture(hold, 100), 409, "TRANSACTION_EXPIRED")
+        assert_error(self, self.api.void(hold), 409, "INVALID_TRANSACTION_STATE")
+        self.assertEqual(ledger_rows(wallet_primary(w), w), rows)
+        self.assertEqual(self.api.wallet(w)["held"], 200)
+
+        self.assertEqual(self.api.void(lasting).status, 200)
+        self.assert_released(w, hold, 300, 1000, held_after_release=200)
+
+
+class LateCaptureTest(ExpiryMixin, WalletdTestCase):
+    # this walletd's sweeper makes one pass at start and then sleeps for an hour
+    env = {"SWEEPER_INTERVAL_MS": "3600000"}
+
+    def test_capture_after_expiry_is_refused_and_releases_the_hold(self):
+        w = self.funded_wallet(1000)
+        r = self.api.authorize(w, 400, expiresInSeconds=1)
+        self.assertEqual(r.status, 201, r)
+        hold = r.data["id"]
+        self.wait_until_expired(hold)
+
+        key = unique_key("late-capture")
+        first = self.api.capture(hold, 100, key=key)
+        assert_error(self, first, 409, "TRANSACTION_EXPIRED")
+        # released in the same step, whoever got there first
+        self.assert_released(w, hold, 400, 1000)
+        # the refusal is the key's answer from now on
+        again = self.api.capture(hold, 100, key=key)
+        self.assertEqual((again.status, again.raw), (first.status, first.raw))
+        self.assertEqual(again.header("Idempotent-Replayed"), "true")
+        assert_error(self, self.api.capture(hold), 409, "TRANSACTION_EXPIRED")
+        self.assert_released(w, hold, 400, 1000)
+
+    def test_void_after_expiry_is_a_state_error(self):
+        w = self.funded_wallet(1000)
+        hold = self.api.authorize(w, 250, expiresInSeconds=1).data["id"]
+        self.wait_until_expired(hold)
+        assert_error(self, self.api.void(hold), 409, "INVALID_TRANSACTION_STATE")
+        self.assert_released(w, hold, 250, 1000)
+
+    def test_hold_before_expiry_is_still_capturable(self):
+        w = self.funded_wallet(1000)
+        hold = self.api.authorize(w, 250, expiresInSeconds=60).data["id"]
+        r = self.api.capture(hold)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.api.wallet(w)["balance"], 750)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -143,6 +143,7 @@ def build_runs(runs_path):
                 "counters": w.get("counters") or {},
                 "server": server_delta(r.get("metrics_before"), r.get("metrics_after")),
                 "walletd_alive_after": r.get("walletd_alive_after", True),
+                "worker_rss_mib": round(r.get("worker_rss_kib", 0) / 1024, 1),
             }
             if run["scenario"] == "flow":
                 cap = run["counters"].get("captured", 0)
@@ -220,6 +221,25 @@ def print_table(meta, runs):
         if s and s["avg_batch_size"] and r["scenario"] in ("authorize", "flow"):
             print(f"{r['scenario']} c={r['connections']}: walletd group commits averaged "
                   f"{s['avg_batch_size']} operations per batch ({s['batches']} batches)")
+    rss = [r["worker_rss_mib"] for r in runs if r.get("worker_rss_mib")]
+    if rss:
+        print(f"memory: largest walletd worker peak RSS (VmHWM) {max(rss):.1f} MiB "
+              f"(target < 32 MiB per worker)")
+    ceiling = meta.get("ceiling") or []
+    if ceiling:
+        print()
+        print("ceiling: the same authorize SQL straight at the cluster from C threads, no HTTP "
+              "(loadtest/ceiling.c)")
+        for c in ceiling:
+            auth = next((r for r in runs if r["scenario"] == "authorize"
+                         and r["connections"] == c["clients"]), None)
+            share = f"  walletd authorize = {100 * auth['tps'] / c['tps']:.0f}% of this" \
+                if auth and c["tps"] else ""
+            what = ("one DB transaction per authorize" if c["mode"] == "single"
+                    else f"group commit, {c['db_pool_size']} writers per shard")
+            print(f"  {c['mode']:<6} c={c['clients']:<4} {fmt_num(c['tps']):>8} TPS  "
+                  f"p50 {c['p50_ms']:.2f}  p95 {c['p95_ms']:.2f}  p99 {c['p99_ms']:.2f} ms  "
+                  f"({what}){share}")
     srv = meta.get("server", {})
     if srv:
         print(f"walletd log: {srv.get('log_lines', 0)} lines at LOG_LEVEL={wd['config'].get('LOG_LEVEL')}, "
@@ -310,10 +330,15 @@ def main():
     ap.add_argument("--json", required=True)
     ap.add_argument("--png", required=True)
     ap.add_argument("--workdir", default="/tmp")
+    ap.add_argument("--ceiling", default=None)
     a = ap.parse_args()
 
     with open(a.meta) as f:
         meta = json.load(f)
+    meta["ceiling"] = []
+    if a.ceiling and os.path.exists(a.ceiling):
+        with open(a.ceiling) as f:
+            meta["ceiling"] = [json.loads(line) for line in f if line.strip()]
     runs = build_runs(a.runs)
     if not runs:
         print("bench_report: no runs", file=sys.stderr)

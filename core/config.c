@@ -55,7 +55,7 @@ static int load_int(
 
 static int load_int32(struct loader *ld, const char *name, int def, int min, int max, int *out)
 {
-    int64_t value;
+    int64_t value = 0;
     int rc = load_int(ld, name, def, min, max, &value);
 
     if (rc == 0)
@@ -237,7 +237,7 @@ static int load_storage(struct loader *ld, struct wd_config *cfg)
 {
     int rc;
 
-    if ((rc = load_int32(ld, "DB_POOL_SIZE", 2, 1, 256, &cfg->db_pool_size)) ||
+    if ((rc = load_int32(ld, "DB_POOL_SIZE", 1, 1, 256, &cfg->db_pool_size)) ||
         (rc = load_int32(ld, "DB_READ_POOL_SIZE", 2, 1, 256, &cfg->db_read_pool_size)) ||
         (rc = load_int32(ld, "DB_CONNECT_TIMEOUT_SECONDS", 2, 1, 60, &cfg->db_connect_timeout_s)) ||
         (rc = load_int32(ld, "DB_QUERY_TIMEOUT_SECONDS", 10, 1, 600, &cfg->db_query_timeout_s)) ||

@@ -1,13 +1,23 @@
 /*
  * db/ledger.c - prepared statements over wallets, transactions, ledger and idempotency_keys.
  *
- * Multi-row statements are prepared once per (statement, row count) on each connection and kept
- * in the connection's slots; their text is built from constant fragments and the count only.
+ * Every statement is prepared once per connection and kept in the connection's slots. Statements
+ * over a batch's rows take them in one of two ways, so their number stays small whatever the
+ * batch size (each prepared statement costs memory on both sides):
+ *   - inserts read their rows from one JSON array parameter through JSON_TABLE (rows built with
+ *     jansson, so every value is escaped by it; the SQL text never contains a value);
+ *   - locks and updates take an IN (...) list of primary keys, padded by repeating the last key up
+ *     to the next power of two (1, 2, 4, ... 64), so index range access stays exact and only seven
+ *     variants of each exist. Repeats are harmless: IN ignores them and CASE takes the first match.
  */
 #include "db/ledger.h"
 
+#include "core/clock.h"
 #include "db/bind.h"
 
+#include <jansson.h>
+
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +45,45 @@ enum stmt_kind {
 #define SLOT(kind, n) ((unsigned)(kind) * (LEDGER_BATCH_MAX + 1) + (unsigned)(n))
 _Static_assert(SLOT(S_COUNT, 0) <= DB_CONN_STMT_SLOTS, "statement slots");
 
-#define SQL_MAX 16384
+#define SQL_MAX   16384
+#define JSON_SLOT 0 /* statements that take their rows as JSON have one variant */
+
+/* The padded row count for n rows: the next power of two. */
+static int size_class(int n)
+{
+    int c = 1;
+
+    while (c < n)
+        c *= 2;
+    return c;
+}
+
+/* "YYYY-MM-DD HH:MM:SS.mmm" (UTC), how JSON_TABLE's DATETIME(3) columns read a time. */
+static void sql_datetime(int64_t ms, char out[WD_TIMESTAMP_LEN])
+{
+    wd_clock_format(ms, out);
+    out[10] = ' ';
+    out[23] = '\0'; /* drop the Z */
+}
+
+/* Appends row (stolen) to rows; a row jansson could not build poisons the list (NULL). */
+static void add_row(json_t **rows, json_t *row)
+{
+    if (!*rows || !row || json_array_append_new(*rows, row) < 0) {
+        json_decref(*rows);
+        *rows = NULL;
+    }
+}
+
+/* Dumps rows (stolen) as the JSON text of a JSON_TABLE parameter. Caller frees; NULL: no memory
+ * (or a row could not be built). */
+static char *json_rows(json_t *rows)
+{
+    char *text = rows ? json_dumps(rows, JSON_COMPACT) : NULL;
+
+    json_decref(rows);
+    return text;
+}
 
 static const char *const wallet_status_names[] = {"ACTIVE", "FROZEN", "CLOSED"};
 static const char *const txn_type_names[] = {"CREDIT", "AUTHORIZATION", "DEBIT"};
@@ -182,32 +230,44 @@ static int fetch(struct db_conn *c, MYSQL_STMT *st, const char *what, struct wd_
 
 static int sql_claim(char *buf, int n)
 {
+    (void)n;
     return build(buf,
                  "INSERT IGNORE INTO idempotency_keys (tenant_id, idem_key, request_hash, "
-                 "status_code, response, created_at) VALUES ",
-                 "(?, ?, ?, 0, NULL, ?)", ", ", n, " RETURNING tenant_id, idem_key");
+                 "status_code, response, created_at) SELECT t, k, UNHEX(h), s, r, ? "
+                 "FROM JSON_TABLE(?, '$[*]' COLUMNS (t VARCHAR(64) PATH '$[0]', "
+                 "k VARCHAR(255) PATH '$[1]', h CHAR(64) PATH '$[2]', s INT PATH '$[3]', "
+                 "r LONGTEXT PATH '$[4]')) AS j "
+                 "RETURNING tenant_id, idem_key",
+                 "", "", 0, "");
 }
 
 int ledger_claim_keys(
     struct db_conn *c, struct ledger_idem *keys, int n, int64_t now_ms, struct wd_error *err)
 {
     struct db_binder p, r;
-    char tenant[LEDGER_TENANT_MAX + 1], key[LEDGER_KEY_MAX + 1];
-    MYSQL_STMT *st = stmt_for(c, S_CLAIM, n, sql_claim, err);
+    char tenant[LEDGER_TENANT_MAX + 1], key[LEDGER_KEY_MAX + 1], hex[65];
+    MYSQL_STMT *st = stmt_for(c, S_CLAIM, JSON_SLOT, sql_claim, err);
+    json_t *rows = json_array();
 
-    if (!st)
+    if (!st) {
+        json_decref(rows);
         return err->code;
-    if (db_binder_init(&p, 4 * n) < 0 || db_binder_init(&r, 2) < 0) {
-        db_binder_release(&p);
-        return wd_error_set(err, -WD_E_NOMEM, NULL);
     }
     for (int i = 0; i < n; i++) {
         keys[i].claimed = false;
-        db_bind_str(&p, keys[i].tenant);
-        db_bind_str(&p, keys[i].key);
-        db_bind_strn(&p, (const char *)keys[i].hash, 32);
-        db_bind_time(&p, now_ms);
+        sodium_bin2hex(hex, sizeof(hex), keys[i].hash, 32);
+        add_row(&rows, json_pack("[sssis%]", keys[i].tenant, keys[i].key, hex, keys[i].status,
+                                 keys[i].response ? keys[i].response : "",
+                                 keys[i].response ? keys[i].response_len : 0));
     }
+    char *json = json_rows(rows);
+    if (!json || db_binder_init(&p, 2) < 0 || db_binder_init(&r, 2) < 0) {
+        free(json);
+        db_binder_release(&p);
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    }
+    db_bind_time(&p, now_ms);
+    db_bind_str(&p, json);
     db_result_str(&r, tenant, sizeof(tenant));
     db_result_str(&r, key, sizeof(key));
     int rc = execute(c, st, &p, "claim keys", err);
@@ -222,6 +282,7 @@ int ledger_claim_keys(
         }
         rc = 0;
     }
+    free(json);
     db_binder_release(&p);
     db_binder_release(&r);
     return rc < 0 ? rc : 0;
@@ -302,12 +363,16 @@ int ledger_load_key(struct db_conn *c, struct ledger_idem *k, struct wd_error *e
 
 static int sql_finish(char *buf, int n)
 {
+    (void)n;
     return build(buf,
                  "INSERT INTO idempotency_keys (tenant_id, idem_key, request_hash, status_code, "
-                 "response, created_at) VALUES ",
-                 "(?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", ", ", n,
-                 " ON DUPLICATE KEY UPDATE status_code = VALUES(status_code), "
-                 "response = VALUES(response)");
+                 "response, created_at) SELECT t, k, UNHEX(h), s, r, UTC_TIMESTAMP(3) "
+                 "FROM JSON_TABLE(?, '$[*]' COLUMNS (t VARCHAR(64) PATH '$[0]', "
+                 "k VARCHAR(255) PATH '$[1]', h CHAR(64) PATH '$[2]', s INT PATH '$[3]', "
+                 "r LONGTEXT PATH '$[4]')) AS j "
+                 "ON DUPLICATE KEY UPDATE status_code = VALUES(status_code), "
+                 "response = VALUES(response)",
+                 "", "", 0, "");
 }
 
 int ledger_finish_keys(struct db_conn *c,
@@ -316,24 +381,27 @@ int ledger_finish_keys(struct db_conn *c,
                        struct wd_error *err)
 {
     struct db_binder p;
-    int32_t status[LEDGER_BATCH_MAX];
+    char hex[65];
     MYSQL_STMT *st;
 
     if (n == 0)
         return 0;
-    if (!(st = stmt_for(c, S_FINISH, n, sql_finish, err)))
+    if (!(st = stmt_for(c, S_FINISH, JSON_SLOT, sql_finish, err)))
         return err->code;
-    if (db_binder_init(&p, 5 * n) < 0)
-        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    json_t *rows = json_array();
     for (int i = 0; i < n; i++) {
-        status[i] = keys[i].status;
-        db_bind_str(&p, keys[i].tenant);
-        db_bind_str(&p, keys[i].key);
-        db_bind_strn(&p, (const char *)keys[i].hash, 32);
-        db_bind_i32(&p, &status[i]);
-        db_bind_strn(&p, keys[i].response, keys[i].response_len);
+        sodium_bin2hex(hex, sizeof(hex), keys[i].hash, 32);
+        add_row(&rows, json_pack("[sssis%]", keys[i].tenant, keys[i].key, hex, keys[i].status,
+                                 keys[i].response, keys[i].response_len));
     }
+    char *json = json_rows(rows);
+    if (!json || db_binder_init(&p, 1) < 0) {
+        free(json);
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    }
+    db_bind_str(&p, json);
     int rc = execute(c, st, &p, "finish keys", err);
+    free(json);
     db_binder_release(&p);
     return rc;
 }
@@ -418,16 +486,17 @@ int ledger_lock_wallets(struct db_conn *c,
 {
     struct db_binder p;
     MYSQL_STMT *st;
+    int padded = size_class(n);
 
     *found = 0;
     if (n == 0)
         return 0;
-    if (!(st = stmt_for(c, S_LOCK_W, n, sql_lock_wallets, err)))
+    if (!(st = stmt_for(c, S_LOCK_W, padded, sql_lock_wallets, err)))
         return err->code;
-    if (db_binder_init(&p, n) < 0)
+    if (db_binder_init(&p, padded) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    for (int i = 0; i < n; i++)
-        db_bind_str(&p, ids[i]);
+    for (int i = 0; i < padded; i++)
+        db_bind_str(&p, ids[i < n ? i : n - 1]);
     int rc = collect_wallets(c, st, &p, out, n, found, "lock wallets", err);
     db_binder_release(&p);
     return rc;
@@ -435,8 +504,14 @@ int ledger_lock_wallets(struct db_conn *c,
 
 static int sql_insert_wallets(char *buf, int n)
 {
-    return build(buf, "INSERT IGNORE INTO wallets (" WALLET_COLS ") VALUES ",
-                 "(?, ?, ?, ?, 'ACTIVE', 0, 0, ?, ?)", ", ", n, " RETURNING id");
+    (void)n;
+    return build(buf,
+                 "INSERT IGNORE INTO wallets (" WALLET_COLS ") "
+                 "SELECT i, t, a, c, 'ACTIVE', 0, 0, ?, ? "
+                 "FROM JSON_TABLE(?, '$[*]' COLUMNS (i CHAR(40) PATH '$[0]', "
+                 "t VARCHAR(64) PATH '$[1]', a VARCHAR(64) PATH '$[2]', c CHAR(3) PATH '$[3]')) "
+                 "AS j RETURNING id",
+                 "", "", 0, "");
 }
 
 int ledger_insert_wallets(struct db_conn *c,
@@ -451,21 +526,23 @@ int ledger_insert_wallets(struct db_conn *c,
 
     if (n == 0)
         return 0;
-    if (!(st = stmt_for(c, S_INS_W, n, sql_insert_wallets, err)))
+    if (!(st = stmt_for(c, S_INS_W, JSON_SLOT, sql_insert_wallets, err)))
         return err->code;
-    if (db_binder_init(&p, 6 * n) < 0 || db_binder_init(&r, 1) < 0) {
+    json_t *list = json_array();
+    for (int i = 0; i < n; i++) {
+        inserted[i] = false;
+        add_row(&list,
+                json_pack("[ssss]", rows[i].id, rows[i].tenant, rows[i].account, rows[i].currency));
+    }
+    char *json = json_rows(list);
+    if (!json || db_binder_init(&p, 3) < 0 || db_binder_init(&r, 1) < 0) {
+        free(json);
         db_binder_release(&p);
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     }
-    for (int i = 0; i < n; i++) {
-        inserted[i] = false;
-        db_bind_str(&p, rows[i].id);
-        db_bind_str(&p, rows[i].tenant);
-        db_bind_str(&p, rows[i].account);
-        db_bind_str(&p, rows[i].currency);
-        db_bind_time(&p, rows[i].created_ms);
-        db_bind_time(&p, rows[i].updated_ms);
-    }
+    db_bind_time(&p, rows[0].created_ms); /* one batch, one clock reading */
+    db_bind_time(&p, rows[0].updated_ms);
+    db_bind_str(&p, json);
     db_result_str(&r, id, sizeof(id));
     int rc = execute(c, st, &p, "insert wallets", err);
     if (rc == 0)
@@ -478,6 +555,7 @@ int ledger_insert_wallets(struct db_conn *c,
         }
         rc = 0;
     }
+    free(json);
     db_binder_release(&p);
     db_binder_release(&r);
     return rc < 0 ? rc : 0;
@@ -502,24 +580,27 @@ int ledger_update_wallets(struct db_conn *c,
 {
     struct db_binder p;
     MYSQL_STMT *st;
+    int padded = size_class(n);
 
     if (n == 0)
         return 0;
-    if (!(st = stmt_for(c, S_UPD_W, n, sql_update_wallets, err)))
+    if (!(st = stmt_for(c, S_UPD_W, padded, sql_update_wallets, err)))
         return err->code;
-    if (db_binder_init(&p, 5 * n + 1) < 0)
+    if (db_binder_init(&p, 5 * padded + 1) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    for (int i = 0; i < n; i++) {
-        db_bind_str(&p, rows[i].id);
-        db_bind_i64(&p, &rows[i].balance);
+    for (int i = 0; i < padded; i++) {
+        const struct ledger_wallet *w = &rows[i < n ? i : n - 1];
+        db_bind_str(&p, w->id);
+        db_bind_i64(&p, &w->balance);
     }
-    for (int i = 0; i < n; i++) {
-        db_bind_str(&p, rows[i].id);
-        db_bind_i64(&p, &rows[i].held);
+    for (int i = 0; i < padded; i++) {
+        const struct ledger_wallet *w = &rows[i < n ? i : n - 1];
+        db_bind_str(&p, w->id);
+        db_bind_i64(&p, &w->held);
     }
     db_bind_time(&p, rows[0].updated_ms); /* one batch, one clock reading */
-    for (int i = 0; i < n; i++)
-        db_bind_str(&p, rows[i].id);
+    for (int i = 0; i < padded; i++)
+        db_bind_str(&p, rows[i < n ? i : n - 1].id);
     int rc = execute(c, st, &p, "update wallets", err);
     if (rc == 0 && mysql_stmt_affected_rows(st) != (my_ulonglong)n)
         rc = wd_error_set(err, -WD_E_DB, "update wallets: %llu of %d rows matched",
@@ -676,16 +757,17 @@ int ledger_lock_txns(struct db_conn *c,
 {
     struct db_binder p;
     MYSQL_STMT *st;
+    int padded = size_class(n);
 
     *found = 0;
     if (n == 0)
         return 0;
-    if (!(st = stmt_for(c, S_LOCK_T, n, sql_lock_txns, err)))
+    if (!(st = stmt_for(c, S_LOCK_T, padded, sql_lock_txns, err)))
         return err->code;
-    if (db_binder_init(&p, n) < 0)
+    if (db_binder_init(&p, padded) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    for (int i = 0; i < n; i++)
-        db_bind_str(&p, ids[i]);
+    for (int i = 0; i < padded; i++)
+        db_bind_str(&p, ids[i < n ? i : n - 1]);
     int rc = collect_txns(c, st, &p, out, n, found, "lock transactions", err);
     db_binder_release(&p);
     return rc;
@@ -693,8 +775,16 @@ int ledger_lock_txns(struct db_conn *c,
 
 static int sql_insert_txns(char *buf, int n)
 {
-    return build(buf, "INSERT INTO transactions (" TXN_COLS ") VALUES ",
-                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ", n, "");
+    (void)n;
+    return build(buf,
+                 "INSERT INTO transactions (" TXN_COLS ") "
+                 "SELECT i, t, w, y, s, a, c, u, r, e, ?, ? "
+                 "FROM JSON_TABLE(?, '$[*]' COLUMNS (i CHAR(40) PATH '$[0]', "
+                 "t VARCHAR(64) PATH '$[1]', w CHAR(40) PATH '$[2]', y VARCHAR(16) PATH '$[3]', "
+                 "s VARCHAR(16) PATH '$[4]', a BIGINT PATH '$[5]', c BIGINT PATH '$[6]', "
+                 "u CHAR(3) PATH '$[7]', r VARCHAR(64) PATH '$[8]', e DATETIME(3) PATH '$[9]')) "
+                 "AS j",
+                 "", "", 0, "");
 }
 
 int ledger_insert_txns(struct db_conn *c,
@@ -704,35 +794,36 @@ int ledger_insert_txns(struct db_conn *c,
 {
     struct db_binder p;
     MYSQL_STMT *st;
+    char expires[WD_TIMESTAMP_LEN];
 
     if (n == 0)
         return 0;
-    if (!(st = stmt_for(c, S_INS_T, n, sql_insert_txns, err)))
+    if (!(st = stmt_for(c, S_INS_T, JSON_SLOT, sql_insert_txns, err)))
         return err->code;
-    if (db_binder_init(&p, 12 * n) < 0)
-        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    json_t *list = json_array();
     for (int i = 0; i < n; i++) {
         const struct ledger_txn *t = &rows[i];
-        db_bind_str(&p, t->id);
-        db_bind_str(&p, t->tenant);
-        db_bind_str(&p, t->wallet_id);
-        db_bind_str(&p, ledger_txn_type_name(t->type));
-        db_bind_str(&p, ledger_txn_status_name(t->status));
-        db_bind_i64(&p, &t->amount);
-        if (t->captured)
-            db_bind_i64(&p, &t->captured);
-        else
-            db_bind_null(&p);
-        db_bind_str(&p, t->currency);
-        db_bind_str(&p, t->reference);
         if (t->expires_ms)
-            db_bind_time(&p, t->expires_ms);
-        else
-            db_bind_null(&p);
-        db_bind_time(&p, t->created_ms);
-        db_bind_time(&p, t->updated_ms);
+            sql_datetime(t->expires_ms, expires);
+        add_row(&list, json_pack("[sssssIosso]", t->id, t->tenant, t->wallet_id,
+                                 ledger_txn_type_name(t->type), ledger_txn_status_name(t->status),
+                                 (json_int_t)t->amount,
+                                 t->captured ? json_integer(t->captured) : json_null(), t->currency,
+                                 t->reference, t->expires_ms ? json_string(expires) : json_null()));
     }
+    char *json = json_rows(list);
+    if (!json || db_binder_init(&p, 3) < 0) {
+        free(json);
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    }
+    db_bind_time(&p, rows[0].created_ms); /* one batch, one clock reading */
+    db_bind_time(&p, rows[0].updated_ms);
+    db_bind_str(&p, json);
     int rc = execute(c, st, &p, "insert transactions", err);
+    if (rc == 0 && mysql_stmt_affected_rows(st) != (my_ulonglong)n)
+        rc = wd_error_set(err, -WD_E_DB, "insert transactions: %llu of %d rows",
+                          (unsigned long long)mysql_stmt_affected_rows(st), n);
+    free(json);
     db_binder_release(&p);
     return rc;
 }
@@ -757,27 +848,30 @@ int ledger_update_txns(struct db_conn *c,
 {
     struct db_binder p;
     MYSQL_STMT *st;
+    int padded = size_class(n);
 
     if (n == 0)
         return 0;
-    if (!(st = stmt_for(c, S_UPD_T, n, sql_update_txns, err)))
+    if (!(st = stmt_for(c, S_UPD_T, padded, sql_update_txns, err)))
         return err->code;
-    if (db_binder_init(&p, 5 * n + 1) < 0)
+    if (db_binder_init(&p, 5 * padded + 1) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    for (int i = 0; i < n; i++) {
-        db_bind_str(&p, rows[i].id);
-        db_bind_str(&p, ledger_txn_status_name(rows[i].status));
+    for (int i = 0; i < padded; i++) {
+        const struct ledger_txn *t = &rows[i < n ? i : n - 1];
+        db_bind_str(&p, t->id);
+        db_bind_str(&p, ledger_txn_status_name(t->status));
     }
-    for (int i = 0; i < n; i++) {
-        db_bind_str(&p, rows[i].id);
-        if (rows[i].captured)
-            db_bind_i64(&p, &rows[i].captured);
+    for (int i = 0; i < padded; i++) {
+        const struct ledger_txn *t = &rows[i < n ? i : n - 1];
+        db_bind_str(&p, t->id);
+        if (t->captured)
+            db_bind_i64(&p, &t->captured);
         else
             db_bind_null(&p);
     }
-    db_bind_time(&p, rows[0].updated_ms);
-    for (int i = 0; i < n; i++)
-        db_bind_str(&p, rows[i].id);
+    db_bind_time(&p, rows[0].updated_ms); /* one batch, one clock reading */
+    for (int i = 0; i < padded; i++)
+        db_bind_str(&p, rows[i < n ? i : n - 1].id);
     int rc = execute(c, st, &p, "update transactions", err);
     if (rc == 0 && mysql_stmt_affected_rows(st) != (my_ulonglong)n)
         rc = wd_error_set(err, -WD_E_DB, "update transactions: %llu of %d rows matched",
@@ -863,10 +957,14 @@ int ledger_expired_holds(struct db_conn *c,
 
 static int sql_insert_entries(char *buf, int n)
 {
+    (void)n;
     return build(buf,
                  "INSERT INTO ledger (wallet_id, transaction_id, entry_type, amount, held_delta, "
-                 "balance_after, held_after, created_at) VALUES ",
-                 "(?, ?, ?, ?, ?, ?, ?, ?)", ", ", n, "");
+                 "balance_after, held_after, created_at) SELECT w, t, y, a, d, b, h, ? "
+                 "FROM JSON_TABLE(?, '$[*]' COLUMNS (w CHAR(40) PATH '$[0]', "
+                 "t CHAR(40) PATH '$[1]', y VARCHAR(8) PATH '$[2]', a BIGINT PATH '$[3]', "
+                 "d BIGINT PATH '$[4]', b BIGINT PATH '$[5]', h BIGINT PATH '$[6]')) AS j",
+                 "", "", 0, "");
 }
 
 int ledger_insert_entries(struct db_conn *c,
@@ -879,22 +977,28 @@ int ledger_insert_entries(struct db_conn *c,
 
     if (n == 0)
         return 0;
-    if (!(st = stmt_for(c, S_INS_E, n, sql_insert_entries, err)))
+    if (!(st = stmt_for(c, S_INS_E, JSON_SLOT, sql_insert_entries, err)))
         return err->code;
-    if (db_binder_init(&p, 8 * n) < 0)
-        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    json_t *list = json_array();
     for (int i = 0; i < n; i++) {
         const struct ledger_entry *e = &rows[i];
-        db_bind_str(&p, e->wallet_id);
-        db_bind_str(&p, e->txn_id);
-        db_bind_str(&p, ledger_entry_type_name(e->type));
-        db_bind_i64(&p, &e->amount);
-        db_bind_i64(&p, &e->held_delta);
-        db_bind_i64(&p, &e->balance_after);
-        db_bind_i64(&p, &e->held_after);
-        db_bind_time(&p, e->created_ms);
+        add_row(&list,
+                json_pack("[sssIIII]", e->wallet_id, e->txn_id, ledger_entry_type_name(e->type),
+                          (json_int_t)e->amount, (json_int_t)e->held_delta,
+                          (json_int_t)e->balance_after, (json_int_t)e->held_after));
     }
+    char *json = json_rows(list);
+    if (!json || db_binder_init(&p, 2) < 0) {
+        free(json);
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    }
+    db_bind_time(&p, rows[0].created_ms); /* one batch, one clock reading */
+    db_bind_str(&p, json);
     int rc = execute(c, st, &p, "insert ledger entries", err);
+    if (rc == 0 && mysql_stmt_affected_rows(st) != (my_ulonglong)n)
+        rc = wd_error_set(err, -WD_E_DB, "insert ledger entries: %llu of %d rows",
+                          (unsigned long long)mysql_stmt_affected_rows(st), n);
+    free(json);
     db_binder_release(&p);
     return rc;
 }

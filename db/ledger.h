@@ -102,8 +102,9 @@ struct ledger_idem {
 
 /*
  * Claims keys[0..n) (n <= LEDGER_BATCH_MAX) in the given order (callers sort them, so batches
- * lock keys in one global order): inserts a claim row unless the key exists, and sets claimed
- * on those it inserted. A key held by another open transaction makes this wait for it.
+ * lock keys in one global order): inserts each record with its status and response unless the
+ * key exists, and sets claimed on those it inserted. A key held by another open transaction
+ * makes this wait for it (and then find it).
  */
 int ledger_claim_keys(
     struct db_conn *c, struct ledger_idem *keys, int n, int64_t now_ms, struct wd_error *err);
@@ -111,7 +112,7 @@ int ledger_claim_keys(
 /* Reads an existing (committed) record into k. -WD_E_NOT_FOUND if there is none. */
 int ledger_load_key(struct db_conn *c, struct ledger_idem *k, struct wd_error *err);
 
-/* Stores status and response for claimed keys[0..n). */
+/* Rewrites status and response of keys[0..n), which this transaction claimed. */
 int ledger_finish_keys(struct db_conn *c,
                        const struct ledger_idem *keys,
                        int n,

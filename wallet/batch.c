@@ -1,5 +1,17 @@
 /*
- * wallet/batch.c - one group commit: claim keys, lock rows, apply the rules, write, commit.
+ * wallet/batch.c - one group commit: lock rows, apply the rules, claim keys with the replies,
+ * write, commit.
+ *
+ * The common case costs one statement per phase, whatever the batch size:
+ *   lock       transactions, then wallets (SELECT ... FOR UPDATE, ids sorted)
+ *   decide     wallet/rules on the locked rows, in arrival order; every reply is rendered
+ *   claim      INSERT IGNORE the idempotency records *with their replies*; a key that already
+ *              exists is not inserted, and its op becomes a replay (or a reuse refusal)
+ *   write      new wallets, transactions, wallet and transaction updates, ledger entries
+ *   commit
+ * When a claim finds duplicates, the ops it answered from their records take back their effects:
+ * the rules run again from the rows as locked, and any already-claimed reply that changed is
+ * corrected before the commit (rare: a concurrent duplicate on another pod).
  */
 #include "wallet/batch.h"
 
@@ -20,11 +32,12 @@ typedef char row_id[LEDGER_ID_LEN + 1];
 
 struct item {
     struct wallet_op *op;
-    bool decided; /* the outcome is known; later phases skip this item */
-    bool store;   /* write the reply as the key's idempotency record */
+    bool fixed;   /* answered by the lock phase or by an existing key: passes leave it alone */
+    bool by_key;  /* answered by an existing key: it takes no effect and writes nothing */
+    bool decided; /* the outcome is known for this pass */
     bool replay;
     int code; /* 0 or the refusal/failure code */
-    int wallet_ix, txn_ix;
+    int wallet_ix, txn_ix, create_ix, claim_ix;
     struct ledger_txn txn; /* the transaction the reply shows */
     struct wd_body body;
 };
@@ -34,17 +47,13 @@ struct wallet_batch {
     int n;
     int64_t now_ms;
 
-    struct ledger_idem claims[MAX];
-    int claim_item[MAX];
-    int nclaims;
-
     row_id txn_ids[MAX];
-    struct ledger_txn txns[MAX];
+    struct ledger_txn txns[MAX], txns_locked[MAX];
     bool txn_dirty[MAX];
     int ntxns;
 
     row_id wallet_ids[MAX];
-    struct ledger_wallet wallets[MAX];
+    struct ledger_wallet wallets[MAX], wallets_locked[MAX];
     bool wallet_dirty[MAX];
     int nwallets;
 
@@ -53,13 +62,17 @@ struct wallet_batch {
     int create_item[MAX];
     int ncreates;
 
+    struct ledger_idem claims[MAX];
+    int claim_item[MAX];
+    int nclaims;
+
     struct ledger_txn inserts[MAX];
     int ninserts;
     struct ledger_entry entries[2 * MAX];
     int nentries;
     struct ledger_txn txn_updates[MAX];
     struct ledger_wallet wallet_updates[MAX];
-    struct ledger_idem finish[MAX];
+    struct ledger_idem fixups[MAX];
 };
 
 struct wallet_batch *wallet_batch_new(void)
@@ -77,11 +90,14 @@ static void item_reset(struct item *it, struct wallet_op *op)
     wd_body_release(&it->body);
     memset(it, 0, sizeof(*it));
     it->op = op;
-    it->wallet_ix = it->txn_ix = -1;
+    it->wallet_ix = it->txn_ix = it->create_ix = it->claim_ix = -1;
 }
 
-/* Decides it with a reply: a success envelope around data, or the error envelope for code. */
-static int decide(struct item *it, int code, int status, json_t *data, bool store)
+/*
+ * Decides it with a reply: a success envelope around data (stolen), or the error envelope. Every
+ * reply decided inside the batch (success or refusal) is stored with the op's key, if it has one.
+ */
+static int decide(struct item *it, int code, int status, json_t *data)
 {
     wd_body_release(&it->body);
     int rc = code ? wd_envelope_error(&it->body, code, NULL)
@@ -90,95 +106,10 @@ static int decide(struct item *it, int code, int status, json_t *data, bool stor
         json_decref(data);
     it->decided = true;
     it->code = code;
-    it->store = store && it->op->has_idem;
     return rc;
 }
 
-/* ---- phase 1: idempotency keys ------------------------------------------------------------- */
-
-static int cmp_claim(const void *a, const void *b, void *arg)
-{
-    const struct wallet_batch *bt = arg;
-    const struct wallet_op *x = bt->items[*(const int *)a].op, *y = bt->items[*(const int *)b].op;
-    int c = strcmp(x->tenant, y->tenant);
-    return c ? c : strcmp(x->idem_key, y->idem_key);
-}
-
-static void sort_claim_items(struct wallet_batch *b, int *order, int n)
-{
-    /* insertion sort: n <= 64, and qsort_r's argument order differs between libcs */
-    for (int i = 1; i < n; i++) {
-        int v = order[i], j = i;
-        while (j > 0 && cmp_claim(&order[j - 1], &v, b) > 0) {
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = v;
-    }
-}
-
-static int resolve_existing_key(struct db_conn *c,
-                                struct item *it,
-                                struct ledger_idem *k,
-                                struct wd_error *err)
-{
-    int rc = ledger_load_key(c, k, err);
-
-    if (rc == -WD_E_NOT_FOUND) /* purged between claim and read: run the batch again */
-        return wd_error_set(err, -WD_E_DB_RETRY, "idempotency key vanished");
-    if (rc < 0)
-        return rc;
-    if (memcmp(k->stored_hash, it->op->request_hash, 32) != 0 || k->status == 0) {
-        free(k->response);
-        k->response = NULL;
-        int code =
-            k->status == 0 ? -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS : -WD_E_IDEMPOTENCY_KEY_REUSED;
-        return decide(it, code, 0, NULL, false);
-    }
-    wd_body_release(&it->body);
-    it->body.data = k->response; /* taken over */
-    it->body.len = k->response_len;
-    it->body.status = k->status;
-    k->response = NULL;
-    it->decided = true;
-    it->replay = true;
-    return 0;
-}
-
-static int claim_keys(struct wallet_batch *b, struct db_conn *c, struct wd_error *err)
-{
-    int order[MAX], n = 0;
-
-    for (int i = 0; i < b->n; i++) {
-        if (b->items[i].op->has_idem)
-            order[n++] = i;
-    }
-    sort_claim_items(b, order, n);
-    b->nclaims = 0;
-    for (int i = 0; i < n; i++) {
-        struct item *it = &b->items[order[i]];
-        if (i > 0 && cmp_claim(&order[i - 1], &order[i], b) == 0) {
-            decide(it, -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS, 0, NULL, false);
-            continue;
-        }
-        struct ledger_idem *k = &b->claims[b->nclaims];
-        memset(k, 0, sizeof(*k));
-        k->tenant = it->op->tenant;
-        k->key = it->op->idem_key;
-        k->hash = it->op->request_hash;
-        b->claim_item[b->nclaims++] = order[i];
-    }
-    if (b->nclaims == 0)
-        return 0;
-    int rc = ledger_claim_keys(c, b->claims, b->nclaims, b->now_ms, err);
-    for (int i = 0; rc == 0 && i < b->nclaims; i++) {
-        if (!b->claims[i].claimed)
-            rc = resolve_existing_key(c, &b->items[b->claim_item[i]], &b->claims[i], err);
-    }
-    return rc;
-}
-
-/* ---- phases 2 and 3: lock transactions, then wallets --------------------------------------- */
+/* ---- lock: transactions, then wallets ------------------------------------------------------ */
 
 static int cmp_id(const void *a, const void *b)
 {
@@ -206,7 +137,7 @@ static bool needs_txn(enum wallet_op_kind k)
 static int find_txn(const struct wallet_batch *b, const char *id)
 {
     for (int i = 0; i < b->ntxns; i++) {
-        if (strcmp(b->txns[i].id, id) == 0)
+        if (strcmp(b->txns_locked[i].id, id) == 0)
             return i;
     }
     return -1;
@@ -215,10 +146,25 @@ static int find_txn(const struct wallet_batch *b, const char *id)
 static int find_wallet(const struct wallet_batch *b, const char *id)
 {
     for (int i = 0; i < b->nwallets; i++) {
-        if (strcmp(b->wallets[i].id, id) == 0)
+        if (strcmp(b->wallets_locked[i].id, id) == 0)
             return i;
     }
     return -1;
+}
+
+/* Another tenant's row is answered exactly like a missing one. */
+static bool visible(const struct item *it, const char *tenant)
+{
+    return it->op->kind == WALLET_OP_EXPIRE || strcmp(tenant, it->op->tenant) == 0;
+}
+
+/* Fixes it as "not found": stored, since the request did execute. */
+static int not_found(struct item *it)
+{
+    int rc = decide(it, -WD_E_NOT_FOUND, 0, NULL);
+
+    it->fixed = true;
+    return rc;
 }
 
 static int lock_txns(struct wallet_batch *b, struct db_conn *c, struct wd_error *err)
@@ -226,31 +172,25 @@ static int lock_txns(struct wallet_batch *b, struct db_conn *c, struct wd_error 
     int n = 0;
 
     for (int i = 0; i < b->n; i++) {
-        struct item *it = &b->items[i];
-        if (!it->decided && needs_txn(it->op->kind))
-            memcpy(b->txn_ids[n++], it->op->txn_id, sizeof(row_id));
+        if (needs_txn(b->items[i].op->kind))
+            memcpy(b->txn_ids[n++], b->items[i].op->txn_id, sizeof(row_id));
     }
     n = sort_unique(b->txn_ids, n);
-    int rc = ledger_lock_txns(c, (const row_id *)b->txn_ids, n, b->txns, &b->ntxns, err);
-    if (rc < 0)
-        return rc;
-    memset(b->txn_dirty, 0, sizeof(b->txn_dirty));
-    for (int i = 0; i < b->n; i++) {
+    int rc = ledger_lock_txns(c, (const row_id *)b->txn_ids, n, b->txns_locked, &b->ntxns, err);
+    for (int i = 0; rc == 0 && i < b->n; i++) {
         struct item *it = &b->items[i];
-        if (it->decided || !needs_txn(it->op->kind))
+        if (!needs_txn(it->op->kind))
             continue;
         it->txn_ix = find_txn(b, it->op->txn_id);
-        bool foreign = it->txn_ix >= 0 && it->op->kind != WALLET_OP_EXPIRE &&
-                       strcmp(b->txns[it->txn_ix].tenant, it->op->tenant) != 0;
-        if (it->txn_ix < 0 || foreign)
-            decide(it, -WD_E_NOT_FOUND, 0, NULL, true);
+        if (it->txn_ix < 0 || !visible(it, b->txns_locked[it->txn_ix].tenant))
+            rc = not_found(it);
     }
-    return 0;
+    return rc;
 }
 
 static const char *wallet_of(const struct wallet_batch *b, const struct item *it)
 {
-    return it->txn_ix >= 0 ? b->txns[it->txn_ix].wallet_id : it->op->wallet_id;
+    return it->txn_ix >= 0 ? b->txns_locked[it->txn_ix].wallet_id : it->op->wallet_id;
 }
 
 static int lock_wallets(struct wallet_batch *b, struct db_conn *c, struct wd_error *err)
@@ -259,36 +199,30 @@ static int lock_wallets(struct wallet_batch *b, struct db_conn *c, struct wd_err
 
     for (int i = 0; i < b->n; i++) {
         struct item *it = &b->items[i];
-        if (!it->decided && it->op->kind != WALLET_OP_CREATE_WALLET)
+        if (!it->fixed && it->op->kind != WALLET_OP_CREATE_WALLET)
             memcpy(b->wallet_ids[n++], wallet_of(b, it), sizeof(row_id));
     }
     n = sort_unique(b->wallet_ids, n);
-    int rc =
-        ledger_lock_wallets(c, (const row_id *)b->wallet_ids, n, b->wallets, &b->nwallets, err);
-    if (rc < 0)
-        return rc;
-    memset(b->wallet_dirty, 0, sizeof(b->wallet_dirty));
-    for (int i = 0; i < b->n; i++) {
+    int rc = ledger_lock_wallets(c, (const row_id *)b->wallet_ids, n, b->wallets_locked,
+                                 &b->nwallets, err);
+    for (int i = 0; rc == 0 && i < b->n; i++) {
         struct item *it = &b->items[i];
-        if (it->decided || it->op->kind == WALLET_OP_CREATE_WALLET)
+        if (it->fixed || it->op->kind == WALLET_OP_CREATE_WALLET)
             continue;
         it->wallet_ix = find_wallet(b, wallet_of(b, it));
-        bool foreign = it->wallet_ix >= 0 && it->op->kind != WALLET_OP_EXPIRE &&
-                       strcmp(b->wallets[it->wallet_ix].tenant, it->op->tenant) != 0;
-        if (it->wallet_ix < 0 || foreign)
-            decide(it, -WD_E_NOT_FOUND, 0, NULL, true);
+        if (it->wallet_ix < 0 || !visible(it, b->wallets_locked[it->wallet_ix].tenant))
+            rc = not_found(it);
     }
-    return 0;
+    return rc;
 }
 
-/* ---- phase 4: new wallets ------------------------------------------------------------------ */
-
-static int create_wallets(struct wallet_batch *b, struct db_conn *c, struct wd_error *err)
+/* New wallets get their rows (and IDs) before the rules run, so their replies can be claimed. */
+static void prepare_creates(struct wallet_batch *b)
 {
     b->ncreates = 0;
     for (int i = 0; i < b->n; i++) {
         struct item *it = &b->items[i];
-        if (it->decided || it->op->kind != WALLET_OP_CREATE_WALLET)
+        if (it->op->kind != WALLET_OP_CREATE_WALLET)
             continue;
         struct ledger_wallet *w = &b->creates[b->ncreates];
         memset(w, 0, sizeof(*w));
@@ -298,20 +232,12 @@ static int create_wallets(struct wallet_batch *b, struct db_conn *c, struct wd_e
         memcpy(w->currency, it->op->currency, sizeof(w->currency));
         w->status = LEDGER_WALLET_ACTIVE;
         w->created_ms = w->updated_ms = b->now_ms;
+        it->create_ix = b->ncreates;
         b->create_item[b->ncreates++] = i;
     }
-    int rc = ledger_insert_wallets(c, b->creates, b->ncreates, b->created, err);
-    for (int i = 0; rc == 0 && i < b->ncreates; i++) {
-        struct item *it = &b->items[b->create_item[i]];
-        if (b->created[i])
-            rc = decide(it, 0, 201, render_wallet(&b->creates[i]), true);
-        else
-            rc = decide(it, -WD_E_WALLET_EXISTS, 0, NULL, true);
-    }
-    return rc < 0 ? wd_error_set(err, rc, NULL) : 0;
 }
 
-/* ---- phase 5: the money rules -------------------------------------------------------------- */
+/* ---- decide: the money rules --------------------------------------------------------------- */
 
 static void add_entry(struct wallet_batch *b,
                       struct ledger_entry *e,
@@ -324,15 +250,21 @@ static void add_entry(struct wallet_batch *b,
     b->entries[b->nentries++] = *e;
 }
 
-/* A new transaction row for credit, authorize or direct debit. */
+/* A new transaction row for credit, authorize or direct debit. Its ID is made once per attempt,
+ * so a reply claimed in one pass keeps its ID in the next. */
 static void new_txn(
     struct wallet_batch *b, struct item *it, const struct ledger_wallet *w, int type, int status)
 {
     struct ledger_txn *t = &it->txn;
     const struct wallet_op *op = it->op;
+    char id[LEDGER_ID_LEN + 1];
 
+    memcpy(id, t->id, sizeof(id));
     memset(t, 0, sizeof(*t));
-    shard_id_new(t->id, SHARD_ID_TXN, op->bucket, b->now_ms);
+    if (id[0])
+        memcpy(t->id, id, sizeof(id));
+    else
+        shard_id_new(t->id, SHARD_ID_TXN, op->bucket, b->now_ms);
     memcpy(t->tenant, op->tenant, sizeof(t->tenant));
     memcpy(t->wallet_id, w->id, sizeof(t->wallet_id));
     t->type = type;
@@ -364,12 +296,12 @@ static int apply_new(struct wallet_batch *b, struct item *it)
         type = LEDGER_TXN_DEBIT;
     }
     if (rc < 0)
-        return decide(it, rc, 0, NULL, true);
+        return decide(it, rc, 0, NULL);
     new_txn(b, it, w, type, status);
     b->inserts[b->ninserts++] = it->txn;
     add_entry(b, &e, w->id, it->txn.id);
     b->wallet_dirty[it->wallet_ix] = true;
-    return decide(it, 0, 201, render_txn(&it->txn), true);
+    return decide(it, 0, 201, render_txn(&it->txn));
 }
 
 static int apply_existing(struct wallet_batch *b, struct item *it)
@@ -393,33 +325,201 @@ static int apply_existing(struct wallet_batch *b, struct item *it)
     else
         rc = rules_void(w, t, &e);
     if (rc < 0)
-        return decide(it, rc, 0, NULL, true);
+        return decide(it, rc, 0, NULL);
     t->updated_ms = b->now_ms;
     add_entry(b, &e, w->id, t->id);
     b->txn_dirty[it->txn_ix] = b->wallet_dirty[it->wallet_ix] = true;
     it->txn = *t;
-    return decide(it, 0, 200, render_txn(t), true);
+    return decide(it, 0, 200, render_txn(t));
 }
 
+/* One pass of the rules over every op not fixed, from the rows as they were locked. */
 static int apply_rules(struct wallet_batch *b, struct wd_error *err)
 {
+    memcpy(b->wallets, b->wallets_locked, sizeof(b->wallets[0]) * (size_t)b->nwallets);
+    memcpy(b->txns, b->txns_locked, sizeof(b->txns[0]) * (size_t)b->ntxns);
+    memset(b->wallet_dirty, 0, sizeof(b->wallet_dirty));
+    memset(b->txn_dirty, 0, sizeof(b->txn_dirty));
     b->ninserts = b->nentries = 0;
     for (int i = 0; i < b->n; i++) {
         struct item *it = &b->items[i];
-        if (it->decided)
+        if (it->fixed)
             continue;
-        int rc = needs_txn(it->op->kind) ? apply_existing(b, it) : apply_new(b, it);
+        int rc;
+        if (it->op->kind == WALLET_OP_CREATE_WALLET)
+            rc = decide(it, 0, 201, render_wallet(&b->creates[it->create_ix]));
+        else
+            rc = needs_txn(it->op->kind) ? apply_existing(b, it) : apply_new(b, it);
         if (rc < 0)
             return wd_error_set(err, rc, "rendering a reply failed");
     }
     return 0;
 }
 
-/* ---- phase 6: write and commit ------------------------------------------------------------- */
+/* ---- claim: idempotency keys with their replies -------------------------------------------- */
 
-static int write_rows(struct wallet_batch *b, struct db_conn *c, struct wd_error *err)
+static int cmp_claim(const struct wallet_batch *b, int x, int y)
 {
-    int nt = 0, nw = 0, nk = 0, rc;
+    const struct wallet_op *p = b->items[x].op, *q = b->items[y].op;
+    int c = strcmp(p->tenant, q->tenant);
+    return c ? c : strcmp(p->idem_key, q->idem_key);
+}
+
+/* Item indexes of keyed ops, sorted by (tenant, key): every batch locks keys in that order. */
+static int sorted_keyed_items(struct wallet_batch *b, int *order)
+{
+    int n = 0;
+
+    for (int i = 0; i < b->n; i++) {
+        if (b->items[i].op->has_idem)
+            order[n++] = i;
+    }
+    for (int i = 1; i < n; i++) { /* insertion sort: n <= 64 */
+        int v = order[i], j = i;
+        while (j > 0 && cmp_claim(b, order[j - 1], v) > 0) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = v;
+    }
+    return n;
+}
+
+/* Fixes it from the committed record of its key: a replay, or a refusal of a reused key. */
+static int answer_from_record(struct db_conn *c,
+                              struct item *it,
+                              struct ledger_idem *k,
+                              struct wd_error *err)
+{
+    int rc = ledger_load_key(c, k, err);
+
+    if (rc == -WD_E_NOT_FOUND) /* purged between claim and read: run the batch again */
+        return wd_error_set(err, -WD_E_DB_RETRY, "idempotency key vanished");
+    if (rc < 0)
+        return rc;
+    it->fixed = it->by_key = true;
+    if (memcmp(k->stored_hash, it->op->request_hash, 32) != 0 || k->status == 0) {
+        free(k->response);
+        k->response = NULL;
+        int code =
+            k->status == 0 ? -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS : -WD_E_IDEMPOTENCY_KEY_REUSED;
+        return decide(it, code, 0, NULL);
+    }
+    wd_body_release(&it->body);
+    it->body.data = k->response; /* taken over */
+    it->body.len = k->response_len;
+    it->body.status = k->status;
+    k->response = NULL;
+    it->decided = true;
+    it->replay = true;
+    return 0;
+}
+
+/*
+ * Claims every keyed op's key with its reply. Returns 0 with *again set when some ops turned out
+ * to be duplicates after their effects were computed: the rules must run again without them.
+ */
+static int claim_keys(struct wallet_batch *b, struct db_conn *c, bool *again, struct wd_error *err)
+{
+    int order[MAX];
+    int n = sorted_keyed_items(b, order);
+
+    *again = false;
+    b->nclaims = 0;
+    for (int i = 0; i < n; i++) {
+        struct item *it = &b->items[order[i]];
+        if (i > 0 && cmp_claim(b, order[i - 1], order[i]) == 0) {
+            it->fixed = it->by_key = true; /* the same key twice in one batch: one at a time */
+            decide(it, -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS, 0, NULL);
+            *again = true;
+            continue;
+        }
+        struct ledger_idem *k = &b->claims[b->nclaims];
+        memset(k, 0, sizeof(*k));
+        k->tenant = it->op->tenant;
+        k->key = it->op->idem_key;
+        k->hash = it->op->request_hash;
+        k->status = it->body.status;
+        k->response = it->body.data;
+        k->response_len = it->body.len;
+        it->claim_ix = b->nclaims;
+        b->claim_item[b->nclaims++] = order[i];
+    }
+    if (b->nclaims == 0)
+        return 0;
+    int rc = ledger_claim_keys(c, b->claims, b->nclaims, b->now_ms, err);
+    for (int i = 0; rc == 0 && i < b->nclaims; i++) {
+        struct item *it = &b->items[b->claim_item[i]];
+        if (b->claims[i].claimed)
+            continue;
+        it->claim_ix = -1;
+        rc = answer_from_record(c, it, &b->claims[i], err);
+        *again = true;
+    }
+    return rc;
+}
+
+/*
+ * After the rules ran again without the duplicates, an op claimed earlier may have a different
+ * outcome (a duplicate credit no longer funds it). Every claimed reply is stored again: exact,
+ * and only ever on this rare path. The claims' own response pointers went stale when the replies
+ * were re-rendered; the fix-ups point at the current ones.
+ */
+static int count_fixups(struct wallet_batch *b)
+{
+    int n = 0;
+
+    for (int i = 0; i < b->n; i++) {
+        struct item *it = &b->items[i];
+        if (it->claim_ix < 0 || it->by_key)
+            continue;
+        b->fixups[n] = b->claims[it->claim_ix];
+        b->fixups[n].status = it->body.status;
+        b->fixups[n].response = it->body.data;
+        b->fixups[n].response_len = it->body.len;
+        n++;
+    }
+    return n;
+}
+
+/* ---- write and commit ---------------------------------------------------------------------- */
+
+/* Inserts the new wallets; a wallet the account already has in that currency is a 409. */
+static int insert_creates(struct wallet_batch *b,
+                          struct db_conn *c,
+                          int *nfix,
+                          struct wd_error *err)
+{
+    int n = 0;
+
+    for (int i = 0; i < b->ncreates; i++) { /* a replayed create inserts nothing */
+        if (!b->items[b->create_item[i]].by_key) {
+            b->creates[n] = b->creates[i];
+            b->create_item[n++] = b->create_item[i];
+        }
+    }
+    b->ncreates = n;
+    int rc = ledger_insert_wallets(c, b->creates, b->ncreates, b->created, err);
+
+    for (int i = 0; rc == 0 && i < b->ncreates; i++) {
+        struct item *it = &b->items[b->create_item[i]];
+        if (b->created[i])
+            continue;
+        rc = decide(it, -WD_E_WALLET_EXISTS, 0, NULL);
+        if (rc == 0 && it->claim_ix >= 0) { /* its claimed reply said "created": correct it */
+            b->fixups[*nfix] = b->claims[it->claim_ix];
+            b->fixups[*nfix].status = it->body.status;
+            b->fixups[*nfix].response = it->body.data;
+            b->fixups[*nfix].response_len = it->body.len;
+            (*nfix)++;
+        }
+    }
+    return rc < 0 ? wd_error_set(err, rc, NULL) : 0;
+}
+
+static int write_rows(struct wallet_batch *b, struct db_conn *c, int nfix, struct wd_error *err)
+{
+    int nt = 0, nw = 0, rc;
 
     for (int i = 0; i < b->ntxns; i++) {
         if (b->txn_dirty[i]) {
@@ -433,47 +533,58 @@ static int write_rows(struct wallet_batch *b, struct db_conn *c, struct wd_error
             b->wallet_updates[nw++] = b->wallets[i];
         }
     }
-    for (int i = 0; i < b->nclaims; i++) {
-        struct item *it = &b->items[b->claim_item[i]];
-        if (!b->claims[i].claimed || !it->store)
-            continue;
-        b->finish[nk] = b->claims[i];
-        b->finish[nk].status = it->body.status;
-        b->finish[nk].response = it->body.data;
-        b->finish[nk].response_len = it->body.len;
-        nk++;
-    }
     if ((rc = ledger_insert_txns(c, b->inserts, b->ninserts, err)) ||
         (rc = ledger_update_txns(c, b->txn_updates, nt, err)) ||
         (rc = ledger_update_wallets(c, b->wallet_updates, nw, err)) ||
         (rc = ledger_insert_entries(c, b->entries, b->nentries, err)) ||
-        (rc = ledger_finish_keys(c, b->finish, nk, err)))
+        (rc = ledger_finish_keys(c, b->fixups, nfix, err)))
         return rc;
     return db_conn_commit(c, err);
+}
+
+/* Rules, then claims; the rules once more if claims turned up duplicates. *nfix: rewrites. */
+static int decide_and_claim(struct wallet_batch *b,
+                            struct db_conn *c,
+                            int *nfix,
+                            struct wd_error *err)
+{
+    bool again = false;
+    int rc = apply_rules(b, err);
+
+    if (rc == 0)
+        rc = claim_keys(b, c, &again, err);
+    *nfix = 0;
+    if (rc == 0 && again) { /* claims are final now; only replies may need rewriting */
+        rc = apply_rules(b, err);
+        if (rc == 0)
+            *nfix = count_fixups(b);
+    }
+    return rc;
 }
 
 /* One attempt at the whole batch. 0 when committed. */
 static int attempt(
     struct wallet_batch *b, struct db_conn *c, struct wallet_op **ops, int n, struct wd_error *err)
 {
+    int nfix = 0;
+
     b->n = n;
     b->now_ms = wd_clock_now_ms();
     for (int i = 0; i < n; i++)
         item_reset(&b->items[i], ops[i]);
     b->nclaims = b->ntxns = b->nwallets = b->ncreates = 0;
+    prepare_creates(b);
     int rc = db_conn_open(c, err);
-    if (rc == 0)
-        rc = claim_keys(b, c, err);
     if (rc == 0)
         rc = lock_txns(b, c, err);
     if (rc == 0)
         rc = lock_wallets(b, c, err);
     if (rc == 0)
-        rc = create_wallets(b, c, err);
+        rc = decide_and_claim(b, c, &nfix, err);
     if (rc == 0)
-        rc = apply_rules(b, err);
+        rc = insert_creates(b, c, &nfix, err);
     if (rc == 0)
-        rc = write_rows(b, c, err);
+        rc = write_rows(b, c, nfix, err);
     if (rc < 0)
         db_conn_rollback(c);
     return rc;

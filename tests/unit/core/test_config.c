@@ -115,7 +115,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->http_threads, 2);
     assert_int_equal(cfg->shard_count, 1);
     assert_string_equal(cfg->shard_map, "");
-    assert_int_equal(cfg->db_pool_size, 2);
+    assert_int_equal(cfg->db_pool_size, 1);
     assert_int_equal(cfg->db_read_pool_size, 2);
     assert_int_equal(cfg->db_connect_timeout_s, 2);
     assert_int_equal(cfg->db_query_timeout_s, 10);

@@ -253,8 +253,8 @@ def print_table(meta, runs):
         notes.append(f"walletd logged {srv['log_errors']} errors (samples above)")
     pings = [l for l in srv.get("log_samples", []) if "ping failed" in l]
     if pings:
-        notes.append("walletd's dependency checker missed a ping (2 s timeout): /health/ready answered "
-                     "503 until the next good round - a starved machine, or a real outage")
+        notes.append("walletd's dependency checker missed a ping (2 s timeout) on a starved machine; "
+                     "one miss does not turn /health/ready 503 (two in a row do)")
     elif srv.get("log_samples"):
         notes.append("walletd logged warnings (samples above)")
     if notes:

@@ -524,8 +524,11 @@ class BadInputTest(WalletdTestCase):
 
         with self.subTest("Content-Length: N, Content-Length: 2"), self.nothing_written():
             data, how = self.raw_exchange(head + key() + b"Content-Length: %d\r\n"
-                                          b"Content-Length: 2\r\n\r\n" % len(body) + body)
+                                          b"Content-Length: 2\r\n\r\n" % len(body) + body,
+                                          answers=2, silence=3.0)
             self.assertTrue(data.startswith(b"HTTP/1.1 400 "), data[:300])
+            self.assertIn(b'"code":"MALFORMED_REQUEST"', data)
+            self.assertEqual(how, "closed", (how, data[:300]))
         with self.subTest("Content-Length: 2, Content-Length: N"), self.nothing_written():
             data, how = self.raw_exchange(head + key() + b"Content-Length: 2\r\n"
                                           b"Content-Length: %d\r\n\r\n" % len(body) + body,

@@ -152,6 +152,21 @@ static json_t *health_checks(const struct shard_health_status *s, char *first, s
             snprintf(first, len, "shard %d primary: %s", i,
                      s->checked ? s->primary_error[i] : "not checked yet");
     }
+    for (int i = 0; i < s->shard_count; i++) { /* reported; readiness does not depend on them */
+        json_t *list = json_array();
+        for (int r = 0; r < s->replica_count[i]; r++) {
+            int lag = s->replica_lag_s[i][r];
+            json_array_append_new(list, json_pack("{s:s, s:o}", "state",
+                                                  !s->replica_ok[i][r] ? "down"
+                                                  : lag < 0            ? "stopped"
+                                                                       : "ok",
+                                                  "lagSeconds",
+                                                  lag >= 0 ? json_integer(lag) : json_null()));
+        }
+        char name[32];
+        snprintf(name, sizeof(name), "shard%dReplicas", i);
+        json_object_set_new(checks, name, list);
+    }
     json_object_set_new(checks, "redis",
                         json_string(!s->checked   ? "pending"
                                     : s->redis_ok ? "ok"

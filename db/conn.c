@@ -10,6 +10,7 @@
 #include <errmsg.h>
 #include <mysqld_error.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -234,6 +235,35 @@ int db_conn_ping(struct db_conn *c, struct wd_error *err)
         return -WD_E_DB_UNAVAILABLE;
     }
     return 0;
+}
+
+int db_conn_replica_lag(struct db_conn *c, int *lag_s, struct wd_error *err)
+{
+    static const char sql[] = "SHOW SLAVE STATUS";
+    int rc = db_conn_open(c, err);
+
+    *lag_s = -1;
+    if (rc < 0)
+        return rc;
+    if (mysql_real_query(c->mysql, sql, sizeof(sql) - 1)) {
+        db_conn_fail(c, "replica status", err);
+        return -WD_E_DB_UNAVAILABLE;
+    }
+    MYSQL_RES *res = mysql_store_result(c->mysql);
+    if (!res) {
+        db_conn_fail(c, "replica status", err);
+        return -WD_E_DB_UNAVAILABLE;
+    }
+    MYSQL_ROW row = mysql_fetch_row(res);
+    MYSQL_FIELD *fields = mysql_fetch_fields(res);
+    unsigned n = mysql_num_fields(res);
+    rc = row ? 0 : wd_error_set(err, -WD_E_DB_UNAVAILABLE, "%s: not a replica", c->label);
+    for (unsigned i = 0; row && i < n; i++) {
+        if (strcmp(fields[i].name, "Seconds_Behind_Master") == 0 && row[i])
+            *lag_s = (int)strtol(row[i], NULL, 10); /* the server's own digits */
+    }
+    mysql_free_result(res);
+    return rc;
 }
 
 void db_time_from_ms(MYSQL_TIME *t, int64_t ms)

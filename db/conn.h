@@ -87,6 +87,13 @@ void db_conn_rollback(struct db_conn *c);
 /* Round-trip check: connects if needed, then pings. 0 or -WD_E_DB_UNAVAILABLE. */
 int db_conn_ping(struct db_conn *c, struct wd_error *err);
 
+/*
+ * On a replica: connects if needed and reads how far it is behind its primary
+ * (Seconds_Behind_Master of SHOW SLAVE STATUS) into *lag_s, -1 when replication is not running.
+ * 0 or -WD_E_DB_UNAVAILABLE (also when the server is not a replica).
+ */
+int db_conn_replica_lag(struct db_conn *c, int *lag_s, struct wd_error *err);
+
 /* Converts between Unix milliseconds (UTC) and MYSQL_TIME for DATETIME(3) columns. */
 void db_time_from_ms(MYSQL_TIME *t, int64_t ms);
 int64_t db_time_to_ms(const MYSQL_TIME *t);

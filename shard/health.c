@@ -35,6 +35,8 @@ struct shard_health {
     bool primary_seen[WD_MAX_SHARDS]; /* answered at least once */
     int redis_fails;
     bool redis_seen;
+    struct db_conn *replicas; /* every shard's replicas, in order; the checker thread's own */
+    int nreplicas;
 };
 
 /* Folds one ping result into the dependency's streak; true if it is to be reported up. */
@@ -71,6 +73,15 @@ static void check_round(struct shard_health *h)
         next.primary_ok[i] = judge(ok, &h->primary_fails[i], &h->primary_seen[i]);
         if (!next.primary_ok[i])
             snprintf(next.primary_error[i], SHARD_HEALTH_MSG, "%s", err.message);
+    }
+    struct db_conn *replica = h->replicas;
+    for (int i = 0; i < h->cfg->shard_count; i++) {
+        next.replica_count[i] = h->cfg->shards[i].replica_count;
+        for (int r = 0; r < next.replica_count[i]; r++, replica++) {
+            wd_error_clear(&err);
+            next.replica_ok[i][r] =
+                db_conn_replica_lag(replica, &next.replica_lag_s[i][r], &err) == 0;
+        }
     }
     wd_error_clear(&err);
     bool ok = db_redis_ping(&h->redis, &err) == 0;
@@ -124,7 +135,23 @@ int shard_health_start(struct shard_health **out, const struct wd_config *cfg, s
                      CHECK_TIMEOUT_S);
     }
     db_redis_init(&h->redis, &cfg->redis, CHECK_TIMEOUT_S * 1000);
+    for (int i = 0; i < cfg->shard_count; i++)
+        h->nreplicas += cfg->shards[i].replica_count;
+    h->replicas = calloc((size_t)h->nreplicas + 1, sizeof(*h->replicas));
+    if (!h->replicas) {
+        free(h);
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    }
+    for (int i = 0, n = 0; i < cfg->shard_count; i++) {
+        for (int r = 0; r < cfg->shards[i].replica_count; r++) {
+            char label[48];
+            snprintf(label, sizeof(label), "shard%d-replica%d", i, r);
+            db_conn_init(&h->replicas[n++], &cfg->shards[i].replicas[r], label, 0, CHECK_TIMEOUT_S,
+                         CHECK_TIMEOUT_S);
+        }
+    }
     if (pthread_create(&h->tid, NULL, health_main, h) != 0) {
+        free(h->replicas);
         free(h);
         return wd_error_set(err, -WD_E_INTERNAL_ERROR, "cannot start the health thread");
     }
@@ -150,6 +177,9 @@ void shard_health_stop(struct shard_health *h)
     pthread_join(h->tid, NULL);
     for (int i = 0; i < h->cfg->shard_count; i++)
         db_conn_release(&h->primaries[i]);
+    for (int i = 0; i < h->nreplicas; i++)
+        db_conn_release(&h->replicas[i]);
+    free(h->replicas);
     db_redis_close(&h->redis);
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->cv);

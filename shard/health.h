@@ -1,10 +1,11 @@
 /*
  * shard/health.h - is every dependency of this process reachable right now?
  *
- * Owns: a background thread per worker process that checks each shard primary (and Redis) every
- * HEALTH_INTERVAL_MS over its own connections, reconnecting after an outage, and the latest
- * result, which /health/ready reports without doing any I/O on the request path. The replica-read
- * work will add replica lag here.
+ * Owns: a background thread per worker process that checks each shard primary, each replica (is
+ * it up, how far behind its primary: Seconds_Behind_Master) and Redis every HEALTH_INTERVAL_MS
+ * over its own connections, reconnecting after an outage, and the latest result, which
+ * /health/ready reports without doing any I/O on the request path. Readiness depends on the
+ * primaries and Redis only; replica state is reported, and is what replica routing will read.
  * Thread-safety: snapshot may be called from any thread (mutex); start/stop from one thread.
  */
 #ifndef WD_SHARD_HEALTH_H
@@ -22,6 +23,9 @@ struct shard_health_status {
     int shard_count;
     bool primary_ok[WD_MAX_SHARDS];
     char primary_error[WD_MAX_SHARDS][SHARD_HEALTH_MSG];
+    int replica_count[WD_MAX_SHARDS];
+    bool replica_ok[WD_MAX_SHARDS][WD_MAX_REPLICAS];
+    int replica_lag_s[WD_MAX_SHARDS][WD_MAX_REPLICAS]; /* -1: replication not running */
     bool redis_ok;
     char redis_error[SHARD_HEALTH_MSG];
 };

@@ -280,6 +280,26 @@ class FoundationTest(unittest.TestCase):
         self.assert_ready_answers_well_formed()
         self.assert_log_well_formed()
 
+    def test_replica_outage_is_reported_but_not_unready(self):
+        # Readiness depends on primaries and Redis; replicas are reported with their lag.
+        r = self.ready()
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual([x["state"] for x in r.json["data"]["checks"]["shard1Replicas"]], ["ok"])
+        self.assertGreaterEqual(r.json["data"]["checks"]["shard1Replicas"][0]["lagSeconds"], 0)
+        self.addCleanup(start_node, "shard1-replica")
+        cluster("stop", "shard1-replica")
+        self.wait_every_worker(
+            lambda r: r.status == 200 and
+            [x["state"] for x in r.json["data"]["checks"]["shard1Replicas"]] == ["down"],
+            READY_WITHIN, "every worker: ready 200 with shard 1's replica reported down")
+        w1 = self.create_wallet(shard=1)
+        self.assertEqual(self.credit(w1, 5).status, 201)  # writes never need a replica
+        start_node("shard1-replica")
+        self.wait_every_worker(
+            lambda r: r.status == 200 and
+            [x["state"] for x in r.json["data"]["checks"]["shard1Replicas"]] == ["ok"],
+            RECOVER_WITHIN, "every worker: shard 1's replica ok again")
+
     def test_primary_write_is_read_back_from_replica(self):
         for shard in range(SHARD_COUNT):
             w = self.create_wallet(shard=shard)

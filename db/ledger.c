@@ -66,6 +66,19 @@ static void sql_datetime(int64_t ms, char out[WD_TIMESTAMP_LEN])
     out[23] = '\0'; /* drop the Z */
 }
 
+/* Binds ids[0..n) as an IN list of padded (>= n) entries, repeating the last id. */
+static int bind_padded_ids(struct db_binder *p,
+                           const char (*ids)[LEDGER_ID_LEN + 1],
+                           int n,
+                           int padded)
+{
+    if (db_binder_init(p, padded) < 0)
+        return -WD_E_NOMEM;
+    for (int i = 0; i < padded; i++)
+        db_bind_str(p, ids[i < n ? i : n - 1]);
+    return 0;
+}
+
 /* Appends row (stolen) to rows; a row jansson could not build poisons the list (NULL). */
 static void add_row(json_t **rows, json_t *row)
 {
@@ -493,10 +506,8 @@ int ledger_lock_wallets(struct db_conn *c,
         return 0;
     if (!(st = stmt_for(c, S_LOCK_W, padded, sql_lock_wallets, err)))
         return err->code;
-    if (db_binder_init(&p, padded) < 0)
+    if (bind_padded_ids(&p, ids, n, padded) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    for (int i = 0; i < padded; i++)
-        db_bind_str(&p, ids[i < n ? i : n - 1]);
     int rc = collect_wallets(c, st, &p, out, n, found, "lock wallets", err);
     db_binder_release(&p);
     return rc;
@@ -764,10 +775,8 @@ int ledger_lock_txns(struct db_conn *c,
         return 0;
     if (!(st = stmt_for(c, S_LOCK_T, padded, sql_lock_txns, err)))
         return err->code;
-    if (db_binder_init(&p, padded) < 0)
+    if (bind_padded_ids(&p, ids, n, padded) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    for (int i = 0; i < padded; i++)
-        db_bind_str(&p, ids[i < n ? i : n - 1]);
     int rc = collect_txns(c, st, &p, out, n, found, "lock transactions", err);
     db_binder_release(&p);
     return rc;

@@ -24,6 +24,14 @@ int64_t wd_clock_mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+void wd_clock_deadline(struct timespec *out, int64_t us)
+{
+    clock_gettime(CLOCK_REALTIME, out);
+    int64_t ns = out->tv_nsec + us % 1000000 * 1000;
+    out->tv_sec += (time_t)(us / 1000000 + ns / 1000000000);
+    out->tv_nsec = (long)(ns % 1000000000);
+}
+
 void wd_clock_format(int64_t ms, char out[WD_TIMESTAMP_LEN])
 {
     time_t secs = (time_t)(ms / 1000);

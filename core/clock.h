@@ -10,12 +10,16 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Milliseconds since the Unix epoch. */
 int64_t wd_clock_now_ms(void);
 
 /* Monotonic nanoseconds, for measuring durations only. */
 int64_t wd_clock_mono_ns(void);
+
+/* The CLOCK_REALTIME instant us microseconds from now, for pthread_cond_timedwait. */
+void wd_clock_deadline(struct timespec *out, int64_t us);
 
 #define WD_TIMESTAMP_LEN 25 /* "2026-11-23T13:28:02.123Z" + NUL */
 

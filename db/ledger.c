@@ -45,8 +45,7 @@ enum stmt_kind {
 #define SLOT(kind, n) ((unsigned)(kind) * (LEDGER_BATCH_MAX + 1) + (unsigned)(n))
 _Static_assert(SLOT(S_COUNT, 0) <= DB_CONN_STMT_SLOTS, "statement slots");
 
-#define SQL_MAX   16384
-#define JSON_SLOT 0 /* statements that take their rows as JSON have one variant */
+#define SQL_MAX 16384
 
 /* The padded row count for n rows: the next power of two. */
 static int size_class(int n)
@@ -190,6 +189,15 @@ static MYSQL_STMT *stmt_for(
     return st;
 }
 
+/* The statement of a kind whose SQL does not depend on the row count. Borrowed. */
+static MYSQL_STMT *stmt_fixed(struct db_conn *c,
+                              enum stmt_kind kind,
+                              const char *sql,
+                              struct wd_error *err)
+{
+    return db_conn_stmt(c, SLOT(kind, 0), sql, err);
+}
+
 /* Binds params and executes. 0 or a classified error. */
 static int execute(struct db_conn *c,
                    MYSQL_STMT *st,
@@ -241,25 +249,20 @@ static int fetch(struct db_conn *c, MYSQL_STMT *st, const char *what, struct wd_
 
 /* ---- idempotency keys ---------------------------------------------------------------------- */
 
-static int sql_claim(char *buf, int n)
-{
-    (void)n;
-    return build(buf,
-                 "INSERT IGNORE INTO idempotency_keys (tenant_id, idem_key, request_hash, "
-                 "status_code, response, created_at) SELECT t, k, UNHEX(h), s, r, ? "
-                 "FROM JSON_TABLE(?, '$[*]' COLUMNS (t VARCHAR(64) PATH '$[0]', "
-                 "k VARCHAR(255) PATH '$[1]', h CHAR(64) PATH '$[2]', s INT PATH '$[3]', "
-                 "r LONGTEXT PATH '$[4]')) AS j "
-                 "RETURNING tenant_id, idem_key",
-                 "", "", 0, "");
-}
+static const char sql_claim[] =
+    "INSERT IGNORE INTO idempotency_keys (tenant_id, idem_key, request_hash, "
+    "status_code, response, created_at) SELECT t, k, UNHEX(h), s, r, ? "
+    "FROM JSON_TABLE(?, '$[*]' COLUMNS (t VARCHAR(64) PATH '$[0]', "
+    "k VARCHAR(255) PATH '$[1]', h CHAR(64) PATH '$[2]', s INT PATH '$[3]', "
+    "r LONGTEXT PATH '$[4]')) AS j "
+    "RETURNING tenant_id, idem_key";
 
 int ledger_claim_keys(
     struct db_conn *c, struct ledger_idem *keys, int n, int64_t now_ms, struct wd_error *err)
 {
     struct db_binder p, r;
     char tenant[LEDGER_TENANT_MAX + 1], key[LEDGER_KEY_MAX + 1], hex[65];
-    MYSQL_STMT *st = stmt_for(c, S_CLAIM, JSON_SLOT, sql_claim, err);
+    MYSQL_STMT *st = stmt_fixed(c, S_CLAIM, sql_claim, err);
     json_t *rows = json_array();
 
     if (!st) {
@@ -301,14 +304,9 @@ int ledger_claim_keys(
     return rc < 0 ? rc : 0;
 }
 
-static int sql_load_key(char *buf, int n)
-{
-    (void)n;
-    return build(buf,
-                 "SELECT request_hash, status_code, response FROM idempotency_keys "
-                 "WHERE tenant_id = ? AND idem_key = ?",
-                 "", "", 0, "");
-}
+static const char sql_load_key[] =
+    "SELECT request_hash, status_code, response FROM idempotency_keys "
+    "WHERE tenant_id = ? AND idem_key = ?";
 
 /* Fetches the response column, whatever its size, into a malloc'ed buffer. */
 static int fetch_response(struct db_conn *c,
@@ -342,7 +340,7 @@ int ledger_load_key(struct db_conn *c, struct ledger_idem *k, struct wd_error *e
     struct db_binder p, r;
     int32_t status = 0;
     char nothing[1];
-    MYSQL_STMT *st = stmt_for(c, S_LOAD_KEY, 1, sql_load_key, err);
+    MYSQL_STMT *st = stmt_fixed(c, S_LOAD_KEY, sql_load_key, err);
 
     if (!st)
         return err->code;
@@ -374,19 +372,14 @@ int ledger_load_key(struct db_conn *c, struct ledger_idem *k, struct wd_error *e
     return rc;
 }
 
-static int sql_finish(char *buf, int n)
-{
-    (void)n;
-    return build(buf,
-                 "INSERT INTO idempotency_keys (tenant_id, idem_key, request_hash, status_code, "
-                 "response, created_at) SELECT t, k, UNHEX(h), s, r, UTC_TIMESTAMP(3) "
-                 "FROM JSON_TABLE(?, '$[*]' COLUMNS (t VARCHAR(64) PATH '$[0]', "
-                 "k VARCHAR(255) PATH '$[1]', h CHAR(64) PATH '$[2]', s INT PATH '$[3]', "
-                 "r LONGTEXT PATH '$[4]')) AS j "
-                 "ON DUPLICATE KEY UPDATE status_code = VALUES(status_code), "
-                 "response = VALUES(response)",
-                 "", "", 0, "");
-}
+static const char sql_finish[] =
+    "INSERT INTO idempotency_keys (tenant_id, idem_key, request_hash, status_code, "
+    "response, created_at) SELECT t, k, UNHEX(h), s, r, UTC_TIMESTAMP(3) "
+    "FROM JSON_TABLE(?, '$[*]' COLUMNS (t VARCHAR(64) PATH '$[0]', "
+    "k VARCHAR(255) PATH '$[1]', h CHAR(64) PATH '$[2]', s INT PATH '$[3]', "
+    "r LONGTEXT PATH '$[4]')) AS j "
+    "ON DUPLICATE KEY UPDATE status_code = VALUES(status_code), "
+    "response = VALUES(response)";
 
 int ledger_finish_keys(struct db_conn *c,
                        const struct ledger_idem *keys,
@@ -399,7 +392,7 @@ int ledger_finish_keys(struct db_conn *c,
 
     if (n == 0)
         return 0;
-    if (!(st = stmt_for(c, S_FINISH, JSON_SLOT, sql_finish, err)))
+    if (!(st = stmt_fixed(c, S_FINISH, sql_finish, err)))
         return err->code;
     json_t *rows = json_array();
     for (int i = 0; i < n; i++) {
@@ -513,17 +506,12 @@ int ledger_lock_wallets(struct db_conn *c,
     return rc;
 }
 
-static int sql_insert_wallets(char *buf, int n)
-{
-    (void)n;
-    return build(buf,
-                 "INSERT IGNORE INTO wallets (" WALLET_COLS ") "
-                 "SELECT i, t, a, c, 'ACTIVE', 0, 0, ?, ? "
-                 "FROM JSON_TABLE(?, '$[*]' COLUMNS (i CHAR(40) PATH '$[0]', "
-                 "t VARCHAR(64) PATH '$[1]', a VARCHAR(64) PATH '$[2]', c CHAR(3) PATH '$[3]')) "
-                 "AS j RETURNING id",
-                 "", "", 0, "");
-}
+static const char sql_insert_wallets[] =
+    "INSERT IGNORE INTO wallets (" WALLET_COLS ") "
+    "SELECT i, t, a, c, 'ACTIVE', 0, 0, ?, ? "
+    "FROM JSON_TABLE(?, '$[*]' COLUMNS (i CHAR(40) PATH '$[0]', "
+    "t VARCHAR(64) PATH '$[1]', a VARCHAR(64) PATH '$[2]', c CHAR(3) PATH '$[3]')) "
+    "AS j RETURNING id";
 
 int ledger_insert_wallets(struct db_conn *c,
                           const struct ledger_wallet *rows,
@@ -537,7 +525,7 @@ int ledger_insert_wallets(struct db_conn *c,
 
     if (n == 0)
         return 0;
-    if (!(st = stmt_for(c, S_INS_W, JSON_SLOT, sql_insert_wallets, err)))
+    if (!(st = stmt_fixed(c, S_INS_W, sql_insert_wallets, err)))
         return err->code;
     json_t *list = json_array();
     for (int i = 0; i < n; i++) {
@@ -620,11 +608,7 @@ int ledger_update_wallets(struct db_conn *c,
     return rc;
 }
 
-static int sql_get_wallet(char *buf, int n)
-{
-    (void)n;
-    return build(buf, "SELECT " WALLET_COLS " FROM wallets WHERE id = ?", "", "", 0, "");
-}
+static const char sql_get_wallet[] = "SELECT " WALLET_COLS " FROM wallets WHERE id = ?";
 
 int ledger_get_wallet(struct db_conn *c,
                       const char *id,
@@ -633,7 +617,7 @@ int ledger_get_wallet(struct db_conn *c,
 {
     struct db_binder p;
     int found = 0;
-    MYSQL_STMT *st = stmt_for(c, S_GET_W, 1, sql_get_wallet, err);
+    MYSQL_STMT *st = stmt_fixed(c, S_GET_W, sql_get_wallet, err);
 
     if (!st)
         return err->code;
@@ -647,14 +631,9 @@ int ledger_get_wallet(struct db_conn *c,
     return rc;
 }
 
-static int sql_list_wallets(char *buf, int n)
-{
-    (void)n;
-    return build(buf,
-                 "SELECT " WALLET_COLS " FROM wallets WHERE tenant_id = ? AND account_id = ? "
-                 "ORDER BY created_at, id LIMIT 1000",
-                 "", "", 0, "");
-}
+static const char sql_list_wallets[] =
+    "SELECT " WALLET_COLS " FROM wallets WHERE tenant_id = ? AND account_id = ? "
+    "ORDER BY created_at, id LIMIT 1000";
 
 int ledger_list_wallets(struct db_conn *c,
                         const char *tenant,
@@ -665,7 +644,7 @@ int ledger_list_wallets(struct db_conn *c,
                         struct wd_error *err)
 {
     struct db_binder p;
-    MYSQL_STMT *st = stmt_for(c, S_LIST_W, 1, sql_list_wallets, err);
+    MYSQL_STMT *st = stmt_fixed(c, S_LIST_W, sql_list_wallets, err);
 
     if (!st)
         return err->code;
@@ -782,19 +761,14 @@ int ledger_lock_txns(struct db_conn *c,
     return rc;
 }
 
-static int sql_insert_txns(char *buf, int n)
-{
-    (void)n;
-    return build(buf,
-                 "INSERT INTO transactions (" TXN_COLS ") "
-                 "SELECT i, t, w, y, s, a, c, u, r, e, ?, ? "
-                 "FROM JSON_TABLE(?, '$[*]' COLUMNS (i CHAR(40) PATH '$[0]', "
-                 "t VARCHAR(64) PATH '$[1]', w CHAR(40) PATH '$[2]', y VARCHAR(16) PATH '$[3]', "
-                 "s VARCHAR(16) PATH '$[4]', a BIGINT PATH '$[5]', c BIGINT PATH '$[6]', "
-                 "u CHAR(3) PATH '$[7]', r VARCHAR(64) PATH '$[8]', e DATETIME(3) PATH '$[9]')) "
-                 "AS j",
-                 "", "", 0, "");
-}
+static const char sql_insert_txns[] =
+    "INSERT INTO transactions (" TXN_COLS ") "
+    "SELECT i, t, w, y, s, a, c, u, r, e, ?, ? "
+    "FROM JSON_TABLE(?, '$[*]' COLUMNS (i CHAR(40) PATH '$[0]', "
+    "t VARCHAR(64) PATH '$[1]', w CHAR(40) PATH '$[2]', y VARCHAR(16) PATH '$[3]', "
+    "s VARCHAR(16) PATH '$[4]', a BIGINT PATH '$[5]', c BIGINT PATH '$[6]', "
+    "u CHAR(3) PATH '$[7]', r VARCHAR(64) PATH '$[8]', e DATETIME(3) PATH '$[9]')) "
+    "AS j";
 
 int ledger_insert_txns(struct db_conn *c,
                        const struct ledger_txn *rows,
@@ -807,7 +781,7 @@ int ledger_insert_txns(struct db_conn *c,
 
     if (n == 0)
         return 0;
-    if (!(st = stmt_for(c, S_INS_T, JSON_SLOT, sql_insert_txns, err)))
+    if (!(st = stmt_fixed(c, S_INS_T, sql_insert_txns, err)))
         return err->code;
     json_t *list = json_array();
     for (int i = 0; i < n; i++) {
@@ -889,17 +863,13 @@ int ledger_update_txns(struct db_conn *c,
     return rc;
 }
 
-static int sql_get_txn(char *buf, int n)
-{
-    (void)n;
-    return build(buf, "SELECT " TXN_COLS " FROM transactions WHERE id = ?", "", "", 0, "");
-}
+static const char sql_get_txn[] = "SELECT " TXN_COLS " FROM transactions WHERE id = ?";
 
 int ledger_get_txn(struct db_conn *c, const char *id, struct ledger_txn *out, struct wd_error *err)
 {
     struct db_binder p;
     int found = 0;
-    MYSQL_STMT *st = stmt_for(c, S_GET_T, 1, sql_get_txn, err);
+    MYSQL_STMT *st = stmt_fixed(c, S_GET_T, sql_get_txn, err);
 
     if (!st)
         return err->code;
@@ -913,14 +883,9 @@ int ledger_get_txn(struct db_conn *c, const char *id, struct ledger_txn *out, st
     return rc;
 }
 
-static int sql_expired(char *buf, int n)
-{
-    (void)n;
-    return build(buf,
-                 "SELECT id FROM transactions WHERE status = 'PENDING' AND expires_at <= ? "
-                 "ORDER BY expires_at LIMIT ?",
-                 "", "", 0, "");
-}
+static const char sql_expired[] =
+    "SELECT id FROM transactions WHERE status = 'PENDING' AND expires_at <= ? "
+    "ORDER BY expires_at LIMIT ?";
 
 int ledger_expired_holds(struct db_conn *c,
                          int64_t now_ms,
@@ -932,7 +897,7 @@ int ledger_expired_holds(struct db_conn *c,
     struct db_binder p, r;
     int32_t limit = max;
     char id[LEDGER_ID_LEN + 1];
-    MYSQL_STMT *st = stmt_for(c, S_EXPIRED, 1, sql_expired, err);
+    MYSQL_STMT *st = stmt_fixed(c, S_EXPIRED, sql_expired, err);
 
     *n = 0;
     if (!st)
@@ -964,17 +929,12 @@ int ledger_expired_holds(struct db_conn *c,
     "id, wallet_id, transaction_id, entry_type, amount, held_delta, balance_after, held_after, " \
     "created_at"
 
-static int sql_insert_entries(char *buf, int n)
-{
-    (void)n;
-    return build(buf,
-                 "INSERT INTO ledger (wallet_id, transaction_id, entry_type, amount, held_delta, "
-                 "balance_after, held_after, created_at) SELECT w, t, y, a, d, b, h, ? "
-                 "FROM JSON_TABLE(?, '$[*]' COLUMNS (w CHAR(40) PATH '$[0]', "
-                 "t CHAR(40) PATH '$[1]', y VARCHAR(8) PATH '$[2]', a BIGINT PATH '$[3]', "
-                 "d BIGINT PATH '$[4]', b BIGINT PATH '$[5]', h BIGINT PATH '$[6]')) AS j",
-                 "", "", 0, "");
-}
+static const char sql_insert_entries[] =
+    "INSERT INTO ledger (wallet_id, transaction_id, entry_type, amount, held_delta, "
+    "balance_after, held_after, created_at) SELECT w, t, y, a, d, b, h, ? "
+    "FROM JSON_TABLE(?, '$[*]' COLUMNS (w CHAR(40) PATH '$[0]', "
+    "t CHAR(40) PATH '$[1]', y VARCHAR(8) PATH '$[2]', a BIGINT PATH '$[3]', "
+    "d BIGINT PATH '$[4]', b BIGINT PATH '$[5]', h BIGINT PATH '$[6]')) AS j";
 
 int ledger_insert_entries(struct db_conn *c,
                           const struct ledger_entry *rows,
@@ -986,7 +946,7 @@ int ledger_insert_entries(struct db_conn *c,
 
     if (n == 0)
         return 0;
-    if (!(st = stmt_for(c, S_INS_E, JSON_SLOT, sql_insert_entries, err)))
+    if (!(st = stmt_fixed(c, S_INS_E, sql_insert_entries, err)))
         return err->code;
     json_t *list = json_array();
     for (int i = 0; i < n; i++) {
@@ -1012,14 +972,8 @@ int ledger_insert_entries(struct db_conn *c,
     return rc;
 }
 
-static int sql_page(char *buf, int n)
-{
-    (void)n;
-    return build(buf,
-                 "SELECT " ENTRY_COLS " FROM ledger WHERE wallet_id = ? AND id < ? "
-                 "ORDER BY id DESC LIMIT ?",
-                 "", "", 0, "");
-}
+static const char sql_page[] = "SELECT " ENTRY_COLS " FROM ledger WHERE wallet_id = ? AND id < ? "
+                               "ORDER BY id DESC LIMIT ?";
 
 int ledger_page(struct db_conn *c,
                 const char *wallet_id,
@@ -1034,7 +988,7 @@ int ledger_page(struct db_conn *c,
     char type[16];
     uint64_t bound = before ? before : UINT64_MAX;
     int32_t limit = max;
-    MYSQL_STMT *st = stmt_for(c, S_PAGE, 1, sql_page, err);
+    MYSQL_STMT *st = stmt_fixed(c, S_PAGE, sql_page, err);
 
     *n = 0;
     if (!st)
@@ -1073,18 +1027,14 @@ int ledger_page(struct db_conn *c,
     return rc < 0 ? rc : 0;
 }
 
-static int sql_purge(char *buf, int n)
-{
-    (void)n;
-    return build(buf, "DELETE FROM idempotency_keys WHERE created_at < ? LIMIT ?", "", "", 0, "");
-}
+static const char sql_purge[] = "DELETE FROM idempotency_keys WHERE created_at < ? LIMIT ?";
 
 int ledger_purge_keys(
     struct db_conn *c, int64_t before_ms, int max, int *deleted, struct wd_error *err)
 {
     struct db_binder p;
     int32_t limit = max;
-    MYSQL_STMT *st = stmt_for(c, S_PURGE, 1, sql_purge, err);
+    MYSQL_STMT *st = stmt_fixed(c, S_PURGE, sql_purge, err);
 
     *deleted = 0;
     if (!st)

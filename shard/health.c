@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "shard/health.h"
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "db/conn.h"
 #include "db/redis.h"
@@ -108,10 +109,7 @@ static void *health_main(void *arg)
         check_round(h);
         pthread_mutex_lock(&h->mu);
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        long ns = until.tv_nsec + (long)(h->cfg->health_interval_ms % 1000) * 1000000L;
-        until.tv_sec += h->cfg->health_interval_ms / 1000 + ns / 1000000000L;
-        until.tv_nsec = ns % 1000000000L;
+        wd_clock_deadline(&until, (int64_t)h->cfg->health_interval_ms * 1000);
         while (!h->stopping && pthread_cond_timedwait(&h->cv, &h->mu, &until) == 0) {
         }
     }

@@ -111,10 +111,7 @@ static int queue_top_up_locked(
 {
     struct timespec deadline;
 
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_nsec += (long)window_us * 1000;
-    deadline.tv_sec += deadline.tv_nsec / 1000000000;
-    deadline.tv_nsec %= 1000000000;
+    wd_clock_deadline(&deadline, window_us);
     while (q->len < max - n && !q->stopping) {
         if (pthread_cond_timedwait(&q->cv, &q->mu, &deadline) != 0)
             break;

@@ -102,10 +102,7 @@ static void *sweeper_main(void *arg)
             sweep_shard(s, i);
         pthread_mutex_lock(&s->mu);
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        long ns = until.tv_nsec + (long)(s->cfg->sweeper_interval_ms % 1000) * 1000000L;
-        until.tv_sec += s->cfg->sweeper_interval_ms / 1000 + ns / 1000000000L;
-        until.tv_nsec = ns % 1000000000L;
+        wd_clock_deadline(&until, (int64_t)s->cfg->sweeper_interval_ms * 1000);
         while (!s->stopping && pthread_cond_timedwait(&s->cv, &s->mu, &until) == 0) {
         }
     }

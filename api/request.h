@@ -46,6 +46,7 @@ struct api_request {
     struct wd_body reply; /* owned */
     bool replayed;
     const char *allow;        /* for 405, borrowed from match */
+    int retry_after_s;        /* for 429 and 503; 0 means 1 */
     const char *content_type; /* NULL: application/json; else a static string */
 
     struct wallet_op op;

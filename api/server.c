@@ -14,6 +14,7 @@
 #include "api/server.h"
 
 #include "api/auth.h"
+#include "api/ratelimit.h"
 #include "api/handlers.h"
 #include "api/request.h"
 #include "core/clock.h"
@@ -214,7 +215,8 @@ static bool content_type_is_json(const char *value)
     return next == '\0' || next == ';' || next == ' ';
 }
 
-/* Runs once the whole request is in: route, authenticate, check the body, call the handler. */
+/* Runs once the whole request is in: route, authenticate, rate-limit, check the body, call the
+ * handler. */
 static void dispatch(struct api_request *req)
 {
     const char *method =
@@ -235,6 +237,11 @@ static void dispatch(struct api_request *req)
         api_keys_verify(req->ctx->keys, api_request_header(req, "Authorization"), req->tenant) <
             0) {
         api_reply_error(req, -WD_E_UNAUTHORIZED, NULL);
+        return;
+    }
+    if ((route->flags & API_ROUTE_AUTH) &&
+        api_ratelimit_check(req->ctx->ratelimit, req->tenant, &req->retry_after_s) < 0) {
+        api_reply_error(req, -WD_E_RATE_LIMITED, NULL);
         return;
     }
     if (route->flags & API_ROUTE_BODY) {
@@ -275,8 +282,11 @@ static enum MHD_Result queue_reply(struct api_request *req)
         add_header(resp, MHD_HTTP_HEADER_ALLOW, req->allow);
     if (req->close)
         add_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    if (req->reply.status == 503 || req->reply.status == 429)
-        add_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if (req->reply.status == 503 || req->reply.status == 429) {
+        char seconds[16];
+        snprintf(seconds, sizeof(seconds), "%d", req->retry_after_s > 0 ? req->retry_after_s : 1);
+        add_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+    }
     enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned)req->reply.status, resp);
     MHD_destroy_response(resp);
     return ok;

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 
 struct api_keys;
+struct api_ratelimit;
 struct shard_map;
 struct shard_health;
 struct wallet_engine;
@@ -28,6 +29,7 @@ struct api_context {
     const struct wd_config *cfg;
     const struct shard_map *map;
     const struct api_keys *keys;
+    struct api_ratelimit *ratelimit;
     struct wallet_engine *engine;
     struct shard_health *health;
     atomic_bool draining; /* set on SIGTERM: /health/ready answers 503 from then on */

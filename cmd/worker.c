@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "cmd/worker.h"
 
+#include "api/ratelimit.h"
 #include "api/server.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -26,11 +27,13 @@ struct worker {
     struct wallet_engine *engine;
     struct wallet_sweeper *sweeper;
     struct api_server *server;
+    struct api_ratelimit *ratelimit;
 };
 
 static void worker_stop_parts(struct worker *w)
 {
-    api_server_stop(w->server);
+    api_server_stop(w->server); /* joins the threads that use the rate limit */
+    api_ratelimit_free(w->ratelimit);
     wallet_sweeper_stop(w->sweeper);
     wallet_engine_stop(w->engine);
     shard_health_stop(w->health);
@@ -46,6 +49,9 @@ static int worker_start_parts(struct worker *w, int listen_fd, struct wd_error *
     w->ctx.engine = w->engine;
     if (rc == 0 && w->ctx.worker_index == 0)
         rc = wallet_sweeper_start(&w->sweeper, w->ctx.cfg, w->engine, err);
+    if (rc == 0)
+        rc = api_ratelimit_new(&w->ratelimit, w->ctx.cfg, err);
+    w->ctx.ratelimit = w->ratelimit;
     if (rc == 0)
         rc = api_server_start(&w->server, &w->ctx, listen_fd, err);
     return rc;

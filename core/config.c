@@ -194,7 +194,17 @@ static int load_redis(struct loader *ld, struct wd_config *cfg)
         return wd_error_set(ld->err, -WD_E_CONFIG, "REDIS_URL: host is missing");
     if (!cfg->redis.port)
         cfg->redis.port = 6379;
-    return 0;
+    return load_int32(ld, "REDIS_TIMEOUT_MS", 100, 1, 10000, &cfg->redis_timeout_ms);
+}
+
+static int load_rate_limit(struct loader *ld, struct wd_config *cfg)
+{
+    int rc = load_int(ld, "RATE_LIMIT_RPS", 10000, 0, 1000000000, &cfg->rate_limit_rps);
+
+    if (rc < 0)
+        return rc;
+    int64_t def = cfg->rate_limit_rps > 0 ? 2 * cfg->rate_limit_rps : 1;
+    return load_int(ld, "RATE_LIMIT_BURST", def, 1, 2000000000, &cfg->rate_limit_burst);
 }
 
 static int load_log(struct loader *ld, struct wd_config *cfg)
@@ -276,7 +286,8 @@ int wd_config_load(struct wd_config *cfg, wd_config_getenv_fn get, void *ctx, st
 
     memset(cfg, 0, sizeof(*cfg));
     if ((rc = load_server(&ld, cfg)) || (rc = load_shards(&ld, cfg)) ||
-        (rc = load_storage(&ld, cfg)) || (rc = load_redis(&ld, cfg)) || (rc = load_log(&ld, cfg)) ||
+        (rc = load_storage(&ld, cfg)) || (rc = load_redis(&ld, cfg)) ||
+        (rc = load_rate_limit(&ld, cfg)) || (rc = load_log(&ld, cfg)) ||
         (rc = load_money_rules(&ld, cfg)))
         return rc;
     return load_string(&ld, "API_KEYS_FILE", NULL, cfg->api_keys_file, sizeof(cfg->api_keys_file));

@@ -52,7 +52,10 @@ struct wd_config {
     int batch_window_us;      /* BATCH_WINDOW_US: how long a batch waits to fill */
     int max_replica_lag_s;    /* MAX_REPLICA_LAG_SECONDS */
 
-    struct wd_url redis; /* REDIS_URL */
+    struct wd_url redis;      /* REDIS_URL */
+    int redis_timeout_ms;     /* REDIS_TIMEOUT_MS: the rate limit's connect and command timeout */
+    int64_t rate_limit_rps;   /* RATE_LIMIT_RPS: requests a second per tenant, 0 = no limit */
+    int64_t rate_limit_burst; /* RATE_LIMIT_BURST: bucket size; default 2 x RATE_LIMIT_RPS */
 
     char api_keys_file[PATH_MAX]; /* API_KEYS_FILE */
 

@@ -30,6 +30,8 @@ struct shm {
     atomic_int_fast64_t db_active;
     atomic_int_fast64_t db_max;
     atomic_uint_fast64_t worker_restarts;
+    atomic_uint_fast64_t rate_limited;
+    atomic_uint_fast64_t rate_limit_unchecked;
 };
 
 static struct shm *m;
@@ -95,6 +97,18 @@ void wd_metrics_worker_restart(void)
 {
     if (m)
         atomic_fetch_add_explicit(&m->worker_restarts, 1, memory_order_relaxed);
+}
+
+void wd_metrics_rate_limited(void)
+{
+    if (m)
+        atomic_fetch_add_explicit(&m->rate_limited, 1, memory_order_relaxed);
+}
+
+void wd_metrics_rate_limit_unchecked(void)
+{
+    if (m)
+        atomic_fetch_add_explicit(&m->rate_limit_unchecked, 1, memory_order_relaxed);
 }
 
 /* A growable text buffer; on allocation failure it stays failed and render returns NULL. */
@@ -199,6 +213,14 @@ static void render_money(struct text *t, const struct wd_metrics_labels *l)
         "# TYPE wallet_worker_restarts_total counter\nwallet_worker_restarts_total %llu\n",
         (long long)atomic_load(&m->db_active), (long long)atomic_load(&m->db_max),
         (unsigned long long)atomic_load(&m->worker_restarts));
+    put(t,
+        "# HELP wallet_rate_limited_total Requests refused with 429 by the per-tenant rate limit.\n"
+        "# TYPE wallet_rate_limited_total counter\nwallet_rate_limited_total %llu\n"
+        "# HELP wallet_rate_limit_unchecked_total Requests let through without a rate-limit check "
+        "because Redis was unavailable.\n"
+        "# TYPE wallet_rate_limit_unchecked_total counter\nwallet_rate_limit_unchecked_total %llu\n",
+        (unsigned long long)atomic_load(&m->rate_limited),
+        (unsigned long long)atomic_load(&m->rate_limit_unchecked));
 }
 
 char *wd_metrics_render(const struct wd_metrics_labels *labels, size_t *len)

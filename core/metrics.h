@@ -44,6 +44,11 @@ void wd_metrics_db_conns(int delta_active, int delta_max);
 /* One worker restarted by the master. */
 void wd_metrics_worker_restart(void);
 
+/* The rate limit's decisions: a request refused (429), or let through unchecked because Redis
+ * could not be asked. */
+void wd_metrics_rate_limited(void);
+void wd_metrics_rate_limit_unchecked(void);
+
 /* Names used when rendering. */
 struct wd_metrics_labels {
     const char *const *routes; /* "POST /api/v1/wallets", one per route index */

@@ -26,7 +26,8 @@ void db_redis_close(struct db_redis *r)
     }
 }
 
-/* Runs one command given as argv; checks for an error reply. 0 or -1 with err set. */
+/* Runs one command given as argv on a connected context; checks for an error reply and, if
+ * expect is set, for that status reply. 0 or -1 with err set (the connection is dropped). */
 static int command(
     struct db_redis *r, int argc, const char **argv, const char *expect, struct wd_error *err)
 {
@@ -95,4 +96,17 @@ int db_redis_ping(struct db_redis *r, struct wd_error *err)
         return rc;
     const char *argv[] = {"PING"};
     return command(r, 1, argv, "PONG", err) < 0 ? -WD_E_SERVICE_UNAVAILABLE : 0;
+}
+
+redisReply *db_redis_command(struct db_redis *r, int argc, const char **argv, struct wd_error *err)
+{
+    if (db_redis_open(r, err) < 0)
+        return NULL;
+    redisReply *reply = redisCommandArgv(r->ctx, argc, argv, NULL);
+    if (!reply) {
+        wd_error_set(err, -WD_E_SERVICE_UNAVAILABLE, "redis: %s", r->ctx->errstr);
+        db_redis_close(r);
+        r->retry_after_ns = wd_clock_mono_ns() + REDIS_BACKOFF_NS;
+    }
+    return reply;
 }

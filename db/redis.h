@@ -3,8 +3,8 @@
  *
  * Owns: connecting to REDIS_URL (redis://[:password@]host[:port][/db]) with timeouts, AUTH and
  * SELECT, and hiredis's sticky error rule: once a context reports an error it is dropped and the
- * next call reconnects (after a short back-off). Today walletd uses Redis for the readiness
- * check; the shared per-tenant rate limiter will use the same wrapper.
+ * next call reconnects (after a short back-off). Users: the readiness check (shard/health) and
+ * the shared per-tenant rate limit (db/bucket).
  * Thread-safety: none. One context per thread, never shared.
  */
 #ifndef WD_DB_REDIS_H
@@ -33,5 +33,13 @@ int db_redis_open(struct db_redis *r, struct wd_error *err);
 
 /* Connects if needed and sends PING. 0 or -WD_E_SERVICE_UNAVAILABLE. */
 int db_redis_ping(struct db_redis *r, struct wd_error *err);
+
+/*
+ * Connects if needed and runs one command given as argv (lengths from strlen). Returns the
+ * reply, which the caller frees with freeReplyObject; an error reply is a reply. NULL with err
+ * set (-WD_E_SERVICE_UNAVAILABLE) if Redis could not be reached or the connection broke; the
+ * connection is then dropped and the next call reconnects.
+ */
+redisReply *db_redis_command(struct db_redis *r, int argc, const char **argv, struct wd_error *err);
 
 #endif

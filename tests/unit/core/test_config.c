@@ -145,6 +145,33 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->shards[0].replica_count, 0);
     assert_string_equal(cfg->redis.host, "127.0.0.1");
     assert_int_equal(cfg->redis.port, 6379);
+    assert_int_equal(cfg->redis_timeout_ms, 100);
+    assert_int_equal(cfg->rate_limit_rps, 10000);
+    assert_int_equal(cfg->rate_limit_burst, 20000);
+}
+
+static void test_rate_limit(void **state)
+{
+    struct wd_config *cfg = *state;
+    struct fake_env env;
+    struct wd_error err;
+
+    /* the burst follows the rate unless set */
+    env_minimal(&env);
+    env_set(&env, "RATE_LIMIT_RPS", "50");
+    assert_int_equal(load(cfg, &env, &err), 0);
+    assert_int_equal(cfg->rate_limit_rps, 50);
+    assert_int_equal(cfg->rate_limit_burst, 100);
+    env_set(&env, "RATE_LIMIT_BURST", "7");
+    env_set(&env, "REDIS_TIMEOUT_MS", "250");
+    assert_int_equal(load(cfg, &env, &err), 0);
+    assert_int_equal(cfg->rate_limit_burst, 7);
+    assert_int_equal(cfg->redis_timeout_ms, 250);
+    /* 0 turns the limit off */
+    env_minimal(&env);
+    env_set(&env, "RATE_LIMIT_RPS", "0");
+    assert_int_equal(load(cfg, &env, &err), 0);
+    assert_int_equal(cfg->rate_limit_rps, 0);
 }
 
 static void test_overrides(void **state)
@@ -262,6 +289,12 @@ static void test_bad_integers_are_named(void **state)
         {"HOLD_MAX_EXPIRY_SECONDS", "31536001"},
         {"SWEEPER_INTERVAL_MS", "9"},
         {"HEALTH_INTERVAL_MS", "49"},
+        {"RATE_LIMIT_RPS", "-1"},
+        {"RATE_LIMIT_RPS", "1000000001"},
+        {"RATE_LIMIT_RPS", "10k"},
+        {"RATE_LIMIT_BURST", "0"},
+        {"REDIS_TIMEOUT_MS", "0"},
+        {"REDIS_TIMEOUT_MS", "10001"},
     };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -505,6 +538,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overrides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_value_means_default, setup, teardown),
         cmocka_unit_test_setup_teardown(test_required_variables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_shard_url_required, setup, teardown),

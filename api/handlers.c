@@ -2,7 +2,8 @@
  * api/handlers.c - route table; money, read, health and metrics handlers.
  *
  * Every money handler is a one-liner over submit_write(): idempotency key, body, shard, submit.
- * Every read handler is a one-liner over submit_read(): path ID, shard, submit.
+ * Every read handler is a one-liner over submit_read(): path ID, shard, submit. The search by
+ * reference goes to every shard (WALLET_ALL_SHARDS).
  */
 #include "api/handlers.h"
 
@@ -133,6 +134,32 @@ static void list_wallets(struct api_request *req)
     api_request_submit(req);
 }
 
+/* GET /api/v1/transactions?referenceId=&limit=: the tenant's transactions with that reference,
+ * from every shard, newest first. */
+static void find_transactions(struct api_request *req)
+{
+    struct wallet_op *op = &req->op;
+    const char *ref = api_request_query(req, "referenceId");
+    struct wd_error err = {0};
+
+    if (!ref || !api_parse_reference_valid(ref, strlen(ref))) {
+        api_reply_error(req, -WD_E_VALIDATION_ERROR,
+                        "query parameter referenceId (1-64 printable ASCII characters) is "
+                        "required");
+        return;
+    }
+    if (api_parse_page(api_request_query(req, "limit"), NULL, op, &err) < 0) {
+        reply_refusal(req, &err);
+        return;
+    }
+    op->kind = WALLET_OP_FIND_REFERENCE;
+    memcpy(op->reference_id, ref, strlen(ref) + 1);
+    memcpy(op->tenant, req->tenant, sizeof(op->tenant));
+    op->strong = wants_strong(req);
+    op->shard = WALLET_ALL_SHARDS;
+    api_request_submit(req);
+}
+
 static void health_live(struct api_request *req)
 {
     api_reply_data(req, 200, json_pack("{s:s}", "status", "live"));
@@ -215,14 +242,16 @@ static const char *const route_labels[] = {
     "POST /api/v1/transactions/debit",
     "POST /api/v1/transactions/void",
     "GET /api/v1/transactions/{id}",
+    "GET /api/v1/transactions",
     "GET /health/live",
     "GET /health/ready",
     "GET /metrics",
 };
 
-static const char *const kind_labels[] = {
-    "create_wallet", "credit",     "authorize",    "capture",         "debit", "void",
-    "expire",        "get_wallet", "list_wallets", "get_transaction", "ledger"};
+static const char *const kind_labels[] = {"create_wallet",   "credit",     "authorize",
+                                          "capture",         "debit",      "void",
+                                          "expire",          "get_wallet", "list_wallets",
+                                          "get_transaction", "ledger",     "find_by_reference"};
 
 static void metrics(struct api_request *req)
 {
@@ -253,6 +282,7 @@ const struct api_route api_routes[] = {
     {"POST", "/api/v1/transactions/debit", debit, AUTH_BODY},
     {"POST", "/api/v1/transactions/void", void_hold, AUTH_BODY},
     {"GET", "/api/v1/transactions/{}", get_txn, API_ROUTE_AUTH},
+    {"GET", "/api/v1/transactions", find_transactions, API_ROUTE_AUTH},
     {"GET", "/health/live", health_live, 0},
     {"GET", "/health/ready", health_ready, 0},
     {"GET", "/metrics", metrics, 0},

@@ -36,6 +36,7 @@ enum stmt_kind {
     S_GET_W,
     S_GET_T,
     S_LIST_W,
+    S_FIND_REF,
     S_PAGE,
     S_EXPIRED,
     S_PURGE,
@@ -880,6 +881,35 @@ int ledger_get_txn(struct db_conn *c, const char *id, struct ledger_txn *out, st
     db_binder_release(&p);
     if (rc == 0 && found == 0)
         rc = wd_error_set(err, -WD_E_NOT_FOUND, NULL);
+    return rc;
+}
+
+static const char sql_find_reference[] =
+    "SELECT " TXN_COLS " FROM transactions WHERE tenant_id = ? AND reference_id = ? "
+    "ORDER BY created_at DESC, id DESC LIMIT ?";
+
+int ledger_find_by_reference(struct db_conn *c,
+                             const char *tenant,
+                             const char *reference,
+                             struct ledger_txn *out,
+                             int max,
+                             int *n,
+                             struct wd_error *err)
+{
+    struct db_binder p;
+    int32_t limit = max;
+    MYSQL_STMT *st = stmt_fixed(c, S_FIND_REF, sql_find_reference, err);
+
+    *n = 0;
+    if (!st)
+        return err->code;
+    if (db_binder_init(&p, 3) < 0)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    db_bind_str(&p, tenant);
+    db_bind_str(&p, reference);
+    db_bind_i32(&p, &limit);
+    int rc = collect_txns(c, st, &p, out, max, n, "find by reference", err);
+    db_binder_release(&p);
     return rc;
 }
 

@@ -182,6 +182,15 @@ int ledger_list_wallets(struct db_conn *c,
                         int *n,
                         struct wd_error *err);
 
+/* The tenant's transactions whose reference_id is reference, newest first, at most max. */
+int ledger_find_by_reference(struct db_conn *c,
+                             const char *tenant,
+                             const char *reference,
+                             struct ledger_txn *out,
+                             int max,
+                             int *n,
+                             struct wd_error *err);
+
 /* Entries of wallet_id with id < before (0: no bound), newest first, at most max. */
 int ledger_page(struct db_conn *c,
                 const char *wallet_id,

@@ -14,6 +14,7 @@
 #include "wallet/render.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,6 +226,27 @@ static int read_page(struct db_conn *c, struct wallet_op *op, json_t **data, str
     return rc;
 }
 
+static int read_reference(struct db_conn *c,
+                          struct wallet_op *op,
+                          json_t **data,
+                          struct wd_error *err)
+{
+    struct ledger_txn *rows = malloc((size_t)(op->limit + 1) * sizeof(*rows));
+    int n = 0;
+
+    if (!rows)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    int rc =
+        ledger_find_by_reference(c, op->tenant, op->reference_id, rows, op->limit + 1, &n, err);
+    if (rc == 0) {
+        *data = json_array();
+        for (int i = 0; i < n; i++)
+            json_array_append_new(*data, render_txn(&rows[i]));
+    }
+    free(rows);
+    return rc;
+}
+
 static int run_read_once(struct db_conn *c,
                          struct wallet_op *op,
                          json_t **data,
@@ -251,6 +273,8 @@ static int run_read_once(struct db_conn *c,
         return read_list(c, op, data, err);
     case WALLET_OP_LEDGER:
         return read_page(c, op, data, err);
+    case WALLET_OP_FIND_REFERENCE:
+        return read_reference(c, op, data, err);
     default:
         return wd_error_set(err, -WD_E_INTERNAL_ERROR, "not a read");
     }
@@ -265,6 +289,10 @@ static void run_read(struct db_conn *c, struct wallet_op *op)
     if (rc == -WD_E_DB_UNAVAILABLE && !c->mysql) /* a stale connection: one fresh try */
         rc = run_read_once(c, op, &data, &err);
     wd_body_release(&op->reply);
+    if (rc == 0 && op->kind == WALLET_OP_FIND_REFERENCE) {
+        op->found = data; /* one shard's part: merged by search_part_done */
+        return;
+    }
     if (rc == 0)
         rc = wd_envelope_success(&op->reply, 200, data);
     if (rc < 0) {
@@ -272,6 +300,121 @@ static void run_read(struct db_conn *c, struct wallet_op *op)
             wd_warn("read failed: %s", err.message);
         wd_envelope_error(&op->reply, rc, NULL);
     }
+}
+
+/* ---- reads of every shard ------------------------------------------------------------------ */
+
+/*
+ * A search by reference: the transactions can be on any shard, so one part per shard goes on
+ * that shard's read queue at once, and whichever part finishes last merges them (newest first,
+ * at most limit) and completes the caller's op. If any shard fails, the search fails: a partial
+ * answer would look like a complete one.
+ */
+struct search {
+    struct wallet_op *parent;
+    atomic_int pending;
+    int nparts;
+    struct wallet_op parts[];
+};
+
+/* Newest first: createdAt is fixed-width ISO 8601, so text order is time order; then id. */
+static int txn_newer_first(const void *a, const void *b)
+{
+    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    int c = strcmp(json_string_value(json_object_get(y, "createdAt")),
+                   json_string_value(json_object_get(x, "createdAt")));
+
+    return c ? c
+             : strcmp(json_string_value(json_object_get(y, "id")),
+                      json_string_value(json_object_get(x, "id")));
+}
+
+/* Builds the parent's reply from the parts: the first failure, or the merged rows. */
+static void search_merge(struct search *sr)
+{
+    struct wallet_op *op = sr->parent;
+    size_t total = 0;
+
+    wd_body_release(&op->reply);
+    for (int i = 0; i < sr->nparts; i++) {
+        if (!sr->parts[i].found) {
+            op->reply = sr->parts[i].reply; /* an error envelope; taken over */
+            memset(&sr->parts[i].reply, 0, sizeof(sr->parts[i].reply));
+            return;
+        }
+        total += json_array_size(sr->parts[i].found);
+    }
+    json_t **all = malloc((total ? total : 1) * sizeof(*all));
+    if (!all) {
+        wd_envelope_error(&op->reply, -WD_E_NOMEM, NULL);
+        return;
+    }
+    size_t n = 0;
+    for (int i = 0; i < sr->nparts; i++)
+        for (size_t j = 0; j < json_array_size(sr->parts[i].found); j++)
+            all[n++] = json_array_get(sr->parts[i].found, j);
+    qsort(all, n, sizeof(*all), txn_newer_first);
+    json_t *list = json_array();
+    for (size_t i = 0; i < n && i < (size_t)op->limit; i++)
+        json_array_append(list, all[i]);
+    free(all);
+    json_t *data = json_pack("{s:s, s:o, s:b}", "referenceId", op->reference_id, "transactions",
+                             list, "hasMore", n > (size_t)op->limit);
+    if (wd_envelope_success(&op->reply, 200, data) < 0)
+        wd_envelope_error(&op->reply, -WD_E_NOMEM, NULL);
+}
+
+static void search_free(struct search *sr)
+{
+    for (int i = 0; i < sr->nparts; i++) {
+        json_decref(sr->parts[i].found);
+        wd_body_release(&sr->parts[i].reply);
+    }
+    free(sr);
+}
+
+static void search_part_done(struct wallet_op *part)
+{
+    struct search *sr = part->arg;
+
+    if (atomic_fetch_sub(&sr->pending, 1) != 1)
+        return;
+    struct wallet_op *parent = sr->parent;
+    search_merge(sr);
+    search_free(sr);
+    parent->done(parent);
+}
+
+static int search_submit(struct wallet_engine *e, struct wallet_op *op, struct wd_error *err)
+{
+    struct search *sr = calloc(1, sizeof(*sr) + (size_t)e->nshards * sizeof(sr->parts[0]));
+
+    if (!sr)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    sr->parent = op;
+    sr->nparts = e->nshards;
+    atomic_init(&sr->pending, e->nshards);
+    for (int i = 0; i < e->nshards; i++) {
+        struct wallet_op *part = &sr->parts[i];
+        memcpy(part->tenant, op->tenant, sizeof(part->tenant));
+        memcpy(part->reference_id, op->reference_id, sizeof(part->reference_id));
+        part->kind = op->kind;
+        part->limit = op->limit;
+        part->strong = op->strong;
+        part->shard = i;
+        part->done = search_part_done;
+        part->arg = sr;
+    }
+    /* From the first push on, the parts may finish (and free sr) at any time: a part that
+     * cannot be queued is finished here, as failed. */
+    for (int i = 0; i < sr->nparts; i++) {
+        struct wallet_op *part = &sr->parts[i];
+        if (queue_push(&e->shards[i].reads, part) < 0) {
+            wd_envelope_error(&part->reply, -WD_E_SERVICE_UNAVAILABLE, NULL);
+            search_part_done(part);
+        }
+    }
+    return 0;
 }
 
 static void *reader_main(void *arg)
@@ -399,6 +542,8 @@ int wallet_engine_start(struct wallet_engine **out,
 
 int wallet_engine_submit(struct wallet_engine *e, struct wallet_op *op, struct wd_error *err)
 {
+    if (op->shard == WALLET_ALL_SHARDS && op->kind == WALLET_OP_FIND_REFERENCE)
+        return search_submit(e, op, err);
     if (op->shard < 0 || op->shard >= e->nshards)
         return wd_error_set(err, -WD_E_INTERNAL_ERROR, "op for unknown shard %d", op->shard);
     if (op->has_idem && !wallet_inflight_add(e->inflight, op->tenant, op->idem_key))

@@ -3,8 +3,9 @@
  *
  * Owns: for every shard, a write queue drained by DB_POOL_SIZE writer threads (each with its own
  * primary connection) that take whatever has queued, up to BATCH_MAX, and run it as one group
- * commit (wallet/batch), and a read queue drained by DB_READ_POOL_SIZE reader threads. Also the
- * in-process set of in-flight idempotency keys. HTTP threads never block on a database: they
+ * commit (wallet/batch), and a read queue drained by DB_READ_POOL_SIZE reader threads; a search
+ * by reference, whose rows may be on any shard, is read on every shard at once and merged. Also
+ * the in-process set of in-flight idempotency keys. HTTP threads never block on a database: they
  * submit and are called back.
  * Thread-safety: wallet_engine_submit may be called from any thread; start and stop from the
  * worker's main thread only.
@@ -24,7 +25,8 @@ int wallet_engine_start(struct wallet_engine **out,
                         struct wd_error *err);
 
 /*
- * Queues op for op->shard. On success op->done(op) will be called exactly once, from an engine
+ * Queues op for op->shard (WALLET_ALL_SHARDS for WALLET_OP_FIND_REFERENCE: every shard is read
+ * and the answers merged). On success op->done(op) will be called exactly once, from an engine
  * thread. Fails at once (done is not called) with -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS when this
  * process is already executing the op's (tenant, key), or -WD_E_SERVICE_UNAVAILABLE when the
  * engine is stopping or the shard's queue is full.

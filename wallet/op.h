@@ -35,8 +35,12 @@ enum wallet_op_kind {
     WALLET_OP_LIST_WALLETS,
     WALLET_OP_GET_TXN,
     WALLET_OP_LEDGER,
+    WALLET_OP_FIND_REFERENCE, /* the tenant's transactions with a referenceId, on every shard */
     WALLET_OP_KIND_COUNT
 };
+
+/* op->shard for an op that reads every shard (WALLET_OP_FIND_REFERENCE). */
+#define WALLET_ALL_SHARDS (-1)
 
 static inline bool wallet_op_is_write(enum wallet_op_kind kind)
 {
@@ -68,13 +72,14 @@ struct wallet_op {
     bool has_amount;
     char reference_id[WALLET_REFERENCE_MAX + 1];
     int64_t expires_in_s;
-    int limit;       /* ledger page size */
+    int limit;       /* ledger page size; most transactions a reference search returns */
     uint64_t cursor; /* ledger: entries with id < cursor; 0 = from the newest */
     bool strong;     /* read from the primary */
 
     /* answer, filled by the engine */
     struct wd_body reply; /* owned by the op once set; released by the submitter */
     bool replayed;        /* reply is a stored idempotent answer */
+    json_t *found;        /* engine-internal: one shard's part of a search, rendered rows */
 
     /* completion: called exactly once, from an engine thread */
     wallet_op_done_fn done;

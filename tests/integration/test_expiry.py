@@ -7,8 +7,8 @@ class, another engineer's) may sweep a hold here first; the assertions hold eith
 import time
 import unittest
 
-from harness import (WalletdTestCase, assert_error, ledger_rows, unique_key, wallet_invariants,
-                     wallet_primary)
+from harness import (Walletd, WalletdTestCase, account_on_shard, assert_error, ledger_rows, sql,
+                     unique_key, wallet_invariants, wallet_primary)
 
 
 class ExpiryMixin:
@@ -117,6 +117,47 @@ class LateCaptureTest(ExpiryMixin, WalletdTestCase):
         r = self.api.capture(hold)
         self.assertEqual(r.status, 200, r)
         self.assertEqual(self.api.wallet(w)["balance"], 750)
+
+
+class ManySweepersTest(ExpiryMixin, WalletdTestCase):
+    """Several pods sweep the same shards at once (every pod runs a sweeper): each expired hold
+    is released exactly once."""
+    env = {"SWEEPER_INTERVAL_MS": "3600000"}  # this class's own pod stays out of it
+    PODS = 3
+
+    def test_concurrent_sweepers_release_each_hold_once(self):
+        pods = [Walletd(workers=1, env={"SWEEPER_INTERVAL_MS": "20"}) for _ in range(self.PODS)]
+        wallets = [self.api.create_wallet(account_on_shard(i % 2, 2)) for i in range(4)]
+        holds = {}
+        for w in wallets:
+            self.assertEqual(self.api.credit(w, 10_000).status, 201)
+            for amount in range(1, 11):
+                r = self.api.authorize(w, amount, expiresInSeconds=1)
+                self.assertEqual(r.status, 201, r)
+                holds[r.data["id"]] = w
+        for p in pods:  # started together, after the holds: they race for every one of them
+            p.start(wait_ready=False)
+        for p in pods:
+            self.addCleanup(p.stop)
+            p.wait_ready()
+
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if all(self.api.wallet(w)["held"] == 0 for w in wallets):
+                break
+            time.sleep(0.1)
+        for w in wallets:
+            node = wallet_primary(w)
+            released = dict(sql(node, "SELECT transaction_id, COUNT(*) FROM ledger "
+                                      f"WHERE wallet_id = '{w}' AND entry_type = 'RELEASE' "
+                                      "GROUP BY transaction_id"))
+            mine = [h for h, hw in holds.items() if hw == w]
+            self.assertEqual({h: released.get(h) for h in mine}, {h: "1" for h in mine})
+            self.assertEqual(wallet_invariants(node, w), (10_000, 0, 10_000, 0, 0))
+        for h in holds:
+            self.assertEqual(self.txn(h)["status"], "EXPIRED")
+        for p in pods:
+            self.assertEqual(p.stop(), 0, p.tail())
 
 
 if __name__ == "__main__":

@@ -26,18 +26,29 @@ void db_redis_close(struct db_redis *r)
     }
 }
 
-/* Runs one command given as argv on a connected context; checks for an error reply and, if
- * expect is set, for that status reply. 0 or -1 with err set (the connection is dropped). */
-static int command(
-    struct db_redis *r, int argc, const char **argv, const char *expect, struct wd_error *err)
+/* Sends argv on a connected context. NULL with err set if the connection broke: it is dropped
+ * and the next call reconnects after the back-off (hiredis's errors are sticky). */
+static redisReply *send_argv(struct db_redis *r, int argc, const char **argv, struct wd_error *err)
 {
     redisReply *reply = redisCommandArgv(r->ctx, argc, argv, NULL);
 
     if (!reply) {
         wd_error_set(err, -WD_E_SERVICE_UNAVAILABLE, "redis: %s", r->ctx->errstr);
         db_redis_close(r);
-        return -1;
+        r->retry_after_ns = wd_clock_mono_ns() + REDIS_BACKOFF_NS;
     }
+    return reply;
+}
+
+/* Runs one command given as argv on a connected context; checks for an error reply and, if
+ * expect is set, for that status reply. 0 or -1 with err set (the connection is dropped). */
+static int command(
+    struct db_redis *r, int argc, const char **argv, const char *expect, struct wd_error *err)
+{
+    redisReply *reply = send_argv(r, argc, argv, err);
+
+    if (!reply)
+        return -1;
     int bad = reply->type == REDIS_REPLY_ERROR ||
               (expect && (reply->type != REDIS_REPLY_STATUS || strcmp(reply->str, expect) != 0));
     if (bad) {
@@ -100,13 +111,5 @@ int db_redis_ping(struct db_redis *r, struct wd_error *err)
 
 redisReply *db_redis_command(struct db_redis *r, int argc, const char **argv, struct wd_error *err)
 {
-    if (db_redis_open(r, err) < 0)
-        return NULL;
-    redisReply *reply = redisCommandArgv(r->ctx, argc, argv, NULL);
-    if (!reply) {
-        wd_error_set(err, -WD_E_SERVICE_UNAVAILABLE, "redis: %s", r->ctx->errstr);
-        db_redis_close(r);
-        r->retry_after_ns = wd_clock_mono_ns() + REDIS_BACKOFF_NS;
-    }
-    return reply;
+    return db_redis_open(r, err) < 0 ? NULL : send_argv(r, argc, argv, err);
 }

@@ -59,6 +59,34 @@ def log_time(line):
         tzinfo=datetime.timezone.utc).timestamp()
 
 
+def wait_every_worker(server, want, timeout, message, interval=0.02, request_timeout=5,
+                      seen=None):
+    """Polls /health/ready on fresh connections until every worker of server has given an
+    answer for which want(answer) holds (workers are told apart by the access log's pid, and
+    each checks its dependencies on its own clock). Returns those answers by request ID; every
+    answer is also appended to seen, if given."""
+    workers = set(server.worker_pids())
+    tag = unique_key("ready")
+    good = {}
+    n = [0]
+
+    def check():
+        rid = f"{tag}-{n[0]}"
+        n[0] += 1
+        try:
+            r = one_shot(server.port, "GET", "/health/ready", timeout=request_timeout,
+                         headers={"X-Request-Id": rid})
+        except (OSError, http.client.HTTPException):
+            return None
+        if seen is not None:
+            seen.append(r)
+        if want(r):
+            good[rid] = r
+        pids = {line["pid"] for line in server.log_lines() if line.get("requestId") in good}
+        return good if good and pids >= workers else None
+    return wait_until(check, timeout, interval=interval, message=message)
+
+
 class FoundationTest(unittest.TestCase):
     """One shared walletd (2 workers) for the tests that do not stop or kill it."""
 
@@ -112,30 +140,10 @@ class FoundationTest(unittest.TestCase):
         return r
 
     def wait_every_worker(self, want, timeout, message):
-        """Polls /health/ready on fresh connections until every worker has given an answer for
-        which want(answer) holds (workers are told apart by the access log's pid, and each
-        checks its dependencies on its own clock); returns the last such answer."""
-        workers = set(self.server.worker_pids())
-        tag = unique_key("ready")
-        good = {}
-        n = [0]
-
-        def check():
-            rid = f"{tag}-{n[0]}"
-            n[0] += 1
-            try:
-                r = self.req("GET", "/health/ready", key=False, timeout=5,
-                             headers={"X-Request-Id": rid})
-            except (OSError, http.client.HTTPException):
-                return None
-            if hasattr(self, "ready_seen"):
-                self.ready_seen.append(r)
-            if want(r):
-                good[rid] = r
-            pids = {line["pid"] for line in self.server.log_lines()
-                    if line.get("requestId") in good}
-            return r if good and pids >= workers else None
-        return wait_until(check, timeout, interval=0.02, message=message)
+        """wait_every_worker() on this class's walletd; returns the last answer that held."""
+        answers = wait_every_worker(self.server, want, timeout, message,
+                                    seen=getattr(self, "ready_seen", None))
+        return list(answers.values())[-1]
 
     def assert_ready_answers_well_formed(self):
         """Every /health/ready answer seen had the documented shape: 200 OK, or 503 NOT_READY
@@ -586,24 +594,9 @@ class ProcessLifecycleTest(unittest.TestCase):
         server.proc.send_signal(signal.SIGTERM)
 
         # every worker turns ready 503 at once (fresh connections until each has said so)
-        answers = {}
-        n = [0]
-
-        def every_worker_not_ready():
-            rid = f"drain-{n[0]}"
-            n[0] += 1
-            try:
-                r = one_shot(server.port, "GET", "/health/ready", timeout=2,
-                             headers={"X-Request-Id": rid})
-            except (OSError, http.client.HTTPException):
-                return None
-            if r.status == 503:
-                answers[rid] = r
-            pids = {line["pid"] for line in server.log_lines()
-                    if line.get("requestId") in answers}
-            return pids >= set(workers)
-        wait_until(every_worker_not_ready, 0.5, interval=0.005,
-                   message="every worker answers ready 503 within 0.5 s of SIGTERM")
+        answers = wait_every_worker(server, lambda r: r.status == 503, 0.5,
+                                    "every worker answers ready 503 within 0.5 s of SIGTERM",
+                                    interval=0.005, request_timeout=2)
         self.assertLess(time.monotonic() - t0, 0.5)
         for r in answers.values():
             self.assertEqual(r.code, "NOT_READY", r)

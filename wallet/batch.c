@@ -32,9 +32,9 @@ typedef char row_id[LEDGER_ID_LEN + 1];
 
 struct item {
     struct wallet_op *op;
-    bool fixed;   /* answered by the lock phase or by an existing key: passes leave it alone */
-    bool by_key;  /* answered by an existing key: it takes no effect and writes nothing */
-    bool decided; /* the outcome is known for this pass */
+    bool fixed;    /* answered by the lock phase or by an existing key: passes leave it alone */
+    bool by_key;   /* answered by an existing key: it takes no effect and writes nothing */
+    bool restated; /* decided again after its key was claimed: the stored reply is rewritten */
     bool replay;
     int code; /* 0 or the refusal/failure code */
     int wallet_ix, txn_ix, create_ix, claim_ix;
@@ -104,7 +104,8 @@ static int decide(struct item *it, int code, int status, json_t *data)
                   : wd_envelope_success(&it->body, status, data);
     if (code && data)
         json_decref(data);
-    it->decided = true;
+    if (it->claim_ix >= 0)
+        it->restated = true;
     it->code = code;
     return rc;
 }
@@ -316,10 +317,8 @@ static int apply_existing(struct wallet_batch *b, struct item *it)
         add_entry(b, &e, w->id, t->id);
         b->txn_dirty[it->txn_ix] = b->wallet_dirty[it->wallet_ix] = true;
     }
-    if (op->kind == WALLET_OP_EXPIRE) {
-        it->decided = true; /* internal: no reply, no key */
-        return 0;
-    }
+    if (op->kind == WALLET_OP_EXPIRE)
+        return 0; /* internal: no reply, no key */
     if (op->kind == WALLET_OP_CAPTURE)
         rc = rules_capture(w, t, op->has_amount, op->amount, &e);
     else
@@ -410,7 +409,6 @@ static int answer_from_record(struct db_conn *c,
     it->body.len = k->response_len;
     it->body.status = k->status;
     k->response = NULL;
-    it->decided = true;
     it->replay = true;
     return 0;
 }
@@ -460,18 +458,19 @@ static int claim_keys(struct wallet_batch *b, struct db_conn *c, bool *again, st
 }
 
 /*
- * After the rules ran again without the duplicates, an op claimed earlier may have a different
- * outcome (a duplicate credit no longer funds it). Every claimed reply is stored again: exact,
- * and only ever on this rare path. The claims' own response pointers went stale when the replies
- * were re-rendered; the fix-ups point at the current ones.
+ * A claimed reply that was decided again is stored again, exactly: after the rules ran once
+ * more without duplicates (a duplicate credit no longer funds an op), or when a claimed create
+ * found the wallet already there. Only ever on those rare paths. Collected once, after every
+ * decision, so each key is rewritten once with its final reply (the claims' own response
+ * pointers went stale when the replies were re-rendered).
  */
-static int count_fixups(struct wallet_batch *b)
+static int collect_fixups(struct wallet_batch *b)
 {
     int n = 0;
 
     for (int i = 0; i < b->n; i++) {
         struct item *it = &b->items[i];
-        if (it->claim_ix < 0 || it->by_key)
+        if (!it->restated || it->by_key)
             continue;
         b->fixups[n] = b->claims[it->claim_ix];
         b->fixups[n].status = it->body.status;
@@ -485,10 +484,7 @@ static int count_fixups(struct wallet_batch *b)
 /* ---- write and commit ---------------------------------------------------------------------- */
 
 /* Inserts the new wallets; a wallet the account already has in that currency is a 409. */
-static int insert_creates(struct wallet_batch *b,
-                          struct db_conn *c,
-                          int *nfix,
-                          struct wd_error *err)
+static int insert_creates(struct wallet_batch *b, struct db_conn *c, struct wd_error *err)
 {
     int n = 0;
 
@@ -505,14 +501,7 @@ static int insert_creates(struct wallet_batch *b,
         struct item *it = &b->items[b->create_item[i]];
         if (b->created[i])
             continue;
-        rc = decide(it, -WD_E_WALLET_EXISTS, 0, NULL);
-        if (rc == 0 && it->claim_ix >= 0) { /* its claimed reply said "created": correct it */
-            b->fixups[*nfix] = b->claims[it->claim_ix];
-            b->fixups[*nfix].status = it->body.status;
-            b->fixups[*nfix].response = it->body.data;
-            b->fixups[*nfix].response_len = it->body.len;
-            (*nfix)++;
-        }
+        rc = decide(it, -WD_E_WALLET_EXISTS, 0, NULL); /* a claimed "created" is restated */
     }
     return rc < 0 ? wd_error_set(err, rc, NULL) : 0;
 }
@@ -542,23 +531,16 @@ static int write_rows(struct wallet_batch *b, struct db_conn *c, int nfix, struc
     return db_conn_commit(c, err);
 }
 
-/* Rules, then claims; the rules once more if claims turned up duplicates. *nfix: rewrites. */
-static int decide_and_claim(struct wallet_batch *b,
-                            struct db_conn *c,
-                            int *nfix,
-                            struct wd_error *err)
+/* Rules, then claims; the rules once more if claims turned up duplicates. */
+static int decide_and_claim(struct wallet_batch *b, struct db_conn *c, struct wd_error *err)
 {
     bool again = false;
     int rc = apply_rules(b, err);
 
     if (rc == 0)
         rc = claim_keys(b, c, &again, err);
-    *nfix = 0;
-    if (rc == 0 && again) { /* claims are final now; only replies may need rewriting */
+    if (rc == 0 && again) /* claims are final now; only replies may need rewriting */
         rc = apply_rules(b, err);
-        if (rc == 0)
-            *nfix = count_fixups(b);
-    }
     return rc;
 }
 
@@ -566,8 +548,6 @@ static int decide_and_claim(struct wallet_batch *b,
 static int attempt(
     struct wallet_batch *b, struct db_conn *c, struct wallet_op **ops, int n, struct wd_error *err)
 {
-    int nfix = 0;
-
     b->n = n;
     b->now_ms = wd_clock_now_ms();
     for (int i = 0; i < n; i++)
@@ -580,11 +560,11 @@ static int attempt(
     if (rc == 0)
         rc = lock_wallets(b, c, err);
     if (rc == 0)
-        rc = decide_and_claim(b, c, &nfix, err);
+        rc = decide_and_claim(b, c, err);
     if (rc == 0)
-        rc = insert_creates(b, c, &nfix, err);
+        rc = insert_creates(b, c, err);
     if (rc == 0)
-        rc = write_rows(b, c, nfix, err);
+        rc = write_rows(b, c, collect_fixups(b), err);
     if (rc < 0)
         db_conn_rollback(c);
     return rc;

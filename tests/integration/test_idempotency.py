@@ -318,5 +318,54 @@ class IdempotencyTest(WalletdTestCase):
         self.assert_replay(original, self.api.post(path, raw_body=body, key_header=key))
 
 
+class MixedBatchTest(WalletdTestCase):
+    """One worker, so concurrent requests for one shard share group commits: replays of old keys
+    (which make the batch decide its ops again) beside creates of a wallet that already exists
+    (whose claimed "created" reply must be rewritten to 409). Each create's key must store its
+    final reply, once; under ASan a stale reply pointer is caught."""
+    workers = 1
+
+    def test_replays_and_refused_creates_in_one_batch(self):
+        api = self.api
+        account = unique_account("mixed")
+        wallet = api.create_wallet(account)  # the creates below refer to it: same shard
+        for _ in range(5):  # rounds: batches form as the requests arrive
+            old = []
+            for _ in range(10):
+                key = unique_key("mixed-old")
+                r = api.credit(wallet, 1, key=key)
+                self.assertEqual(r.status, 201, r)
+                old.append((key, r))
+            clients = [Client(self.server.port, self.server.keys[TENANTS[0]]) for _ in range(20)]
+            try:
+                for c in clients:
+                    self.assertEqual(c.get("/health/live", key=False).status, 200)
+                create = json.dumps({"accountId": account, "currency": "USD"}).encode()
+                new_keys = [unique_key("mixed-create") for _ in range(10)]
+                jobs = [(c, "old", key) for c, (key, _) in zip(clients[:10], old)]
+                jobs += [(c, "create", key) for c, key in zip(clients[10:], new_keys)]
+
+                def send(c, what, key):
+                    if what == "create":
+                        return c.post("/api/v1/wallets", raw_body=create, key_header=key)
+                    body = json.dumps({"walletId": wallet, "amount": 1,
+                                       "referenceId": "ref"}).encode()
+                    return c.post(CREDIT, raw_body=body, key_header=key)
+                answers = parallel(send, jobs)
+            finally:
+                for c in clients:
+                    c.close()
+            for (key, first), r in zip(old, answers[:10]):
+                self.assertEqual((r.status, r.raw), (first.status, first.raw), key)
+                self.assertEqual(r.header("Idempotent-Replayed"), "true")
+            for key, r in zip(new_keys, answers[10:]):
+                assert_error(self, r, 409, "WALLET_EXISTS")
+                again = api.post("/api/v1/wallets", {"accountId": account, "currency": "USD"},
+                                 key_header=key)
+                self.assertEqual((again.status, again.raw), (r.status, r.raw), key)
+                self.assertEqual(again.header("Idempotent-Replayed"), "true")
+        self.assertEqual(api.wallet(wallet)["balance"], 50)
+
+
 if __name__ == "__main__":
     unittest.main()

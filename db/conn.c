@@ -76,37 +76,29 @@ static bool is_connection_error(unsigned no)
 static int classify(
     struct db_conn *c, unsigned no, const char *msg, const char *what, struct wd_error *err)
 {
-    int code = -WD_E_DB;
+    bool lost = is_connection_error(no);
+    int code = lost                                                   ? -WD_E_DB_UNAVAILABLE
+               : no == ER_LOCK_DEADLOCK || no == ER_LOCK_WAIT_TIMEOUT ? -WD_E_DB_RETRY
+                                                                      : -WD_E_DB;
 
-    if (is_connection_error(no)) {
-        code = -WD_E_DB_UNAVAILABLE;
-        db_conn_close(c);
-    } else if (no == ER_LOCK_DEADLOCK || no == ER_LOCK_WAIT_TIMEOUT) {
-        code = -WD_E_DB_RETRY;
-    }
     wd_error_set(err, code, "%s: %s: %u %s", c->label, what, no, msg);
     if (code != -WD_E_DB_RETRY)
         wd_warn("db %s: %s failed: %u %s", c->label, what, no, msg);
+    if (lost) /* last: closing frees msg, which points into the connection or statement */
+        db_conn_close(c);
     return code;
 }
 
 int db_conn_fail(struct db_conn *c, const char *what, struct wd_error *err)
 {
-    char msg[256];
-
     if (!c->mysql)
         return wd_error_set(err, -WD_E_DB_UNAVAILABLE, "%s: not connected", c->label);
-    /* copied: classify may close the connection, which frees mysql_error's buffer */
-    snprintf(msg, sizeof(msg), "%s", mysql_error(c->mysql));
-    return classify(c, mysql_errno(c->mysql), msg, what, err);
+    return classify(c, mysql_errno(c->mysql), mysql_error(c->mysql), what, err);
 }
 
 int db_conn_stmt_fail(struct db_conn *c, MYSQL_STMT *stmt, const char *what, struct wd_error *err)
 {
-    char msg[256];
-
-    snprintf(msg, sizeof(msg), "%s", mysql_stmt_error(stmt));
-    return classify(c, mysql_stmt_errno(stmt), msg, what, err);
+    return classify(c, mysql_stmt_errno(stmt), mysql_stmt_error(stmt), what, err);
 }
 
 static int setup_session(struct db_conn *c, struct wd_error *err)

@@ -88,14 +88,33 @@ static void add_row(json_t **rows, json_t *row)
     }
 }
 
-/* Dumps rows (stolen) as the JSON text of a JSON_TABLE parameter. Caller frees; NULL: no memory
- * (or a row could not be built). */
-static char *json_rows(json_t *rows)
+/* Binds times[0..ntimes) and then rows (stolen) as the JSON text of a JSON_TABLE parameter.
+ * Returns the text, which the caller frees after executing; NULL when out of memory or a row
+ * could not be built (p is then empty, and releasing it is harmless). */
+static char *bind_json_rows(struct db_binder *p, json_t *rows, const int64_t *times, int ntimes)
 {
-    char *text = rows ? json_dumps(rows, JSON_COMPACT) : NULL;
+    char *json = rows ? json_dumps(rows, JSON_COMPACT) : NULL;
 
     json_decref(rows);
-    return text;
+    memset(p, 0, sizeof(*p));
+    if (!json || db_binder_init(p, ntimes + 1) < 0) {
+        free(json);
+        return NULL;
+    }
+    for (int i = 0; i < ntimes; i++)
+        db_bind_time(p, times[i]);
+    db_bind_str(p, json);
+    return json;
+}
+
+/* A batch statement must touch exactly n rows, or the batch would half-apply. */
+static int expect_rows(MYSQL_STMT *st, int n, const char *what, struct wd_error *err)
+{
+    my_ulonglong got = mysql_stmt_affected_rows(st);
+
+    if (got == (my_ulonglong)n)
+        return 0;
+    return wd_error_set(err, -WD_E_DB, "%s: %llu of %d rows", what, (unsigned long long)got, n);
 }
 
 static const char *const wallet_status_names[] = {"ACTIVE", "FROZEN", "CLOSED"};
@@ -250,41 +269,49 @@ static int fetch(struct db_conn *c, MYSQL_STMT *st, const char *what, struct wd_
 
 /* ---- idempotency keys ---------------------------------------------------------------------- */
 
+/* The rows of idem_rows(), as the FROM of an insert into idempotency_keys. */
+#define IDEM_FROM_JSON                                                        \
+    "FROM JSON_TABLE(?, '$[*]' COLUMNS (t VARCHAR(64) PATH '$[0]', "          \
+    "k VARCHAR(255) PATH '$[1]', h CHAR(64) PATH '$[2]', s INT PATH '$[3]', " \
+    "r LONGTEXT PATH '$[4]')) AS j "
+
+/* [tenant, key, hex hash, status, response] per key; NULL if jansson could not build them. */
+static json_t *idem_rows(const struct ledger_idem *keys, int n)
+{
+    json_t *rows = json_array();
+    char hex[65];
+
+    for (int i = 0; i < n; i++) {
+        sodium_bin2hex(hex, sizeof(hex), keys[i].hash, 32);
+        add_row(&rows, json_pack("[sssis%]", keys[i].tenant, keys[i].key, hex, keys[i].status,
+                                 keys[i].response ? keys[i].response : "",
+                                 keys[i].response ? keys[i].response_len : 0));
+    }
+    return rows;
+}
+
 static const char sql_claim[] =
     "INSERT IGNORE INTO idempotency_keys (tenant_id, idem_key, request_hash, "
-    "status_code, response, created_at) SELECT t, k, UNHEX(h), s, r, ? "
-    "FROM JSON_TABLE(?, '$[*]' COLUMNS (t VARCHAR(64) PATH '$[0]', "
-    "k VARCHAR(255) PATH '$[1]', h CHAR(64) PATH '$[2]', s INT PATH '$[3]', "
-    "r LONGTEXT PATH '$[4]')) AS j "
+    "status_code, response, created_at) SELECT t, k, UNHEX(h), s, r, ? " IDEM_FROM_JSON
     "RETURNING tenant_id, idem_key";
 
 int ledger_claim_keys(
     struct db_conn *c, struct ledger_idem *keys, int n, int64_t now_ms, struct wd_error *err)
 {
     struct db_binder p, r;
-    char tenant[LEDGER_TENANT_MAX + 1], key[LEDGER_KEY_MAX + 1], hex[65];
+    char tenant[LEDGER_TENANT_MAX + 1], key[LEDGER_KEY_MAX + 1];
     MYSQL_STMT *st = stmt_fixed(c, S_CLAIM, sql_claim, err);
-    json_t *rows = json_array();
 
-    if (!st) {
-        json_decref(rows);
+    if (!st)
         return err->code;
-    }
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         keys[i].claimed = false;
-        sodium_bin2hex(hex, sizeof(hex), keys[i].hash, 32);
-        add_row(&rows, json_pack("[sssis%]", keys[i].tenant, keys[i].key, hex, keys[i].status,
-                                 keys[i].response ? keys[i].response : "",
-                                 keys[i].response ? keys[i].response_len : 0));
-    }
-    char *json = json_rows(rows);
-    if (!json || db_binder_init(&p, 2) < 0 || db_binder_init(&r, 2) < 0) {
+    char *json = bind_json_rows(&p, idem_rows(keys, n), &now_ms, 1);
+    if (!json || db_binder_init(&r, 2) < 0) {
         free(json);
         db_binder_release(&p);
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     }
-    db_bind_time(&p, now_ms);
-    db_bind_str(&p, json);
     db_result_str(&r, tenant, sizeof(tenant));
     db_result_str(&r, key, sizeof(key));
     int rc = execute(c, st, &p, "claim keys", err);
@@ -375,10 +402,7 @@ int ledger_load_key(struct db_conn *c, struct ledger_idem *k, struct wd_error *e
 
 static const char sql_finish[] =
     "INSERT INTO idempotency_keys (tenant_id, idem_key, request_hash, status_code, "
-    "response, created_at) SELECT t, k, UNHEX(h), s, r, UTC_TIMESTAMP(3) "
-    "FROM JSON_TABLE(?, '$[*]' COLUMNS (t VARCHAR(64) PATH '$[0]', "
-    "k VARCHAR(255) PATH '$[1]', h CHAR(64) PATH '$[2]', s INT PATH '$[3]', "
-    "r LONGTEXT PATH '$[4]')) AS j "
+    "response, created_at) SELECT t, k, UNHEX(h), s, r, UTC_TIMESTAMP(3) " IDEM_FROM_JSON
     "ON DUPLICATE KEY UPDATE status_code = VALUES(status_code), "
     "response = VALUES(response)";
 
@@ -388,25 +412,15 @@ int ledger_finish_keys(struct db_conn *c,
                        struct wd_error *err)
 {
     struct db_binder p;
-    char hex[65];
     MYSQL_STMT *st;
 
     if (n == 0)
         return 0;
     if (!(st = stmt_fixed(c, S_FINISH, sql_finish, err)))
         return err->code;
-    json_t *rows = json_array();
-    for (int i = 0; i < n; i++) {
-        sodium_bin2hex(hex, sizeof(hex), keys[i].hash, 32);
-        add_row(&rows, json_pack("[sssis%]", keys[i].tenant, keys[i].key, hex, keys[i].status,
-                                 keys[i].response, keys[i].response_len));
-    }
-    char *json = json_rows(rows);
-    if (!json || db_binder_init(&p, 1) < 0) {
-        free(json);
+    char *json = bind_json_rows(&p, idem_rows(keys, n), NULL, 0);
+    if (!json)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    }
-    db_bind_str(&p, json);
     int rc = execute(c, st, &p, "finish keys", err);
     free(json);
     db_binder_release(&p);
@@ -534,15 +548,13 @@ int ledger_insert_wallets(struct db_conn *c,
         add_row(&list,
                 json_pack("[ssss]", rows[i].id, rows[i].tenant, rows[i].account, rows[i].currency));
     }
-    char *json = json_rows(list);
-    if (!json || db_binder_init(&p, 3) < 0 || db_binder_init(&r, 1) < 0) {
+    int64_t times[] = {rows[0].created_ms, rows[0].updated_ms}; /* one batch, one clock */
+    char *json = bind_json_rows(&p, list, times, 2);
+    if (!json || db_binder_init(&r, 1) < 0) {
         free(json);
         db_binder_release(&p);
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     }
-    db_bind_time(&p, rows[0].created_ms); /* one batch, one clock reading */
-    db_bind_time(&p, rows[0].updated_ms);
-    db_bind_str(&p, json);
     db_result_str(&r, id, sizeof(id));
     int rc = execute(c, st, &p, "insert wallets", err);
     if (rc == 0)
@@ -602,9 +614,8 @@ int ledger_update_wallets(struct db_conn *c,
     for (int i = 0; i < padded; i++)
         db_bind_str(&p, rows[i < n ? i : n - 1].id);
     int rc = execute(c, st, &p, "update wallets", err);
-    if (rc == 0 && mysql_stmt_affected_rows(st) != (my_ulonglong)n)
-        rc = wd_error_set(err, -WD_E_DB, "update wallets: %llu of %d rows matched",
-                          (unsigned long long)mysql_stmt_affected_rows(st), n);
+    if (rc == 0)
+        rc = expect_rows(st, n, "update wallets (rows matched)", err);
     db_binder_release(&p);
     return rc;
 }
@@ -795,18 +806,13 @@ int ledger_insert_txns(struct db_conn *c,
                                  t->captured ? json_integer(t->captured) : json_null(), t->currency,
                                  t->reference, t->expires_ms ? json_string(expires) : json_null()));
     }
-    char *json = json_rows(list);
-    if (!json || db_binder_init(&p, 3) < 0) {
-        free(json);
+    int64_t times[] = {rows[0].created_ms, rows[0].updated_ms}; /* one batch, one clock */
+    char *json = bind_json_rows(&p, list, times, 2);
+    if (!json)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    }
-    db_bind_time(&p, rows[0].created_ms); /* one batch, one clock reading */
-    db_bind_time(&p, rows[0].updated_ms);
-    db_bind_str(&p, json);
     int rc = execute(c, st, &p, "insert transactions", err);
-    if (rc == 0 && mysql_stmt_affected_rows(st) != (my_ulonglong)n)
-        rc = wd_error_set(err, -WD_E_DB, "insert transactions: %llu of %d rows",
-                          (unsigned long long)mysql_stmt_affected_rows(st), n);
+    if (rc == 0)
+        rc = expect_rows(st, n, "insert transactions", err);
     free(json);
     db_binder_release(&p);
     return rc;
@@ -857,9 +863,8 @@ int ledger_update_txns(struct db_conn *c,
     for (int i = 0; i < padded; i++)
         db_bind_str(&p, rows[i < n ? i : n - 1].id);
     int rc = execute(c, st, &p, "update transactions", err);
-    if (rc == 0 && mysql_stmt_affected_rows(st) != (my_ulonglong)n)
-        rc = wd_error_set(err, -WD_E_DB, "update transactions: %llu of %d rows matched",
-                          (unsigned long long)mysql_stmt_affected_rows(st), n);
+    if (rc == 0)
+        rc = expect_rows(st, n, "update transactions (rows matched)", err);
     db_binder_release(&p);
     return rc;
 }
@@ -986,17 +991,12 @@ int ledger_insert_entries(struct db_conn *c,
                           (json_int_t)e->amount, (json_int_t)e->held_delta,
                           (json_int_t)e->balance_after, (json_int_t)e->held_after));
     }
-    char *json = json_rows(list);
-    if (!json || db_binder_init(&p, 2) < 0) {
-        free(json);
+    char *json = bind_json_rows(&p, list, &rows[0].created_ms, 1); /* one batch, one clock */
+    if (!json)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    }
-    db_bind_time(&p, rows[0].created_ms); /* one batch, one clock reading */
-    db_bind_str(&p, json);
     int rc = execute(c, st, &p, "insert ledger entries", err);
-    if (rc == 0 && mysql_stmt_affected_rows(st) != (my_ulonglong)n)
-        rc = wd_error_set(err, -WD_E_DB, "insert ledger entries: %llu of %d rows",
-                          (unsigned long long)mysql_stmt_affected_rows(st), n);
+    if (rc == 0)
+        rc = expect_rows(st, n, "insert ledger entries", err);
     free(json);
     db_binder_release(&p);
     return rc;

@@ -16,7 +16,9 @@
 #include <string.h>
 #include <time.h>
 
-#define EXPIRE_BATCH 256
+#define EXPIRE_BATCH  256
+#define EXPIRE_ROUNDS 16 /* pages per shard per pass while pages come back full: a backlog drains \
+                          */
 #define PURGE_BATCH  1000
 #define PURGE_ROUNDS 10
 
@@ -72,17 +74,19 @@ static void expire(struct wallet_sweeper *s, int shard, char (*ids)[LEDGER_ID_LE
 static void sweep_shard(struct wallet_sweeper *s, int shard)
 {
     struct wd_error err = {0};
-    int n = 0, deleted = 0;
+    int n = EXPIRE_BATCH, released = 0, deleted = 0;
     int64_t now = wd_clock_now_ms();
 
-    if (ledger_expired_holds(&s->conns[shard], now, s->ids, EXPIRE_BATCH, &n, &err) < 0) {
-        wd_debug("sweeper: shard %d: %s", shard, err.message);
-        return;
-    }
-    if (n > 0) {
+    for (int round = 0; round < EXPIRE_ROUNDS && n == EXPIRE_BATCH; round++) {
+        if (ledger_expired_holds(&s->conns[shard], now, s->ids, EXPIRE_BATCH, &n, &err) < 0) {
+            wd_debug("sweeper: shard %d: %s", shard, err.message);
+            return;
+        }
         expire(s, shard, s->ids, n);
-        wd_info("sweeper: shard %d: released %d expired holds", shard, n);
+        released += n;
     }
+    if (released > 0)
+        wd_info("sweeper: shard %d: released %d expired holds", shard, released);
     int64_t before = now - (int64_t)s->cfg->idempotency_retention_s * 1000;
     for (int round = 0; round < PURGE_ROUNDS; round++) {
         if (ledger_purge_keys(&s->conns[shard], before, PURGE_BATCH, &deleted, &err) < 0 ||

@@ -75,10 +75,21 @@ static bool wants_strong(struct api_request *req)
     return (h && strcmp(h, "strong") == 0) || (q && strcmp(q, "strong") == 0);
 }
 
+/* The generic end of every read: tenant, consistency, shard, submit. */
+static void submit_read_op(struct api_request *req, enum wallet_op_kind kind, int shard)
+{
+    struct wallet_op *op = &req->op;
+
+    op->kind = kind;
+    memcpy(op->tenant, req->tenant, sizeof(op->tenant));
+    op->strong = wants_strong(req);
+    op->shard = shard;
+    api_request_submit(req);
+}
+
 /* The generic worker behind every GET of one resource by its ID. */
 static void submit_read(struct api_request *req, enum wallet_op_kind kind, enum shard_id_kind idk)
 {
-    struct wallet_op *op = &req->op;
     const struct api_param *p = &req->match.params[0];
     uint32_t bucket;
 
@@ -86,12 +97,8 @@ static void submit_read(struct api_request *req, enum wallet_op_kind kind, enum 
         api_reply_error(req, -WD_E_NOT_FOUND, NULL); /* cannot exist: no query is run */
         return;
     }
-    op->kind = kind;
-    memcpy(idk == SHARD_ID_WALLET ? op->wallet_id : op->txn_id, p->ptr, p->len);
-    memcpy(op->tenant, req->tenant, sizeof(op->tenant));
-    op->strong = wants_strong(req);
-    op->shard = shard_map_lookup(req->ctx->map, bucket);
-    api_request_submit(req);
+    memcpy(idk == SHARD_ID_WALLET ? req->op.wallet_id : req->op.txn_id, p->ptr, p->len);
+    submit_read_op(req, kind, shard_map_lookup(req->ctx->map, bucket));
 }
 
 static void get_wallet(struct api_request *req)
@@ -118,7 +125,6 @@ static void get_ledger(struct api_request *req)
 
 static void list_wallets(struct api_request *req)
 {
-    struct wallet_op *op = &req->op;
     const struct api_param *p = &req->match.params[0];
 
     if (!shard_account_id_valid(p->ptr, p->len)) {
@@ -126,38 +132,23 @@ static void list_wallets(struct api_request *req)
                         "accountId must be 1-64 characters of [A-Za-z0-9_.:-]");
         return;
     }
-    op->kind = WALLET_OP_LIST_WALLETS;
-    memcpy(op->account_id, p->ptr, p->len);
-    memcpy(op->tenant, req->tenant, sizeof(op->tenant));
-    op->strong = wants_strong(req);
-    op->shard = shard_map_lookup(req->ctx->map, shard_hash_bucket(p->ptr, p->len));
-    api_request_submit(req);
+    memcpy(req->op.account_id, p->ptr, p->len);
+    submit_read_op(req, WALLET_OP_LIST_WALLETS,
+                   shard_map_lookup(req->ctx->map, shard_hash_bucket(p->ptr, p->len)));
 }
 
 /* GET /api/v1/transactions?referenceId=&limit=: the tenant's transactions with that reference,
  * from every shard, newest first. */
 static void find_transactions(struct api_request *req)
 {
-    struct wallet_op *op = &req->op;
-    const char *ref = api_request_query(req, "referenceId");
     struct wd_error err = {0};
 
-    if (!ref || !api_parse_reference_valid(ref, strlen(ref))) {
-        api_reply_error(req, -WD_E_VALIDATION_ERROR,
-                        "query parameter referenceId (1-64 printable ASCII characters) is "
-                        "required");
-        return;
-    }
-    if (api_parse_page(api_request_query(req, "limit"), NULL, op, &err) < 0) {
+    if (api_parse_search(api_request_query(req, "referenceId"), api_request_query(req, "limit"),
+                         &req->op, &err) < 0) {
         reply_refusal(req, &err);
         return;
     }
-    op->kind = WALLET_OP_FIND_REFERENCE;
-    memcpy(op->reference_id, ref, strlen(ref) + 1);
-    memcpy(op->tenant, req->tenant, sizeof(op->tenant));
-    op->strong = wants_strong(req);
-    op->shard = WALLET_ALL_SHARDS;
-    api_request_submit(req);
+    submit_read_op(req, WALLET_OP_FIND_REFERENCE, WALLET_ALL_SHARDS);
 }
 
 static void health_live(struct api_request *req)

@@ -50,6 +50,17 @@ bool api_parse_reference_valid(const char *s, size_t len)
     return true;
 }
 
+/* referenceId (s may be NULL: missing) into op. */
+static int parse_reference(const char *s, size_t len, struct wallet_op *op, struct wd_error *err)
+{
+    if (!s || !api_parse_reference_valid(s, len))
+        return wd_error_set(err, -WD_E_VALIDATION_ERROR,
+                            "referenceId must be 1-64 printable ASCII characters");
+    memcpy(op->reference_id, s, len);
+    op->reference_id[len] = '\0';
+    return 0;
+}
+
 static int parse_string(json_t *v,
                         const struct field *f,
                         struct wallet_op *op,
@@ -87,11 +98,7 @@ static int parse_string(json_t *v,
         op->bucket = bucket;
         return 0;
     case F_REFERENCE:
-        if (!api_parse_reference_valid(s, len))
-            return wd_error_set(err, -WD_E_VALIDATION_ERROR,
-                                "referenceId must be 1-64 printable ASCII characters");
-        memcpy(op->reference_id, s, len + 1);
-        return 0;
+        return parse_reference(s, len, op, err);
     default:
         return wd_error_set(err, -WD_E_INTERNAL_ERROR, "bad field table");
     }
@@ -345,4 +352,14 @@ int api_parse_page(const char *limit,
     if (cursor && render_parse_cursor(cursor, &op->cursor) < 0)
         return wd_error_set(err, -WD_E_INVALID_CURSOR, NULL);
     return 0;
+}
+
+int api_parse_search(const char *reference,
+                     const char *limit,
+                     struct wallet_op *op,
+                     struct wd_error *err)
+{
+    int rc = parse_reference(reference, reference ? strlen(reference) : 0, op, err);
+
+    return rc < 0 ? rc : api_parse_page(limit, NULL, op, err);
 }

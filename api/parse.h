@@ -55,6 +55,12 @@ int api_parse_page(const char *limit,
                    struct wallet_op *op,
                    struct wd_error *err);
 
+/* Search by reference: referenceId (required, as in bodies) and limit (as for ledger pages). */
+int api_parse_search(const char *reference,
+                     const char *limit,
+                     struct wallet_op *op,
+                     struct wd_error *err);
+
 /* True if s[0..len) is 1-64 printable ASCII characters. */
 bool api_parse_reference_valid(const char *s, size_t len);
 

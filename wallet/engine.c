@@ -226,25 +226,23 @@ static int read_page(struct db_conn *c, struct wallet_op *op, json_t **data, str
     return rc;
 }
 
-static int read_reference(struct db_conn *c,
-                          struct wallet_op *op,
-                          json_t **data,
-                          struct wd_error *err)
-{
-    struct ledger_txn *rows = malloc((size_t)(op->limit + 1) * sizeof(*rows));
-    int n = 0;
+/* One shard's part of a search by reference (see search_submit): the op a reader runs, and the
+ * rows it found, kept as rows until the parts are merged. */
+struct search_part {
+    struct wallet_op op; /* first: readers are handed &part->op */
+    struct ledger_txn *rows;
+    int n;
+};
 
-    if (!rows)
+/* Reads one shard's rows of a search: at most limit + 1, so the merge knows if there are more. */
+static int read_reference(struct db_conn *c, struct search_part *part, struct wd_error *err)
+{
+    struct wallet_op *op = &part->op;
+
+    if (!part->rows && !(part->rows = malloc((size_t)(op->limit + 1) * sizeof(*part->rows))))
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    int rc =
-        ledger_find_by_reference(c, op->tenant, op->reference_id, rows, op->limit + 1, &n, err);
-    if (rc == 0) {
-        *data = json_array();
-        for (int i = 0; i < n; i++)
-            json_array_append_new(*data, render_txn(&rows[i]));
-    }
-    free(rows);
-    return rc;
+    return ledger_find_by_reference(c, op->tenant, op->reference_id, part->rows, op->limit + 1,
+                                    &part->n, err);
 }
 
 static int run_read_once(struct db_conn *c,
@@ -273,8 +271,8 @@ static int run_read_once(struct db_conn *c,
         return read_list(c, op, data, err);
     case WALLET_OP_LEDGER:
         return read_page(c, op, data, err);
-    case WALLET_OP_FIND_REFERENCE:
-        return read_reference(c, op, data, err);
+    case WALLET_OP_FIND_REFERENCE: /* no reply: the rows stay with the part */
+        return read_reference(c, (struct search_part *)op, err);
     default:
         return wd_error_set(err, -WD_E_INTERNAL_ERROR, "not a read");
     }
@@ -289,10 +287,8 @@ static void run_read(struct db_conn *c, struct wallet_op *op)
     if (rc == -WD_E_DB_UNAVAILABLE && !c->mysql) /* a stale connection: one fresh try */
         rc = run_read_once(c, op, &data, &err);
     wd_body_release(&op->reply);
-    if (rc == 0 && op->kind == WALLET_OP_FIND_REFERENCE) {
-        op->found = data; /* one shard's part: merged by search_part_done */
+    if (rc == 0 && op->kind == WALLET_OP_FIND_REFERENCE)
         return;
-    }
     if (rc == 0)
         rc = wd_envelope_success(&op->reply, 200, data);
     if (rc < 0) {
@@ -306,77 +302,76 @@ static void run_read(struct db_conn *c, struct wallet_op *op)
 
 /*
  * A search by reference: the transactions can be on any shard, so one part per shard goes on
- * that shard's read queue at once, and whichever part finishes last merges them (newest first,
- * at most limit) and completes the caller's op. If any shard fails, the search fails: a partial
- * answer would look like a complete one.
+ * that shard's read queue at once, and whoever finishes last (a reader, or the submitter if the
+ * readers were quicker) merges the rows (newest first, at most limit) and completes the caller's
+ * op. If any shard fails, the search fails: a partial answer would look like a complete one.
  */
 struct search {
     struct wallet_op *parent;
-    atomic_int pending;
+    atomic_int pending; /* parts not finished, plus one held by the submitter */
     int nparts;
-    struct wallet_op parts[];
+    struct search_part parts[];
 };
 
-/* Newest first: createdAt is fixed-width ISO 8601, so text order is time order; then id. */
+/* The SQL's own order: created_at DESC, id DESC. */
 static int txn_newer_first(const void *a, const void *b)
 {
-    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    int c = strcmp(json_string_value(json_object_get(y, "createdAt")),
-                   json_string_value(json_object_get(x, "createdAt")));
+    const struct ledger_txn *x = *(const struct ledger_txn *const *)a;
+    const struct ledger_txn *y = *(const struct ledger_txn *const *)b;
 
-    return c ? c
-             : strcmp(json_string_value(json_object_get(y, "id")),
-                      json_string_value(json_object_get(x, "id")));
+    if (x->created_ms != y->created_ms)
+        return x->created_ms < y->created_ms ? 1 : -1;
+    return strcmp(y->id, x->id);
 }
 
-/* Builds the parent's reply from the parts: the first failure, or the merged rows. */
+/* The parent's reply: the first part's failure, or the merged rows. */
 static void search_merge(struct search *sr)
 {
     struct wallet_op *op = sr->parent;
-    size_t total = 0;
+    int total = 0;
 
     wd_body_release(&op->reply);
     for (int i = 0; i < sr->nparts; i++) {
-        if (!sr->parts[i].found) {
-            op->reply = sr->parts[i].reply; /* an error envelope; taken over */
-            memset(&sr->parts[i].reply, 0, sizeof(sr->parts[i].reply));
+        struct wallet_op *part = &sr->parts[i].op;
+        if (part->reply.data) { /* an error envelope: taken over */
+            op->reply = part->reply;
+            memset(&part->reply, 0, sizeof(part->reply));
             return;
         }
-        total += json_array_size(sr->parts[i].found);
+        total += sr->parts[i].n;
     }
-    json_t **all = malloc((total ? total : 1) * sizeof(*all));
+    const struct ledger_txn **all = malloc((size_t)(total ? total : 1) * sizeof(*all));
     if (!all) {
         wd_envelope_error(&op->reply, -WD_E_NOMEM, NULL);
         return;
     }
-    size_t n = 0;
+    int n = 0;
     for (int i = 0; i < sr->nparts; i++)
-        for (size_t j = 0; j < json_array_size(sr->parts[i].found); j++)
-            all[n++] = json_array_get(sr->parts[i].found, j);
-    qsort(all, n, sizeof(*all), txn_newer_first);
+        for (int j = 0; j < sr->parts[i].n; j++)
+            all[n++] = &sr->parts[i].rows[j];
+    qsort(all, (size_t)n, sizeof(*all), txn_newer_first);
     json_t *list = json_array();
-    for (size_t i = 0; i < n && i < (size_t)op->limit; i++)
-        json_array_append(list, all[i]);
+    for (int i = 0; i < n && i < op->limit; i++)
+        json_array_append_new(list, render_txn(all[i]));
     free(all);
     json_t *data = json_pack("{s:s, s:o, s:b}", "referenceId", op->reference_id, "transactions",
-                             list, "hasMore", n > (size_t)op->limit);
-    if (wd_envelope_success(&op->reply, 200, data) < 0)
+                             list, "hasMore", n > op->limit);
+    if (!data || wd_envelope_success(&op->reply, 200, data) < 0)
         wd_envelope_error(&op->reply, -WD_E_NOMEM, NULL);
 }
 
 static void search_free(struct search *sr)
 {
     for (int i = 0; i < sr->nparts; i++) {
-        json_decref(sr->parts[i].found);
-        wd_body_release(&sr->parts[i].reply);
+        free(sr->parts[i].rows);
+        wd_body_release(&sr->parts[i].op.reply);
     }
     free(sr);
 }
 
-static void search_part_done(struct wallet_op *part)
+/* Drops one count; the last one merges and completes the parent. */
+static void search_release(struct search *sr)
 {
-    struct search *sr = part->arg;
-
     if (atomic_fetch_sub(&sr->pending, 1) != 1)
         return;
     struct wallet_op *parent = sr->parent;
@@ -385,17 +380,23 @@ static void search_part_done(struct wallet_op *part)
     parent->done(parent);
 }
 
+static void search_part_done(struct wallet_op *part)
+{
+    search_release(part->arg);
+}
+
 static int search_submit(struct wallet_engine *e, struct wallet_op *op, struct wd_error *err)
 {
     struct search *sr = calloc(1, sizeof(*sr) + (size_t)e->nshards * sizeof(sr->parts[0]));
+    int queued = 0;
 
     if (!sr)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     sr->parent = op;
     sr->nparts = e->nshards;
-    atomic_init(&sr->pending, e->nshards);
-    for (int i = 0; i < e->nshards; i++) {
-        struct wallet_op *part = &sr->parts[i];
+    atomic_init(&sr->pending, e->nshards + 1);
+    for (int i = 0; i < sr->nparts; i++) {
+        struct wallet_op *part = &sr->parts[i].op;
         memcpy(part->tenant, op->tenant, sizeof(part->tenant));
         memcpy(part->reference_id, op->reference_id, sizeof(part->reference_id));
         part->kind = op->kind;
@@ -405,15 +406,20 @@ static int search_submit(struct wallet_engine *e, struct wallet_op *op, struct w
         part->done = search_part_done;
         part->arg = sr;
     }
-    /* From the first push on, the parts may finish (and free sr) at any time: a part that
-     * cannot be queued is finished here, as failed. */
     for (int i = 0; i < sr->nparts; i++) {
-        struct wallet_op *part = &sr->parts[i];
-        if (queue_push(&e->shards[i].reads, part) < 0) {
-            wd_envelope_error(&part->reply, -WD_E_SERVICE_UNAVAILABLE, NULL);
-            search_part_done(part);
+        struct wallet_op *part = &sr->parts[i].op;
+        if (queue_push(&e->shards[i].reads, part) == 0) {
+            queued++;
+            continue;
         }
+        wd_envelope_error(&part->reply, -WD_E_SERVICE_UNAVAILABLE, NULL);
+        atomic_fetch_sub(&sr->pending, 1); /* never the last: the submitter still holds one */
     }
+    if (queued == 0) {
+        search_free(sr);
+        return wd_error_set(err, -WD_E_SERVICE_UNAVAILABLE, "server is overloaded or stopping");
+    }
+    search_release(sr);
     return 0;
 }
 
@@ -542,7 +548,7 @@ int wallet_engine_start(struct wallet_engine **out,
 
 int wallet_engine_submit(struct wallet_engine *e, struct wallet_op *op, struct wd_error *err)
 {
-    if (op->shard == WALLET_ALL_SHARDS && op->kind == WALLET_OP_FIND_REFERENCE)
+    if (op->kind == WALLET_OP_FIND_REFERENCE)
         return search_submit(e, op, err);
     if (op->shard < 0 || op->shard >= e->nshards)
         return wd_error_set(err, -WD_E_INTERNAL_ERROR, "op for unknown shard %d", op->shard);

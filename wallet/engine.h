@@ -25,11 +25,12 @@ int wallet_engine_start(struct wallet_engine **out,
                         struct wd_error *err);
 
 /*
- * Queues op for op->shard (WALLET_ALL_SHARDS for WALLET_OP_FIND_REFERENCE: every shard is read
- * and the answers merged). On success op->done(op) will be called exactly once, from an engine
- * thread. Fails at once (done is not called) with -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS when this
- * process is already executing the op's (tenant, key), or -WD_E_SERVICE_UNAVAILABLE when the
- * engine is stopping or the shard's queue is full.
+ * Queues op for op->shard; a WALLET_OP_FIND_REFERENCE reads every shard and merges the answers.
+ * On success op->done(op) will be called exactly once, from an engine thread (for a search, it
+ * may also be the calling thread, if every shard answered before this returns). Fails at once (done
+ * is not called) with -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS when this process is already executing the
+ * op's (tenant, key), or -WD_E_SERVICE_UNAVAILABLE when the engine is stopping or the shard's queue
+ * is full.
  */
 int wallet_engine_submit(struct wallet_engine *e, struct wallet_op *op, struct wd_error *err);
 

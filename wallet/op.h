@@ -39,7 +39,7 @@ enum wallet_op_kind {
     WALLET_OP_KIND_COUNT
 };
 
-/* op->shard for an op that reads every shard (WALLET_OP_FIND_REFERENCE). */
+/* op->shard of an op that reads every shard (WALLET_OP_FIND_REFERENCE); says so to the reader. */
 #define WALLET_ALL_SHARDS (-1)
 
 static inline bool wallet_op_is_write(enum wallet_op_kind kind)
@@ -79,7 +79,6 @@ struct wallet_op {
     /* answer, filled by the engine */
     struct wd_body reply; /* owned by the op once set; released by the submitter */
     bool replayed;        /* reply is a stored idempotent answer */
-    json_t *found;        /* engine-internal: one shard's part of a search, rendered rows */
 
     /* completion: called exactly once, from an engine thread */
     wallet_op_done_fn done;

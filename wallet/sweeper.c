@@ -16,9 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-#define EXPIRE_BATCH  256
-#define EXPIRE_ROUNDS 16 /* pages per shard per pass while pages come back full: a backlog drains \
-                          */
+#define EXPIRE_BATCH 256
+#define EXPIRE_ROUNDS                                                           \
+    16 /* pages per shard per pass while pages come back full: a backlog drains \
+        */
 #define PURGE_BATCH  1000
 #define PURGE_ROUNDS 10
 

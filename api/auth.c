@@ -106,12 +106,17 @@ static int parse_line(char *text, struct api_key_entry *e)
     return 0;
 }
 
-static int add_entry(struct api_keys *keys, const struct api_key_entry *e)
+static int add_entry(struct api_keys *keys, struct api_key_entry *e)
 {
+    e->tenant_ix = -1;
     for (size_t i = 0; i < keys->n; i++) {
         if (strcmp(keys->entries[i].key_id, e->key_id) == 0)
             return -1;
+        if (strcmp(keys->entries[i].tenant, e->tenant) == 0)
+            e->tenant_ix = keys->entries[i].tenant_ix;
     }
+    if (e->tenant_ix < 0)
+        e->tenant_ix = keys->ntenants++;
     struct api_key_entry *grown = realloc(keys->entries, (keys->n + 1) * sizeof(*grown));
     if (!grown)
         return -1;
@@ -158,11 +163,13 @@ void api_keys_release(struct api_keys *keys)
     free(keys->entries);
     keys->entries = NULL;
     keys->n = 0;
+    keys->ntenants = 0;
 }
 
 int api_keys_verify(const struct api_keys *keys,
                     const char *authorization,
-                    char tenant[API_TENANT_MAX + 1])
+                    char tenant[API_TENANT_MAX + 1],
+                    int *tenant_ix)
 {
     static const char scheme[] = "Bearer ";
     unsigned char presented[32];
@@ -181,6 +188,8 @@ int api_keys_verify(const struct api_keys *keys,
         if (sodium_memcmp(presented, e->hash, sizeof(presented)) != 0)
             return -WD_E_UNAUTHORIZED;
         memcpy(tenant, e->tenant, strlen(e->tenant) + 1);
+        if (tenant_ix)
+            *tenant_ix = e->tenant_ix;
         return 0;
     }
     return -WD_E_UNAUTHORIZED;

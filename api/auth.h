@@ -27,11 +27,13 @@ struct api_key_entry {
     char key_id[API_KEY_ID_LEN + 1];
     char tenant[API_TENANT_MAX + 1];
     unsigned char hash[32];
+    int tenant_ix; /* the tenant's number in this file, 0..ntenants-1, shared by its keys */
 };
 
 struct api_keys {
     struct api_key_entry *entries; /* owned */
     size_t n;
+    int ntenants;
 };
 
 /* True if s is a valid tenant name. */
@@ -44,11 +46,13 @@ void api_keys_release(struct api_keys *keys);
 
 /*
  * Verifies an Authorization header value ("Bearer <key>"). On success copies the key's tenant
- * into tenant and returns 0; otherwise -WD_E_UNAUTHORIZED. NULL header is unauthorized.
+ * into tenant and its number into *tenant_ix (if not NULL) and returns 0; otherwise
+ * -WD_E_UNAUTHORIZED. NULL header is unauthorized.
  */
 int api_keys_verify(const struct api_keys *keys,
                     const char *authorization,
-                    char tenant[API_TENANT_MAX + 1]);
+                    char tenant[API_TENANT_MAX + 1],
+                    int *tenant_ix);
 
 /*
  * Makes a new key for tenant: the key itself into key (shown once, never stored) and the line

@@ -10,25 +10,22 @@
 #include "db/bucket.h"
 
 #include <pthread.h>
-#include <sodium.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 
-#define LEASE_SLOTS 64 /* tenants a thread keeps leases for; a collision drops the older lease */
-#define NS_PER_MS   1000000LL
+#define NS_PER_MS 1000000LL
 
 struct thread_state {
     struct db_bucket bucket;
-    struct api_lease leases[LEASE_SLOTS];
+    struct api_lease leases[]; /* one per tenant, by its number */
 };
 
 struct api_ratelimit {
     const struct wd_config *cfg;
     pthread_key_t key; /* this thread's struct thread_state */
+    int ntenants;
     int64_t max_lease;
-    unsigned char slot_key[crypto_shorthash_KEYBYTES];
     atomic_bool unchecked; /* Redis could not be asked last time: log only the transitions */
 };
 
@@ -80,7 +77,10 @@ static void thread_state_free(void *p)
     free(ts);
 }
 
-int api_ratelimit_new(struct api_ratelimit **out, const struct wd_config *cfg, struct wd_error *err)
+int api_ratelimit_new(struct api_ratelimit **out,
+                      const struct wd_config *cfg,
+                      int ntenants,
+                      struct wd_error *err)
 {
     struct api_ratelimit *rl = calloc(1, sizeof(*rl));
 
@@ -91,8 +91,8 @@ int api_ratelimit_new(struct api_ratelimit **out, const struct wd_config *cfg, s
         return wd_error_set(err, -WD_E_NOMEM, "rate limit: no thread-specific key");
     }
     rl->cfg = cfg;
+    rl->ntenants = ntenants;
     rl->max_lease = api_lease_max(cfg->rate_limit_burst);
-    crypto_shorthash_keygen(rl->slot_key);
     atomic_init(&rl->unchecked, false);
     *out = rl;
     return 0;
@@ -112,7 +112,7 @@ static struct thread_state *thread_state(struct api_ratelimit *rl)
 
     if (ts)
         return ts;
-    ts = calloc(1, sizeof(*ts));
+    ts = calloc(1, sizeof(*ts) + (size_t)rl->ntenants * sizeof(ts->leases[0]));
     if (!ts)
         return NULL;
     db_bucket_init(&ts->bucket, &rl->cfg->redis, rl->cfg->redis_timeout_ms);
@@ -123,47 +123,33 @@ static struct thread_state *thread_state(struct api_ratelimit *rl)
     return ts;
 }
 
-/* This thread's lease for tenant; a slot held by another tenant is taken over (its tokens
- * are dropped). */
-static struct api_lease *lease_for(struct api_ratelimit *rl,
-                                   struct thread_state *ts,
-                                   const char *tenant)
-{
-    unsigned char h[crypto_shorthash_BYTES];
-    size_t len = strlen(tenant);
-
-    crypto_shorthash(h, (const unsigned char *)tenant, len, rl->slot_key);
-    struct api_lease *l = &ts->leases[h[0] % LEASE_SLOTS];
-    if (strcmp(l->tenant, tenant) != 0) {
-        memset(l, 0, sizeof(*l));
-        memcpy(l->tenant, tenant, len < API_TENANT_MAX ? len : API_TENANT_MAX);
-    }
-    return l;
-}
-
 /* Redis could not be asked: let the request through, count it, log when this starts. */
 static int let_through(struct api_ratelimit *rl, const struct wd_error *err)
 {
     wd_metrics_rate_limit_unchecked();
-    if (!atomic_exchange(&rl->unchecked, true))
+    if (!atomic_load_explicit(&rl->unchecked, memory_order_relaxed) &&
+        !atomic_exchange(&rl->unchecked, true))
         wd_warn("rate limit: redis unavailable, requests pass unchecked: %s", err->message);
     return 0;
 }
 
-int api_ratelimit_check(struct api_ratelimit *rl, const char *tenant, int *retry_after_s)
+int api_ratelimit_check(struct api_ratelimit *rl,
+                        const char *tenant,
+                        int tenant_ix,
+                        int *retry_after_s)
 {
     const struct wd_config *cfg = rl->cfg;
     struct wd_error err = {0};
     struct db_bucket_result res;
 
-    if (cfg->rate_limit_rps <= 0)
+    if (cfg->rate_limit_rps <= 0 || tenant_ix < 0 || tenant_ix >= rl->ntenants)
         return 0;
     struct thread_state *ts = thread_state(rl);
     if (!ts) {
         wd_error_set(&err, -WD_E_NOMEM, "out of memory");
         return let_through(rl, &err);
     }
-    struct api_lease *l = lease_for(rl, ts, tenant);
+    struct api_lease *l = &ts->leases[tenant_ix];
     int64_t now = wd_clock_mono_ns();
     int64_t want = api_lease_use(l, now, rl->max_lease);
     if (want == 0)
@@ -171,7 +157,8 @@ int api_ratelimit_check(struct api_ratelimit *rl, const char *tenant, int *retry
     if (db_bucket_take(&ts->bucket, tenant, cfg->rate_limit_rps, cfg->rate_limit_burst, want, &res,
                        &err) < 0)
         return let_through(rl, &err);
-    if (atomic_exchange(&rl->unchecked, false))
+    if (atomic_load_explicit(&rl->unchecked, memory_order_relaxed) &&
+        atomic_exchange(&rl->unchecked, false))
         wd_info("rate limit: redis answers again, limits apply");
     if (res.granted >= 1) {
         api_lease_grant(l, res.granted, now);

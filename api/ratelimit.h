@@ -22,7 +22,6 @@
 #ifndef WD_API_RATELIMIT_H
 #define WD_API_RATELIMIT_H
 
-#include "api/auth.h"
 #include "core/config.h"
 #include "core/error.h"
 
@@ -34,7 +33,6 @@
 
 /* One thread's tokens for one tenant. Zeroed means none. */
 struct api_lease {
-    char tenant[API_TENANT_MAX + 1];
     int64_t tokens;     /* leased and not used yet */
     int64_t expires_ns; /* the leased tokens are dropped then */
     int64_t window_ns;  /* start of the current counting window */
@@ -44,20 +42,25 @@ struct api_lease {
 
 struct api_ratelimit;
 
-/* *out is owned by the caller; cfg is borrowed for its life. 0 or -WD_E_NOMEM. */
+/* For ntenants tenants (numbered as api_keys_verify numbers them). *out is owned by the caller;
+ * cfg is borrowed for its life. 0 or -WD_E_NOMEM. */
 int api_ratelimit_new(struct api_ratelimit **out,
                       const struct wd_config *cfg,
+                      int ntenants,
                       struct wd_error *err);
 
 /* Frees rl. Call after every thread that used it has exited. NULL is a no-op. */
 void api_ratelimit_free(struct api_ratelimit *rl);
 
 /*
- * Takes one of tenant's tokens. 0: go on (also when the limit is off or Redis could not be
- * asked). -WD_E_RATE_LIMITED: refuse, with *retry_after_s the whole seconds until a token is
- * there (at least 1).
+ * Takes one of the tokens of tenant (named, and numbered 0..ntenants-1). 0: go on (also when the
+ * limit is off or Redis could not be asked). -WD_E_RATE_LIMITED: refuse, with *retry_after_s the
+ * whole seconds until a token is there (at least 1).
  */
-int api_ratelimit_check(struct api_ratelimit *rl, const char *tenant, int *retry_after_s);
+int api_ratelimit_check(struct api_ratelimit *rl,
+                        const char *tenant,
+                        int tenant_ix,
+                        int *retry_after_s);
 
 /*
  * Pure parts, exposed for unit tests. api_lease_use counts one request at now_ns and uses a

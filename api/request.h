@@ -34,6 +34,7 @@ struct api_request {
     struct api_match match;
     char request_id[API_REQUEST_ID_MAX + 1];
     char tenant[WALLET_TENANT_MAX + 1];
+    int tenant_ix; /* the tenant's number in the key file (api/auth) */
     int64_t start_ns;
 
     char *body; /* owned; NUL-terminated; at most cfg->max_body_bytes */

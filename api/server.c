@@ -234,13 +234,14 @@ static void dispatch(struct api_request *req)
     }
     const struct api_route *route = req->match.route;
     if ((route->flags & API_ROUTE_AUTH) &&
-        api_keys_verify(req->ctx->keys, api_request_header(req, "Authorization"), req->tenant) <
-            0) {
+        api_keys_verify(req->ctx->keys, api_request_header(req, "Authorization"), req->tenant,
+                        &req->tenant_ix) < 0) {
         api_reply_error(req, -WD_E_UNAUTHORIZED, NULL);
         return;
     }
     if ((route->flags & API_ROUTE_AUTH) &&
-        api_ratelimit_check(req->ctx->ratelimit, req->tenant, &req->retry_after_s) < 0) {
+        api_ratelimit_check(req->ctx->ratelimit, req->tenant, req->tenant_ix, &req->retry_after_s) <
+            0) {
         api_reply_error(req, -WD_E_RATE_LIMITED, NULL);
         return;
     }

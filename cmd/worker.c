@@ -50,7 +50,7 @@ static int worker_start_parts(struct worker *w, int listen_fd, struct wd_error *
     if (rc == 0 && w->ctx.worker_index == 0)
         rc = wallet_sweeper_start(&w->sweeper, w->ctx.cfg, w->engine, err);
     if (rc == 0)
-        rc = api_ratelimit_new(&w->ratelimit, w->ctx.cfg, err);
+        rc = api_ratelimit_new(&w->ratelimit, w->ctx.cfg, w->ctx.keys->ntenants, err);
     w->ctx.ratelimit = w->ratelimit;
     if (rc == 0)
         rc = api_server_start(&w->server, &w->ctx, listen_fd, err);

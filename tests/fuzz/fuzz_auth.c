@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(tenant, '#', sizeof(tenant));
     tenant[API_TENANT_MAX] = '\0';
 
-    int rc = api_keys_verify(&keys, header, tenant);
+    int rc = api_keys_verify(&keys, header, tenant, NULL);
     int want = presented_key(header);
     if (want < 0) {
         FUZZ_CHECK(rc == -WD_E_UNAUTHORIZED);

@@ -154,29 +154,45 @@ static int keys_teardown(void **state)
     return 0;
 }
 
-static int verify(const struct fixture *fx, const char *header, char tenant[API_TENANT_MAX + 1])
+static int verify_ix(const struct fixture *fx,
+                     const char *header,
+                     char tenant[API_TENANT_MAX + 1],
+                     int *ix)
 {
     snprintf(tenant, API_TENANT_MAX + 1, "unchanged");
-    int rc = api_keys_verify(&fx->keys, header, tenant);
+    *ix = -7;
+    int rc = api_keys_verify(&fx->keys, header, tenant, ix);
     if (rc < 0) {
         assert_int_equal(rc, -WD_E_UNAUTHORIZED);
         assert_string_equal(tenant, "unchanged");
+        assert_int_equal(*ix, -7);
     }
     return rc;
+}
+
+static int verify(const struct fixture *fx, const char *header, char tenant[API_TENANT_MAX + 1])
+{
+    int ix;
+
+    return verify_ix(fx, header, tenant, &ix);
 }
 
 static void test_verify_success(void **state)
 {
     struct fixture *fx = *state;
     char header[128], tenant[API_TENANT_MAX + 1];
+    int ix;
 
     assert_int_equal(fx->keys.n, 2);
+    assert_int_equal(fx->keys.ntenants, 2);
     snprintf(header, sizeof(header), "Bearer %s", fx->acme);
-    assert_int_equal(verify(fx, header, tenant), 0);
+    assert_int_equal(verify_ix(fx, header, tenant, &ix), 0);
     assert_string_equal(tenant, "acme");
+    assert_int_equal(ix, 0);
     snprintf(header, sizeof(header), "Bearer %s", fx->globex);
-    assert_int_equal(verify(fx, header, tenant), 0);
+    assert_int_equal(verify_ix(fx, header, tenant, &ix), 0);
     assert_string_equal(tenant, "globex");
+    assert_int_equal(ix, 1);
     /* the scheme is case-insensitive (RFC 9110) */
     snprintf(header, sizeof(header), "bearer %s", fx->acme);
     assert_int_equal(verify(fx, header, tenant), 0);
@@ -184,6 +200,33 @@ static void test_verify_success(void **state)
     snprintf(header, sizeof(header), "BEARER %s", fx->globex);
     assert_int_equal(verify(fx, header, tenant), 0);
     assert_string_equal(tenant, "globex");
+}
+
+/* Tenants are numbered in the order they first appear; every key of a tenant has its number. */
+static void test_tenant_numbers(void **state)
+{
+    struct api_keys keys;
+    char key[3][API_KEY_LEN + 1], line[3][256], text[900], header[API_KEY_LEN + 16];
+    char tenant[API_TENANT_MAX + 1];
+    struct wd_error err;
+    int ix = -1;
+
+    (void)state;
+    assert_int_equal(api_keys_generate("globex", key[0], line[0], sizeof(line[0]), &err), 0);
+    assert_int_equal(api_keys_generate("acme", key[1], line[1], sizeof(line[1]), &err), 0);
+    assert_int_equal(api_keys_generate("globex", key[2], line[2], sizeof(line[2]), &err), 0);
+    snprintf(text, sizeof(text), "%s%s%s", line[0], line[1], line[2]);
+    assert_int_equal(load_text(&keys, text, &err), 0);
+    assert_int_equal(keys.n, 3);
+    assert_int_equal(keys.ntenants, 2);
+    static const int want[] = {0, 1, 0};
+    for (int i = 0; i < 3; i++) {
+        snprintf(header, sizeof(header), "Bearer %.*s", API_KEY_LEN, key[i]);
+        assert_int_equal(api_keys_verify(&keys, header, tenant, &ix), 0);
+        assert_int_equal(ix, want[i]);
+    }
+    api_keys_release(&keys);
+    assert_int_equal(keys.ntenants, 0);
 }
 
 /* The last character of the secret, changed to another valid base64url character. */
@@ -270,7 +313,7 @@ static void test_verify_with_no_keys(void **state)
     assert_int_equal(keys.n, 0);
     assert_int_equal(api_keys_generate("acme", key, line, sizeof(line), &err), 0);
     snprintf(header, sizeof(header), "Bearer %s", key);
-    assert_int_equal(api_keys_verify(&keys, header, tenant), -WD_E_UNAUTHORIZED);
+    assert_int_equal(api_keys_verify(&keys, header, tenant, NULL), -WD_E_UNAUTHORIZED);
     api_keys_release(&keys);
 }
 
@@ -362,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_generate_format),
         cmocka_unit_test(test_generate_refuses_bad_tenants),
         cmocka_unit_test_setup_teardown(test_verify_success, keys_setup, keys_teardown),
+        cmocka_unit_test(test_tenant_numbers),
         cmocka_unit_test_setup_teardown(test_verify_refused, keys_setup, keys_teardown),
         cmocka_unit_test(test_verify_with_no_keys),
         cmocka_unit_test(test_key_file_errors),

@@ -357,30 +357,32 @@ static int apply_rules(struct wallet_batch *b, struct wd_error *err)
 
 /* ---- claim: idempotency keys with their replies -------------------------------------------- */
 
-static int cmp_claim(const struct wallet_batch *b, int x, int y)
+static int cmp_key(const struct item *i, const struct item *j)
 {
-    const struct wallet_op *p = b->items[x].op, *q = b->items[y].op;
-    int c = strcmp(p->tenant, q->tenant);
-    return c ? c : strcmp(p->idem_key, q->idem_key);
+    int c = strcmp(i->op->tenant, j->op->tenant);
+
+    return c ? c : strcmp(i->op->idem_key, j->op->idem_key);
 }
 
-/* Item indexes of keyed ops, sorted by (tenant, key): every batch locks keys in that order. */
-static int sorted_keyed_items(struct wallet_batch *b, int *order)
+/* (tenant, key); the same key twice keeps arrival order, so the first to arrive claims it. */
+static int cmp_claim(const void *x, const void *y)
+{
+    const struct item *i = *(const struct item *const *)x, *j = *(const struct item *const *)y;
+    int c = cmp_key(i, j);
+
+    return c ? c : (i > j) - (i < j);
+}
+
+/* The keyed ops, sorted by (tenant, key): every batch locks keys in that order. */
+static int sorted_keyed_items(struct wallet_batch *b, struct item **order)
 {
     int n = 0;
 
     for (int i = 0; i < b->n; i++) {
         if (b->items[i].op->has_idem)
-            order[n++] = i;
+            order[n++] = &b->items[i];
     }
-    for (int i = 1; i < n; i++) { /* insertion sort: n <= 64 */
-        int v = order[i], j = i;
-        while (j > 0 && cmp_claim(b, order[j - 1], v) > 0) {
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = v;
-    }
+    qsort(order, (size_t)n, sizeof(*order), cmp_claim);
     return n;
 }
 
@@ -419,14 +421,14 @@ static int answer_from_record(struct db_conn *c,
  */
 static int claim_keys(struct wallet_batch *b, struct db_conn *c, bool *again, struct wd_error *err)
 {
-    int order[MAX];
+    struct item *order[MAX];
     int n = sorted_keyed_items(b, order);
 
     *again = false;
     b->nclaims = 0;
     for (int i = 0; i < n; i++) {
-        struct item *it = &b->items[order[i]];
-        if (i > 0 && cmp_claim(b, order[i - 1], order[i]) == 0) {
+        struct item *it = order[i];
+        if (i > 0 && cmp_key(order[i - 1], it) == 0) {
             it->fixed = it->by_key = true; /* the same key twice in one batch: one at a time */
             decide(it, -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS, 0, NULL);
             *again = true;
@@ -441,7 +443,7 @@ static int claim_keys(struct wallet_batch *b, struct db_conn *c, bool *again, st
         k->response = it->body.data;
         k->response_len = it->body.len;
         it->claim_ix = b->nclaims;
-        b->claim_item[b->nclaims++] = order[i];
+        b->claim_item[b->nclaims++] = (int)(it - b->items);
     }
     if (b->nclaims == 0)
         return 0;

@@ -63,6 +63,28 @@ bool shard_health_all_ok(const struct shard_health_status *s)
     return true;
 }
 
+/* Publishes the primaries' and Redis's results (readiness), keeping the last replica results. */
+static void publish_gating(struct shard_health *h, const struct shard_health_status *next)
+{
+    pthread_mutex_lock(&h->mu);
+    bool was_ok = shard_health_all_ok(&h->status) || !h->status.checked;
+    h->status.checked = true;
+    h->status.shard_count = next->shard_count;
+    memcpy(h->status.primary_ok, next->primary_ok, sizeof(next->primary_ok));
+    memcpy(h->status.primary_error, next->primary_error, sizeof(next->primary_error));
+    h->status.redis_ok = next->redis_ok;
+    memcpy(h->status.redis_error, next->redis_error, sizeof(next->redis_error));
+    pthread_mutex_unlock(&h->mu);
+    if (was_ok != shard_health_all_ok(next))
+        WD_LOG(shard_health_all_ok(next) ? WD_LOG_INFO : WD_LOG_WARN, "dependencies %s",
+               shard_health_all_ok(next) ? "all reachable" : "not all reachable");
+}
+
+/*
+ * One round: primaries and Redis first, published at once, since readiness depends on them;
+ * then the replicas, which are only reported (a dead replica can take a connect timeout per
+ * round and must not make readiness stale). The first round publishes everything together.
+ */
 static void check_round(struct shard_health *h)
 {
     struct shard_health_status next = {.checked = true, .shard_count = h->cfg->shard_count};
@@ -75,6 +97,15 @@ static void check_round(struct shard_health *h)
         if (!next.primary_ok[i])
             snprintf(next.primary_error[i], SHARD_HEALTH_MSG, "%s", err.message);
     }
+    wd_error_clear(&err);
+    bool ok = db_redis_ping(&h->redis, &err) == 0;
+    next.redis_ok = judge(ok, &h->redis_fails, &h->redis_seen);
+    if (!next.redis_ok)
+        snprintf(next.redis_error, SHARD_HEALTH_MSG, "%s", err.message);
+    bool first = !h->status.checked; /* this thread alone writes status */
+    if (!first)
+        publish_gating(h, &next);
+
     struct db_conn *replica = h->replicas;
     for (int i = 0; i < h->cfg->shard_count; i++) {
         next.replica_count[i] = h->cfg->shards[i].replica_count;
@@ -84,19 +115,13 @@ static void check_round(struct shard_health *h)
                 db_conn_replica_lag(replica, &next.replica_lag_s[i][r], &err) == 0;
         }
     }
-    wd_error_clear(&err);
-    bool ok = db_redis_ping(&h->redis, &err) == 0;
-    next.redis_ok = judge(ok, &h->redis_fails, &h->redis_seen);
-    if (!next.redis_ok)
-        snprintf(next.redis_error, SHARD_HEALTH_MSG, "%s", err.message);
-
     pthread_mutex_lock(&h->mu);
-    bool was_ok = shard_health_all_ok(&h->status) || !h->status.checked;
-    h->status = next;
+    memcpy(h->status.replica_count, next.replica_count, sizeof(next.replica_count));
+    memcpy(h->status.replica_ok, next.replica_ok, sizeof(next.replica_ok));
+    memcpy(h->status.replica_lag_s, next.replica_lag_s, sizeof(next.replica_lag_s));
     pthread_mutex_unlock(&h->mu);
-    if (was_ok != shard_health_all_ok(&next))
-        WD_LOG(shard_health_all_ok(&next) ? WD_LOG_INFO : WD_LOG_WARN, "dependencies %s",
-               shard_health_all_ok(&next) ? "all reachable" : "not all reachable");
+    if (first) /* the first answer is complete: replicas included */
+        publish_gating(h, &next);
 }
 
 static void *health_main(void *arg)

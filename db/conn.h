@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define DB_CONN_STMT_SLOTS 1536
+#define DB_CONN_STMT_SLOTS 144
 
 enum db_conn_flags {
     DB_CONN_TRANSACTIONAL = 1 << 0, /* autocommit off: every unit of work ends in commit/rollback */

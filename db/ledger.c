@@ -43,20 +43,14 @@ enum stmt_kind {
     S_COUNT
 };
 
-#define SLOT(kind, n) ((unsigned)(kind) * (LEDGER_BATCH_MAX + 1) + (unsigned)(n))
+/* A connection's statement slots: per kind, class 0 for SQL that does not depend on the row
+ * count, classes 1..7 for IN lists padded to 1, 2, 4, ... 64 rows. */
+#define SIZE_CLASSES    8
+#define SLOT(kind, cls) ((unsigned)(kind)*SIZE_CLASSES + (unsigned)(cls))
 _Static_assert(SLOT(S_COUNT, 0) <= DB_CONN_STMT_SLOTS, "statement slots");
+_Static_assert(LEDGER_BATCH_MAX <= 1 << (SIZE_CLASSES - 2), "size classes");
 
 #define SQL_MAX 16384
-
-/* The padded row count for n rows: the next power of two. */
-static int size_class(int n)
-{
-    int c = 1;
-
-    while (c < n)
-        c *= 2;
-    return c;
-}
 
 /* "YYYY-MM-DD HH:MM:SS.mmm" (UTC), how JSON_TABLE's DATETIME(3) columns read a time. */
 static void sql_datetime(int64_t ms, char out[WD_TIMESTAMP_LEN])
@@ -183,16 +177,27 @@ static int build_case(char *buf, size_t size, int n)
 
 typedef int (*sql_builder_fn)(char *buf, int n);
 
-/* The statement for (kind, n) on c, building and preparing it on first use. Borrowed. */
-static MYSQL_STMT *stmt_for(
-    struct db_conn *c, enum stmt_kind kind, int n, sql_builder_fn fn, struct wd_error *err)
+/*
+ * The statement of kind for n rows on c: its IN lists padded to *padded (the next power of two,
+ * so a connection holds a few statements per kind, not one per row count), built and prepared
+ * on first use. Borrowed.
+ */
+static MYSQL_STMT *stmt_for(struct db_conn *c,
+                            enum stmt_kind kind,
+                            int n,
+                            sql_builder_fn fn,
+                            int *padded,
+                            struct wd_error *err)
 {
-    unsigned slot = SLOT(kind, n);
+    int cls = 1;
 
-    if (n < 0 || n > LEDGER_BATCH_MAX) {
+    if (n < 1 || n > LEDGER_BATCH_MAX) {
         wd_error_set(err, -WD_E_INTERNAL_ERROR, "batch of %d rows is out of range", n);
         return NULL;
     }
+    for (*padded = 1; *padded < n; *padded *= 2)
+        cls++;
+    unsigned slot = SLOT(kind, cls);
     if (c->mysql && c->stmts[slot])
         return c->stmts[slot];
     char *sql = malloc(SQL_MAX);
@@ -201,8 +206,8 @@ static MYSQL_STMT *stmt_for(
         return NULL;
     }
     MYSQL_STMT *st = NULL;
-    if (fn(sql, n) < 0)
-        wd_error_set(err, -WD_E_INTERNAL_ERROR, "SQL for %d rows does not fit", n);
+    if (fn(sql, *padded) < 0)
+        wd_error_set(err, -WD_E_INTERNAL_ERROR, "SQL for %d rows does not fit", *padded);
     else
         st = db_conn_stmt(c, slot, sql, err);
     free(sql);
@@ -507,12 +512,12 @@ int ledger_lock_wallets(struct db_conn *c,
 {
     struct db_binder p;
     MYSQL_STMT *st;
-    int padded = size_class(n);
+    int padded;
 
     *found = 0;
     if (n == 0)
         return 0;
-    if (!(st = stmt_for(c, S_LOCK_W, padded, sql_lock_wallets, err)))
+    if (!(st = stmt_for(c, S_LOCK_W, n, sql_lock_wallets, &padded, err)))
         return err->code;
     if (bind_padded_ids(&p, ids, n, padded) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
@@ -592,11 +597,11 @@ int ledger_update_wallets(struct db_conn *c,
 {
     struct db_binder p;
     MYSQL_STMT *st;
-    int padded = size_class(n);
+    int padded;
 
     if (n == 0)
         return 0;
-    if (!(st = stmt_for(c, S_UPD_W, padded, sql_update_wallets, err)))
+    if (!(st = stmt_for(c, S_UPD_W, n, sql_update_wallets, &padded, err)))
         return err->code;
     if (db_binder_init(&p, 5 * padded + 1) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
@@ -759,12 +764,12 @@ int ledger_lock_txns(struct db_conn *c,
 {
     struct db_binder p;
     MYSQL_STMT *st;
-    int padded = size_class(n);
+    int padded;
 
     *found = 0;
     if (n == 0)
         return 0;
-    if (!(st = stmt_for(c, S_LOCK_T, padded, sql_lock_txns, err)))
+    if (!(st = stmt_for(c, S_LOCK_T, n, sql_lock_txns, &padded, err)))
         return err->code;
     if (bind_padded_ids(&p, ids, n, padded) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
@@ -838,11 +843,11 @@ int ledger_update_txns(struct db_conn *c,
 {
     struct db_binder p;
     MYSQL_STMT *st;
-    int padded = size_class(n);
+    int padded;
 
     if (n == 0)
         return 0;
-    if (!(st = stmt_for(c, S_UPD_T, padded, sql_update_txns, err)))
+    if (!(st = stmt_for(c, S_UPD_T, n, sql_update_txns, &padded, err)))
         return err->code;
     if (db_binder_init(&p, 5 * padded + 1) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);

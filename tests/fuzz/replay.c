@@ -8,46 +8,53 @@
 #include "fuzz.h"
 
 #include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 
-#define REPLAY_MAX_INPUT (1024 * 1024)
-
-/* Runs one file through the harness. 0, or -1 if it cannot be read. */
+/* Runs one file through the harness, read whole into a buffer of exactly its size (so ASan sees a
+ * read one past the input's end). 0, or -1 if it cannot be read in full. */
 static int replay_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
+    struct stat st;
 
     if (!f) {
         perror(path);
         return -1;
     }
-    uint8_t *data = malloc(REPLAY_MAX_INPUT);
-    if (!data) {
+    if (fstat(fileno(f), &st) < 0) {
+        perror(path);
         fclose(f);
         return -1;
     }
-    size_t n = fread(data, 1, REPLAY_MAX_INPUT, f);
-    int failed = ferror(f);
+    if (st.st_size < 0 || (uintmax_t)st.st_size > SIZE_MAX) {
+        fprintf(stderr, "%s: size %jd cannot be read into memory\n", path, (intmax_t)st.st_size);
+        fclose(f);
+        return -1;
+    }
+    size_t size = (size_t)st.st_size;
+    uint8_t *data = malloc(size ? size : 1);
+    if (!data) {
+        fprintf(stderr, "%s: no memory for its %zu bytes\n", path, size);
+        fclose(f);
+        return -1;
+    }
+    size_t n = fread(data, 1, size, f);
+    if (n != size) {
+        if (ferror(f))
+            perror(path);
+        else
+            fprintf(stderr, "%s: read %zu of its %zu bytes\n", path, n, size);
+        fclose(f);
+        free(data);
+        return -1;
+    }
     fclose(f);
-    if (failed) {
-        perror(path);
-        free(data);
-        return -1;
-    }
-    fprintf(stderr, "replay %s (%zu bytes)\n", path, n);
-    /* an exact-size copy, so ASan sees a read one past the input's end */
-    uint8_t *exact = malloc(n ? n : 1);
-    if (!exact) {
-        free(data);
-        return -1;
-    }
-    memcpy(exact, data, n);
+    fprintf(stderr, "replay %s (%zu bytes)\n", path, size);
+    LLVMFuzzerTestOneInput(data, size);
     free(data);
-    LLVMFuzzerTestOneInput(exact, n);
-    free(exact);
     return 0;
 }
 

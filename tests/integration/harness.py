@@ -10,6 +10,7 @@ Environment (set by ctest, see tests/CMakeLists.txt):
   CLUSTER_DIR, CLUSTER_PORT_BASE, CLUSTER_REDIS_PORT   optional: a non-default cluster
 """
 
+import datetime
 import http.client
 import json
 import os
@@ -47,6 +48,12 @@ def cluster_env():
             name, _, value = line[len("export "):].partition("=")
             env[name] = value.strip("'\"")
     return env
+
+
+def start_node(node):
+    """`cluster start NODE`: starts a stopped node and waits until it answers. A node that is
+    already running is left alone (exit 0), so this also serves as a cleanup after a stop."""
+    cluster("start", node)
 
 
 def sql(node, query):
@@ -270,6 +277,14 @@ class Walletd:
             time.sleep(0.05)
         raise RuntimeError(f"walletd not ready after {timeout}s: {self.tail()}")
 
+    def metric(self, name, **labels):
+        """The sum of the samples of one metric (those whose labels include labels), read from
+        a fresh GET /metrics; AssertionError unless that answers 200."""
+        r = one_shot(self.port, "GET", "/metrics")
+        if r.status != 200:
+            raise AssertionError(f"GET /metrics: {r!r}")
+        return metric_sum(parse_metrics(r.raw), name, **labels)
+
     def worker_pids(self):
         out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],
                              capture_output=True, text=True).stdout
@@ -282,6 +297,7 @@ class Walletd:
         a worker that ASan or UBSan aborts is restarted by the master, so the exit code alone
         would hide it."""
         if self.proc is None or self.proc.poll() is not None:
+            self.close_log()
             self.check_sanitizers()
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(signal.SIGTERM)
@@ -292,8 +308,13 @@ class Walletd:
             self.proc.wait()
             raise
         finally:
-            self.log.close()
+            self.close_log()
             self.check_sanitizers()
+
+    def close_log(self):
+        log = getattr(self, "log", None)
+        if log is not None and not log.closed:
+            log.close()
 
     def check_sanitizers(self):
         try:
@@ -321,17 +342,19 @@ class Walletd:
 
 
 class WalletdTestCase(unittest.TestCase):
-    """One walletd for the whole class; self.api (tenant-a) and self.api_b (tenant-b)."""
+    """One walletd for the whole class, with API keys for the tenants; self.api (the first
+    tenant, tenant-a by default) and self.api_b (the second, tenant-b)."""
 
     workers = 2
     env = None
+    tenants = TENANTS
 
     @classmethod
     def setUpClass(cls):
         ensure_migrated()
-        cls.server = Walletd(workers=cls.workers, env=cls.env).start()
-        cls.api = cls.server.client(TENANTS[0])
-        cls.api_b = cls.server.client(TENANTS[1])
+        cls.server = Walletd(workers=cls.workers, env=cls.env, tenants=cls.tenants).start()
+        cls.api = cls.server.client(cls.tenants[0])
+        cls.api_b = cls.server.client(cls.tenants[1])
 
     @classmethod
     def tearDownClass(cls):
@@ -348,6 +371,18 @@ class WalletdTestCase(unittest.TestCase):
             r = api.credit(w, amount)
             self.assertEqual(r.status, 201, r)
         return w
+
+    def connected_clients(self, n, tenant=None):
+        """n clients of this class's walletd (the first tenant's key unless tenant is given),
+        each already connected (one /health/live answered 200), so that requests sent together
+        really leave together. They are closed at the test's cleanup (closing earlier is fine)."""
+        clients = []
+        self.addCleanup(lambda: [c.close() for c in clients])
+        for _ in range(n):
+            c = self.server.client(tenant or self.tenants[0])
+            clients.append(c)
+            self.assertEqual(c.get("/health/live", key=False).status, 200)
+        return clients
 
 
 def parallel(fn, args_list, threads=None):
@@ -371,6 +406,13 @@ def parallel(fn, args_list, threads=None):
 
 
 # -- helpers for process-model and configuration tests (additive) ---------------------------
+
+def parse_ts(text):
+    """An API or log timestamp ("2026-11-23T13:28:02.123Z", always UTC) as an aware datetime
+    (use .timestamp() for seconds since the epoch)."""
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc)
+
 
 def wait_until(predicate, timeout, interval=0.05, message="condition"):
     """Polls predicate() until it returns something truthy (returned); AssertionError after

@@ -14,8 +14,8 @@ import socket
 import unittest
 import urllib.parse
 
-from harness import (ERROR_KEYS, Walletd, WalletdTestCase, assert_error, ensure_migrated,
-                     tenant_row_counts, unique_account, unique_key, unique_tenant)
+from harness import (ERROR_KEYS, Walletd, WalletdTestCase, assert_error, tenant_row_counts,
+                     unique_account, unique_key, unique_tenant)
 
 CREDIT = "/api/v1/transactions/credit"
 AUTHORIZE = "/api/v1/transactions/authorize"
@@ -46,11 +46,9 @@ def complete_responses(data):
 class BadInputTest(WalletdTestCase):
     @classmethod
     def setUpClass(cls):
-        ensure_migrated()
-        cls.tenant = unique_tenant("badinput")
-        cls.server = Walletd(workers=cls.workers, tenants=(cls.tenant, "tenant-b")).start()
-        cls.api = cls.server.client(cls.tenant)
-        cls.api_b = cls.server.client("tenant-b")
+        cls.tenant = unique_tenant("badinput")  # only this class's rows: see nothing_written
+        cls.tenants = (cls.tenant, "tenant-b")
+        super().setUpClass()
         # fixtures made before any snapshot: a funded wallet and a pending hold
         cls.account = unique_account("bad")
         cls.wallet = cls.api.create_wallet(cls.account)

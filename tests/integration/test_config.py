@@ -9,13 +9,13 @@ Fast: nothing here needs the schema; the cluster is only read through `scripts/c
 import http.client
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 import unittest
 
-from harness import WALLETD, cluster_env, free_port, one_shot, wait_until, walletctl
+from harness import (WALLETD, Walletd, cluster_env, free_port, one_shot, wait_until,
+                     walletctl)
 
 EXIT_WITHIN = 2.0
 
@@ -162,40 +162,28 @@ class ConfigTest(unittest.TestCase):
                 self.assert_refused(name, set_={name: value})
 
     # -- a dependency down is not a configuration error ---------------------------------------
-    def start_valid(self, changes, name):
-        """Starts walletd with base_env() plus changes; returns (get(path), stop())."""
-        env = self.base_env()
+    def start_valid(self, changes):
+        """Starts a walletd (a harness.Walletd, so stopping it also checks its log for sanitizer
+        reports) with base_env() plus changes, stopped at cleanup; returns (get(path),
+        stop_checked())."""
+        server = Walletd(workers=1, tenants=("tenant-a",))
+        env = self.base_env()  # exactly this configuration: nothing of walletd's is inherited
+        env.update({"PORT": str(server.port), "API_KEYS_FILE": server.keys_file})
         env.update(changes)
-        port = int(env["PORT"])
-        log_path = os.path.join(self.dir, f"{name}.log")
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen([WALLETD], env=env, stdout=log, stderr=subprocess.STDOUT)
-
-        def tail():
-            with open(log_path, "rb") as f:
-                return f.read()[-2000:].decode("utf-8", "replace")
-
-        def stop():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            return proc.returncode
-        self.addCleanup(stop)
+        server.env = env
+        server.start(wait_ready=False)
+        self.addCleanup(server.stop)
 
         def get(path):
-            if proc.poll() is not None:
-                self.fail(f"walletd exited with {proc.returncode}: {tail()}")
+            if server.proc.poll() is not None:
+                self.fail(f"walletd exited with {server.proc.returncode}: {server.tail()}")
             try:
-                return one_shot(port, "GET", path, timeout=3)
+                return one_shot(server.port, "GET", path, timeout=3)
             except (OSError, http.client.HTTPException):
                 return None
 
         def stop_checked():
-            self.assertEqual(stop(), 0, tail())
+            self.assertEqual(server.stop(), 0, server.tail())
         return get, stop_checked
 
     def assert_up_but_not_ready(self, get, check, message_prefix):
@@ -223,7 +211,7 @@ class ConfigTest(unittest.TestCase):
             "DATABASE_SHARD_1_URL": f"mysql://walletd:walletd@127.0.0.1:{dead_port}/walletd",
             "DATABASE_SHARD_1_REPLICA_URLS": "",
             "HEALTH_INTERVAL_MS": "200",
-        }, "dead-shard")
+        })
         self.assert_up_but_not_ready(get, "shard1", "shard 1 primary")
         stop()  # and it stops cleanly
 
@@ -231,7 +219,7 @@ class ConfigTest(unittest.TestCase):
         get, stop = self.start_valid({
             "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
             "HEALTH_INTERVAL_MS": "200",
-        }, "dead-redis")
+        })
         self.assert_up_but_not_ready(get, "redis", "redis")
         stop()
 

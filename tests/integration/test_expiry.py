@@ -7,8 +7,8 @@ class, another engineer's) may sweep a hold here first; the assertions hold eith
 import time
 import unittest
 
-from harness import (Walletd, WalletdTestCase, account_on_shard, assert_error, ledger_rows, sql,
-                     unique_key, wallet_invariants, wallet_primary)
+from harness import (Walletd, WalletdTestCase, account_on_shard, assert_error, ledger_rows,
+                     parse_ts, sql, unique_key, wait_until, wallet_invariants, wallet_primary)
 
 
 class ExpiryMixin:
@@ -39,9 +39,7 @@ class ExpiryMixin:
 
     def wait_until_expired(self, hold):
         """Sleeps until the hold's expiresAt has passed (a wait, not an assertion)."""
-        expires = self.txn(hold)["expiresAt"]
-        deadline = time.mktime(time.strptime(expires[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
-        deadline += int(expires[20:23]) / 1000 + 0.05
+        deadline = parse_ts(self.txn(hold)["expiresAt"]).timestamp() + 0.05
         time.sleep(max(0.0, deadline - time.time()))
 
 
@@ -56,9 +54,8 @@ class SweeperTest(ExpiryMixin, WalletdTestCase):
         lasting = self.api.authorize(w, 200, expiresInSeconds=3600).data["id"]
         self.assertEqual(self.api.wallet(w)["held"], 500)
 
-        deadline = time.time() + 15
-        while self.txn(hold)["status"] == "PENDING" and time.time() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: self.txn(hold)["status"] != "PENDING", 15, interval=0.1,
+                   message="the sweeper did not expire it")
         self.assertEqual(self.txn(hold)["status"], "EXPIRED", "the sweeper did not expire it")
         self.assertEqual(self.txn(lasting)["status"], "PENDING")
         wallet = self.api.wallet(w)
@@ -141,11 +138,8 @@ class ManySweepersTest(ExpiryMixin, WalletdTestCase):
             self.addCleanup(p.stop)
             p.wait_ready()
 
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if all(self.api.wallet(w)["held"] == 0 for w in wallets):
-                break
-            time.sleep(0.1)
+        wait_until(lambda: all(self.api.wallet(w)["held"] == 0 for w in wallets), 20,
+                   interval=0.1, message="every hold released")
         for w in wallets:
             node = wallet_primary(w)
             released = dict(sql(node, "SELECT transaction_id, COUNT(*) FROM ledger "

@@ -5,7 +5,6 @@ Every wait is a poll with a bound; nothing sleeps and hopes. Tests that stop a c
 always start it again in a cleanup, even when they fail.
 """
 
-import datetime
 import http.client
 import json
 import os
@@ -15,9 +14,10 @@ import threading
 import time
 import unittest
 
-from harness import (REPO, TENANTS, Walletd, account_on_shard, cluster, cluster_env,
-                     ensure_migrated, id_bucket, bucket_shard, metric_sum, one_shot,
-                     parse_metrics, sql, sql_value, unique_key, wait_until, walletctl)
+from harness import (REPO, TENANTS, Walletd, WalletdTestCase, account_on_shard, cluster,
+                     cluster_env, ensure_migrated, id_bucket, bucket_shard, metric_sum, one_shot,
+                     parse_metrics, parse_ts, sql, sql_value, start_node, unique_key,
+                     wait_until, walletctl)
 
 SHARD_COUNT = int(cluster_env().get("SHARD_COUNT", "2"))
 
@@ -38,25 +38,17 @@ def pid_alive(pid):
         return False
 
 
-def start_node(node):
-    """`cluster start NODE`. Under heavy load, `cluster start` can report "exited during
-    startup" for a node that is in fact starting (its launcher had not exec'd mariadbd yet
-    when the script looked); asking again then finds it running. Callers poll walletd's
-    readiness afterwards anyway."""
-    for attempt in range(3):
-        try:
-            cluster("start", node)
-            return
-        except RuntimeError:
-            if attempt == 2:
-                raise
-            time.sleep(0.5)
-
-
 def log_time(line):
     """A log line's "ts" as seconds since the epoch."""
-    return datetime.datetime.strptime(line["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-        tzinfo=datetime.timezone.utc).timestamp()
+    return parse_ts(line["ts"]).timestamp()
+
+
+def replacement_worker(server, old, keep):
+    """The pid of a worker of server that is not in old, once server has its 2 workers again and
+    keep is still one of them; None until then."""
+    pids = server.worker_pids()
+    fresh = [p for p in pids if p not in old]
+    return fresh[0] if len(pids) == 2 and keep in pids and fresh else None
 
 
 def wait_every_worker(server, want, timeout, message, interval=0.02, request_timeout=5,
@@ -87,19 +79,11 @@ def wait_every_worker(server, want, timeout, message, interval=0.02, request_tim
     return wait_until(check, timeout, interval=interval, message=message)
 
 
-class FoundationTest(unittest.TestCase):
+class FoundationTest(WalletdTestCase):
     """One shared walletd (2 workers) for the tests that do not stop or kill it."""
 
-    @classmethod
-    def setUpClass(cls):
-        ensure_migrated()
-        cls.server = Walletd(workers=2, env=DEBUG_ENV).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.server.stop()
-        if rc != 0:
-            raise AssertionError(f"walletd exited {rc}: {cls.server.tail()}")
+    workers = 2
+    env = DEBUG_ENV
 
     # -- small helpers ----------------------------------------------------------------------
     def req(self, method, path, body=None, headers=None, key=True, server=None, timeout=10):
@@ -342,12 +326,7 @@ class FoundationTest(unittest.TestCase):
         self.assertEqual(len(workers), 2)
         route = "GET /health/live"
 
-        def live_total():
-            r = self.req("GET", "/metrics", key=False)
-            self.assertEqual(r.status, 200, r)
-            return metric_sum(parse_metrics(r.raw), "wallet_http_requests_total", route=route,
-                              status="2xx")
-        before = live_total()
+        before = self.server.metric("wallet_http_requests_total", route=route, status="2xx")
 
         tag = unique_key("metrics")
         made = 0
@@ -355,21 +334,25 @@ class FoundationTest(unittest.TestCase):
         def tagged_lines():
             return [line for line in self.server.log_lines()
                     if str(line.get("requestId", "")).startswith(tag)]
-        deadline = time.monotonic() + 10
-        served = set()
-        while served != workers:  # fresh connections until both workers have logged some
-            self.assertLess(time.monotonic(), deadline, f"requests reached only {served}")
+
+        def all_logged():
+            lines = tagged_lines()
+            return lines if len(lines) == made else None
+
+        def both_served():
+            nonlocal made
             for _ in range(10):
                 r = self.req("GET", "/health/live", key=False,
                              headers={"X-Request-Id": f"{tag}-{made}"})
                 self.assertEqual(r.status, 200)
                 made += 1
             # a request is counted, then logged, when it completes (just after its answer)
-            def all_logged():
-                lines = tagged_lines()
-                return lines if len(lines) == made else None
             lines = wait_until(all_logged, 2, message="every request logged")
             served = {line["pid"] for line in lines}
+            return served if served == workers else None
+        # fresh connections until both workers have logged some
+        served = wait_until(both_served, 10, interval=0,
+                            message="requests reached both workers")
         self.assertTrue(served <= workers, served)
 
         r = self.req("GET", "/metrics", key=False)
@@ -390,14 +373,8 @@ class FoundationTest(unittest.TestCase):
         other.env["PORT"] = str(self.server.port)
         t = time.monotonic()
         other.start(wait_ready=False)
-        try:
-            rc = other.proc.wait(5)
-        except Exception:
-            other.proc.kill()
-            other.proc.wait()
-            raise
-        finally:
-            other.log.close()
+        self.addCleanup(other.stop)
+        rc = other.proc.wait(5)
         self.assertNotEqual(rc, 0, other.tail())
         self.assertLess(time.monotonic() - t, 5)
         self.assertIn("PORT", other.tail())
@@ -416,7 +393,6 @@ class ProcessLifecycleTest(unittest.TestCase):
         server = Walletd(workers=2, env=dict(DEBUG_ENV, **{k: str(v) for k, v in env.items()}))
         server.start()
         started = time.monotonic()
-        self.addCleanup(lambda: server.log.closed or server.log.close())
         self.addCleanup(server.stop)
         return server, started
 
@@ -466,11 +442,8 @@ class ProcessLifecycleTest(unittest.TestCase):
         t_kill = time.monotonic()
         os.kill(victim, signal.SIGKILL)
 
-        def replaced():
-            pids = server.worker_pids()
-            fresh = [p for p in pids if p not in workers]
-            return fresh[0] if len(pids) == 2 and survivor in pids and fresh else None
-        new = wait_until(replaced, 2.0, interval=0.02, message="a new worker")
+        new = wait_until(lambda: replacement_worker(server, workers, survivor), 2.0,
+                         interval=0.02, message="a new worker")
         self.assertFalse(pid_alive(victim))
 
         # the new worker serves: the loop gets a request through it, and it answers ready 200
@@ -494,7 +467,7 @@ class ProcessLifecycleTest(unittest.TestCase):
                    message="ready 200 from the new worker within 2 s of the kill")
 
         # keep the loop going a little after the recovery, then look at it as a whole
-        wait_until(lambda: time.monotonic() - t_kill > 2.5, 3, message="loop")
+        time.sleep(max(0.0, t_kill + 2.5 - time.monotonic()))
         stop.set()
         thread.join(10)
         self.assertGreater(len(results), 20, "the loop made too few requests")
@@ -514,11 +487,7 @@ class ProcessLifecycleTest(unittest.TestCase):
         after_kill = [r for r in results if r[1] > t_kill and r[3] == 200]
         self.assertTrue(any(owners.get(r[0]) == survivor for r in after_kill),
                         "the surviving worker served nothing after the kill")
-
-        def restarts():
-            text = one_shot(server.port, "GET", "/metrics").raw
-            return metric_sum(parse_metrics(text), "wallet_worker_restarts_total")
-        self.assertEqual(restarts(), 1)
+        self.assertEqual(server.metric("wallet_worker_restarts_total"), 1)
         self.assertTrue(any(l.get("msg", "").endswith(f"restarted as pid {new}")
                             for l in server.log_lines()), "the master logs the restart")
         self.assertIsNone(server.proc.poll())
@@ -529,13 +498,6 @@ class ProcessLifecycleTest(unittest.TestCase):
         self.assertEqual(len(workers), 2)
         if time.monotonic() - started < 1.5:  # let the first workers pass the 1 s mark
             time.sleep(1.5 - (time.monotonic() - started))
-
-        def replacement(old, keep):
-            def check():
-                pids = server.worker_pids()
-                fresh = [p for p in pids if p not in old]
-                return fresh[0] if len(pids) == 2 and keep in pids and fresh else None
-            return check
 
         def master_times(pid):
             """(when the master saw pid die, when it started the replacement) from its log."""
@@ -555,15 +517,15 @@ class ProcessLifecycleTest(unittest.TestCase):
         # a worker that ran for more than 1 s is replaced at once
         victim, survivor = workers
         os.kill(victim, signal.SIGKILL)
-        second = wait_until(replacement(workers, survivor), 2.0, interval=0.01,
-                            message="immediate replacement")
+        second = wait_until(lambda: replacement_worker(server, workers, survivor), 2.0,
+                            interval=0.01, message="immediate replacement")
         died, restarted = wait_until(lambda: master_times(victim), 2.0)
         self.assertLess(restarted - died, 0.3, "no back-off for a worker that ran > 1 s")
 
         # a worker that dies within 1 s of its start is replaced only after a 1 s back-off
         os.kill(second, signal.SIGKILL)
-        third = wait_until(replacement(workers + [second], survivor), 3.0, interval=0.01,
-                           message="replacement after the back-off")
+        third = wait_until(lambda: replacement_worker(server, workers + [second], survivor),
+                           3.0, interval=0.01, message="replacement after the back-off")
         died, restarted = wait_until(lambda: master_times(second), 2.0)
         if died - started_at(second) >= 0.9:
             self.skipTest("could not kill the new worker within 1 s of its start")
@@ -573,8 +535,7 @@ class ProcessLifecycleTest(unittest.TestCase):
         wait_until(lambda: one_shot(server.port, "GET", "/health/ready").status == 200,
                    2.0, message="ready after the restarts")
         self.assertIn(third, server.worker_pids())
-        text = one_shot(server.port, "GET", "/metrics").raw
-        self.assertEqual(metric_sum(parse_metrics(text), "wallet_worker_restarts_total"), 2)
+        self.assertEqual(server.metric("wallet_worker_restarts_total"), 2)
 
     def test_sigterm_drains_then_exits_zero(self):
         drain = 2
@@ -632,11 +593,11 @@ class ProcessLifecycleTest(unittest.TestCase):
         conn.send(body[:10])
         self.assertLess(time.monotonic() - t0, drain - 0.1)
         # after the drain no new connection is taken (the kernel may queue it; nobody answers)
-        wait_until(lambda: time.monotonic() - t0 >= drain + 0.3, drain + 1, message="timer")
+        time.sleep(max(0.0, t0 + drain + 0.3 - time.monotonic()))
         with self.assertRaises((OSError, http.client.HTTPException),
                                msg="a new request was served after the drain ended"):
             one_shot(server.port, "GET", "/health/live", timeout=0.5)
-        wait_until(lambda: time.monotonic() - t0 >= drain + 0.8, drain + 1, message="timer")
+        time.sleep(max(0.0, t0 + drain + 0.8 - time.monotonic()))
         self.assertIsNone(server.proc.poll(), "exited with a request in flight")
         conn.send(body[10:])
         resp = conn.getresponse()

@@ -3,9 +3,9 @@
 import json
 import unittest
 
-from harness import (PRIMARIES, TENANTS, Client, WalletdTestCase, assert_error, ledger_rows,
-                     parallel, sql_int, sql_str, sql_value, unique_account, unique_key,
-                     wallet_primary)
+from harness import (PRIMARIES, TENANTS, WalletdTestCase, assert_error, id_bucket, ledger_rows,
+                     parallel, random_wallet_id, sql_int, sql_str, sql_value, unique_account,
+                     unique_key, wallet_primary)
 
 CREDIT = "/api/v1/transactions/credit"
 AUTHORIZE = "/api/v1/transactions/authorize"
@@ -208,7 +208,7 @@ class IdempotencyTest(WalletdTestCase):
 
     def test_not_found_and_wallet_exists_are_stored(self):
         key = unique_key("ghost")
-        ghost = "wal_" + self.wallet[4:8] + "0" * 32  # this wallet's shard, no such wallet
+        ghost = random_wallet_id(id_bucket(self.wallet))  # this wallet's shard, no such wallet
         first = self.api.credit(ghost, 10, key=key)
         assert_error(self, first, 404, "NOT_FOUND")
         self.assertEqual(self.key_record(key), 404)
@@ -283,15 +283,11 @@ class IdempotencyTest(WalletdTestCase):
         body = json.dumps({"walletId": self.wallet, "amount": 123,
                            "referenceId": "race"}).encode()
         before = self.state()
-        clients = [Client(self.server.port, self.server.keys[TENANTS[0]]) for _ in range(20)]
-        try:
-            for c in clients:  # connect first, so the requests really leave together
-                self.assertEqual(c.get("/health/live", key=False).status, 200)
-            answers = parallel(lambda c: c.post(path, raw_body=body, key_header=key),
-                               [(c,) for c in clients])
-        finally:
-            for c in clients:
-                c.close()
+        clients = self.connected_clients(20)
+        answers = parallel(lambda c: c.post(path, raw_body=body, key_header=key),
+                           [(c,) for c in clients])
+        for c in clients:
+            c.close()
         originals = [r for r in answers if r.status == 201 and
                      r.header("Idempotent-Replayed") is None]
         self.assertEqual(len(originals), 1, answers)
@@ -336,25 +332,21 @@ class MixedBatchTest(WalletdTestCase):
                 r = api.credit(wallet, 1, key=key)
                 self.assertEqual(r.status, 201, r)
                 old.append((key, r))
-            clients = [Client(self.server.port, self.server.keys[TENANTS[0]]) for _ in range(20)]
-            try:
-                for c in clients:
-                    self.assertEqual(c.get("/health/live", key=False).status, 200)
-                create = json.dumps({"accountId": account, "currency": "USD"}).encode()
-                new_keys = [unique_key("mixed-create") for _ in range(10)]
-                jobs = [(c, "old", key) for c, (key, _) in zip(clients[:10], old)]
-                jobs += [(c, "create", key) for c, key in zip(clients[10:], new_keys)]
+            clients = self.connected_clients(20)
+            create = json.dumps({"accountId": account, "currency": "USD"}).encode()
+            new_keys = [unique_key("mixed-create") for _ in range(10)]
+            jobs = [(c, "old", key) for c, (key, _) in zip(clients[:10], old)]
+            jobs += [(c, "create", key) for c, key in zip(clients[10:], new_keys)]
 
-                def send(c, what, key):
-                    if what == "create":
-                        return c.post("/api/v1/wallets", raw_body=create, key_header=key)
-                    body = json.dumps({"walletId": wallet, "amount": 1,
-                                       "referenceId": "ref"}).encode()
-                    return c.post(CREDIT, raw_body=body, key_header=key)
-                answers = parallel(send, jobs)
-            finally:
-                for c in clients:
-                    c.close()
+            def send(c, what, key):
+                if what == "create":
+                    return c.post("/api/v1/wallets", raw_body=create, key_header=key)
+                body = json.dumps({"walletId": wallet, "amount": 1,
+                                   "referenceId": "ref"}).encode()
+                return c.post(CREDIT, raw_body=body, key_header=key)
+            answers = parallel(send, jobs)
+            for c in clients:  # this round's connections end here (the cleanup is a backstop)
+                c.close()
             for (key, first), r in zip(old, answers[:10]):
                 self.assertEqual((r.status, r.raw), (first.status, first.raw), key)
                 self.assertEqual(r.header("Idempotent-Replayed"), "true")

@@ -1,10 +1,9 @@
 """Every money endpoint's success path and its business refusals, field by field (docs/API.md)."""
 
-import datetime
 import re
 import unittest
 
-from harness import (WalletdTestCase, assert_error, random_txn_id, random_wallet_id,
+from harness import (WalletdTestCase, assert_error, parse_ts, random_txn_id, random_wallet_id,
                      unique_account, unique_key)
 
 WALLET_ID = re.compile(r"^wal_[0-9a-f]{36}$")
@@ -17,10 +16,6 @@ TXN_KEYS = {"id", "walletId", "type", "status", "amount", "capturedAmount", "cur
 ENTRY_KEYS = {"id", "transactionId", "type", "amount", "heldChange", "balanceAfter", "heldAfter",
               "availableAfter", "createdAt"}
 MAX_MONEY = 2**53 - 1
-
-
-def parse_ts(text):
-    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class MoneyTest(WalletdTestCase):

@@ -2,18 +2,11 @@
 
 import unittest
 
-from harness import (TENANTS, Client, WalletdTestCase, assert_error, ledger_rows, parallel,
-                     unique_key, wallet_invariants, wallet_primary)
+from harness import (WalletdTestCase, assert_error, ledger_rows, parallel, unique_key,
+                     wallet_invariants, wallet_primary)
 
 
 class RaceTest(WalletdTestCase):
-    def clients(self, n):
-        cs = [Client(self.server.port, self.server.keys[TENANTS[0]]) for _ in range(n)]
-        for c in cs:  # open every connection before the barrier
-            self.assertEqual(c.get("/health/live", key=False).status, 200)
-        self.addCleanup(lambda: [c.close() for c in cs])
-        return cs
-
     def assert_invariants(self, wallet, balance, held):
         node = wallet_primary(wallet)
         self.assertIsNotNone(node)
@@ -30,7 +23,7 @@ class RaceTest(WalletdTestCase):
         amount, n = 37, 50
         k = 1000 // amount  # 27
         answers = parallel(lambda c: c.authorize(w, amount, key=unique_key("auth")),
-                           [(c,) for c in self.clients(n)])
+                           [(c,) for c in self.connected_clients(n)])
         ok = [r for r in answers if r.status == 201]
         refused = [r for r in answers if r.status != 201]
         self.assertEqual(len(ok), k, answers)
@@ -49,7 +42,7 @@ class RaceTest(WalletdTestCase):
         amount, n = 37, 50
         k = 1000 // amount
         answers = parallel(lambda c: c.debit(w, amount, key=unique_key("debit")),
-                           [(c,) for c in self.clients(n)])
+                           [(c,) for c in self.connected_clients(n)])
         ok = [r for r in answers if r.status == 201]
         self.assertEqual(len(ok), k, answers)
         for r in answers:
@@ -63,7 +56,7 @@ class RaceTest(WalletdTestCase):
 
     def test_holds_and_debits_compete_for_the_same_funds(self):
         w = self.funded_wallet(1000)
-        cs = self.clients(40)
+        cs = self.connected_clients(40)
 
         def act(i, c):
             if i % 2:
@@ -86,7 +79,7 @@ class RaceTest(WalletdTestCase):
             r = self.api.authorize(w, 100)
             self.assertEqual(r.status, 201, r)
             holds.append(r.data["id"])
-        cs = self.clients(20)
+        cs = self.connected_clients(20)
         jobs = []
         for i, hold in enumerate(holds):
             jobs.append((cs[2 * i], "capture", hold))
@@ -117,7 +110,7 @@ class RaceTest(WalletdTestCase):
 
     def test_concurrent_credits_sum_exactly(self):
         w = self.funded_wallet(0)
-        cs = self.clients(40)
+        cs = self.connected_clients(40)
         answers = parallel(lambda i, c: c.credit(w, i + 1, key=unique_key("credit")),
                            list(enumerate(cs)))
         for r in answers:

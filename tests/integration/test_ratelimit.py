@@ -16,9 +16,8 @@ import tempfile
 import time
 import unittest
 
-from harness import (Walletd, assert_error, ensure_migrated, free_port, metric_sum,
-                     parse_metrics, random_wallet_id, sql, unique_account, unique_key,
-                     unique_tenant, wait_until, wallet_primary)
+from harness import (Walletd, assert_error, ensure_migrated, free_port, random_wallet_id, sql,
+                     unique_account, unique_key, unique_tenant, wait_until, wallet_primary)
 
 RPS = 1
 
@@ -79,15 +78,6 @@ class RateLimitTest(unittest.TestCase):
         rc = w.stop()
         self.assertEqual(rc, 0, w.tail())
 
-    def metric(self, w, name):
-        c = w.client()
-        try:
-            r = c.get("/metrics", key=False)
-        finally:
-            c.close()
-        self.assertEqual(r.status, 200, r)
-        return metric_sum(parse_metrics(r.raw), name)
-
     def assert_429(self, r):
         assert_error(self, r, 429, "RATE_LIMITED")
         retry = r.header("Retry-After")
@@ -130,7 +120,7 @@ class RateLimitTest(unittest.TestCase):
         keys = ",".join(f"'{k}'" for k, _ in refused)
         self.assertEqual(sql(node, "SELECT COUNT(*) FROM idempotency_keys "
                                    f"WHERE idem_key IN ({keys})")[0][0], "0")
-        self.assertEqual(self.metric(w, "wallet_rate_limited_total"), len(refused))
+        self.assertEqual(w.metric("wallet_rate_limited_total"), len(refused))
 
         # after Retry-After the same key runs afresh: it was never stored
         key, last = refused[-1]
@@ -195,7 +185,7 @@ class RateLimitTest(unittest.TestCase):
         self.assertLessEqual(passed, burst + math.ceil(elapsed * RPS))
         # ... and at most the leases left over at the end (one per HTTP thread) less
         self.assertGreaterEqual(passed, burst - workers * http_threads * (lease_max - 1))
-        self.assertEqual(self.metric(w, "wallet_rate_limited_total"), statuses.count(429))
+        self.assertEqual(w.metric("wallet_rate_limited_total"), statuses.count(429))
 
     def test_limit_zero_is_off(self):
         tenant = unique_tenant("rl-off")
@@ -205,7 +195,7 @@ class RateLimitTest(unittest.TestCase):
         for _ in range(30):
             r = api.get(f"/api/v1/wallets/{random_wallet_id()}")
             assert_error(self, r, 404, "NOT_FOUND")
-        self.assertEqual(self.metric(w, "wallet_rate_limited_total"), 0)
+        self.assertEqual(w.metric("wallet_rate_limited_total"), 0)
 
     def test_redis_down_lets_money_move_and_says_so(self):
         redis = PrivateRedis().start()
@@ -221,7 +211,7 @@ class RateLimitTest(unittest.TestCase):
         def refused_once():
             return api.get(f"/api/v1/wallets/{wallet}").status == 429
         wait_until(refused_once, 10, interval=0, message="the bucket runs dry")
-        self.assertEqual(self.metric(w, "wallet_rate_limit_unchecked_total"), 0)
+        self.assertEqual(w.metric("wallet_rate_limit_unchecked_total"), 0)
 
         redis.kill()
         for i in range(5):
@@ -230,7 +220,7 @@ class RateLimitTest(unittest.TestCase):
         r = api.get(f"/api/v1/wallets/{wallet}", headers={"X-Consistency": "strong"})
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.data["balance"], 50)
-        self.assertGreaterEqual(self.metric(w, "wallet_rate_limit_unchecked_total"), 6)
+        self.assertGreaterEqual(w.metric("wallet_rate_limit_unchecked_total"), 6)
         warned = [ln for ln in w.log_lines() if ln.get("level") == "warn"
                   and "rate limit: redis unavailable" in ln.get("msg", "")]
         self.assertEqual(len(warned), 1, w.tail())

@@ -4,17 +4,13 @@ shard's primary (and only there) and replicate to its replica."""
 import unittest
 
 from harness import (PRIMARIES, REPLICAS, TENANTS, WalletdTestCase, account_bucket,
-                     bucket_shard, cluster, cluster_env, id_bucket, sql, sql_int, sql_str,
-                     unique_account, unique_key)
+                     account_on_shard, bucket_shard, cluster, cluster_env, id_bucket, sql,
+                     sql_int, sql_str, unique_account, unique_key)
 
 
 def accounts_on_each_shard():
     """One fresh account whose bucket is on shard 0 and one on shard 1."""
-    found = {}
-    while len(found) < 2:
-        account = unique_account("route")
-        found.setdefault(bucket_shard(account_bucket(account)), account)
-    return found[0], found[1]
+    return account_on_shard(0, 2, "route"), account_on_shard(1, 2, "route")
 
 
 def count(node, table, column, value):

@@ -2,8 +2,9 @@
 
 import unittest
 
-from harness import (WalletdTestCase, assert_error, ledger_rows, random_txn_id, random_wallet_id,
-                     unique_account, unique_key, wallet_invariants, wallet_primary)
+from harness import (WalletdTestCase, assert_error, id_bucket, ledger_rows, random_txn_id,
+                     random_wallet_id, unique_account, unique_key, wallet_invariants,
+                     wallet_primary)
 
 
 class TenantIsolationTest(WalletdTestCase):
@@ -30,7 +31,7 @@ class TenantIsolationTest(WalletdTestCase):
 
     def test_reads_of_another_tenants_resources_are_not_found(self):
         b = self.api_b
-        bucket = int(self.wallet[4:8], 16)
+        bucket = id_bucket(self.wallet)
         ghost_w, ghost_t = random_wallet_id(bucket), random_txn_id(bucket)
         self.assert_same_404(b.get(f"/api/v1/wallets/{self.wallet}"),
                              b.get(f"/api/v1/wallets/{ghost_w}"))
@@ -52,7 +53,7 @@ class TenantIsolationTest(WalletdTestCase):
     def test_writes_on_another_tenants_resources_are_not_found(self):
         before = self.snapshot()
         b = self.api_b
-        bucket = int(self.wallet[4:8], 16)
+        bucket = id_bucket(self.wallet)
         ghost_w, ghost_t = random_wallet_id(bucket), random_txn_id(bucket)
         pairs = [
             (b.credit(self.wallet, 100), b.credit(ghost_w, 100)),

@@ -11,9 +11,17 @@
  *   --mode engine   client threads submit to wallet/engine exactly as walletd's HTTP threads do
  *                   (group commit with DB_POOL_SIZE writers per shard): walletd minus HTTP
  *
- * Usage: wallet-ceiling [--mode single|engine] [--clients 64] [--seconds 20] [--wallets 1000]
+ * Usage: wallet-ceiling [--mode single|engine] [--clients 64] [--seconds 20]
+ *                       [--wallets 1000 | --wallets-file F --tenant T]
+ *
+ * The holds (1 minor unit each, expiring after an hour) go to random wallets: with --wallets-file,
+ * the funded wallets listed in F (one ID per line, as loadtest/bench's bench_seed.py writes them)
+ * that belong to tenant T; without it, N wallets it creates and funds first (10^12 each) for
+ * tenant "ceiling", a new set on every run. Every op is run the way the mode runs it, seeding
+ * included (engine mode: one engine for the seeding and the run).
  * Configuration (shards, DB_POOL_SIZE, BATCH_MAX) comes from the same environment as walletd.
- * Prints one JSON line with the results.
+ * Prints one JSON line with the results; the first failed hold, if any, goes to stderr (e.g. 422
+ * INSUFFICIENT_FUNDS: the listed wallets ran dry) and the exit status is then 1.
  */
 #define _GNU_SOURCE
 #include "core/clock.h"
@@ -25,6 +33,8 @@
 #include "wallet/batch.h"
 #include "wallet/engine.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <mysql.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -36,7 +46,8 @@
 
 #define MAX_CLIENTS 1024
 #define LAT_SLOTS   (1 << 20)
-#define TENANT      "ceiling"
+#define SEED_TENANT "ceiling"
+#define SEED_AMOUNT 1000000000000LL
 
 struct run {
     struct wd_config cfg;
@@ -44,27 +55,83 @@ struct run {
     struct wallet_engine *engine;
     bool engine_mode;
     int clients, seconds, nwallets;
+    const char *wallets_file; /* NULL: seed nwallets wallets */
+    const char *tenant;
     char (*wallets)[SHARD_ID_LEN + 1];
     atomic_bool stop;
+    atomic_bool failure_shown; /* the first failure went to stderr */
     atomic_long done, failed;
     atomic_long nlat;
     uint32_t *lat_us; /* sampled latencies */
 };
 
-struct waiter {
-    pthread_mutex_t mu;
+/* What one thread needs to run ops one at a time in either mode. */
+struct session {
+    pthread_mutex_t mu; /* engine mode: op_done's signal */
     pthread_cond_t cv;
     bool done;
+    struct wallet_batch *batch;          /* single mode */
+    struct db_conn conns[WD_MAX_SHARDS]; /* single mode: one per shard primary */
 };
 
 static void op_done(struct wallet_op *op)
 {
-    struct waiter *w = op->arg;
+    struct session *ss = op->arg;
 
-    pthread_mutex_lock(&w->mu);
-    w->done = true;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    pthread_mutex_lock(&ss->mu);
+    ss->done = true;
+    pthread_cond_signal(&ss->cv);
+    pthread_mutex_unlock(&ss->mu);
+}
+
+static int session_open(struct run *r, struct session *ss)
+{
+    memset(ss, 0, sizeof(*ss));
+    pthread_mutex_init(&ss->mu, NULL);
+    pthread_cond_init(&ss->cv, NULL);
+    if (r->engine_mode)
+        return 0;
+    for (int s = 0; s < r->cfg.shard_count; s++)
+        db_conn_init(&ss->conns[s], &r->cfg.shards[s].primary, "ceiling", DB_CONN_TRANSACTIONAL, 5,
+                     30);
+    ss->batch = wallet_batch_new();
+    return ss->batch ? 0 : -1;
+}
+
+static void session_close(struct run *r, struct session *ss)
+{
+    for (int s = 0; !r->engine_mode && s < r->cfg.shard_count; s++)
+        db_conn_release(&ss->conns[s]);
+    wallet_batch_free(ss->batch);
+    pthread_cond_destroy(&ss->cv);
+    pthread_mutex_destroy(&ss->mu);
+}
+
+/*
+ * Runs op (op->shard set) to its reply: engine mode submits it to the engine and waits for it,
+ * single mode runs it alone in one DB transaction on the session's connection to its shard.
+ * Returns 0, or -1 if the engine refused to queue it (err says why; op has no reply).
+ */
+static int submit_wait(struct run *r,
+                       struct session *ss,
+                       struct wallet_op *op,
+                       struct wd_error *err)
+{
+    if (!r->engine_mode) {
+        struct wallet_op *ops[1] = {op};
+        wallet_batch_run(ss->batch, &ss->conns[op->shard], ops, 1);
+        return 0;
+    }
+    op->done = op_done;
+    op->arg = ss;
+    ss->done = false;
+    if (wallet_engine_submit(r->engine, op, err) < 0)
+        return -1;
+    pthread_mutex_lock(&ss->mu);
+    while (!ss->done)
+        pthread_cond_wait(&ss->cv, &ss->mu);
+    pthread_mutex_unlock(&ss->mu);
+    return 0;
 }
 
 static void fill_authorize(struct run *r, struct wallet_op *op, unsigned *seed, long n, int id)
@@ -77,7 +144,7 @@ static void fill_authorize(struct run *r, struct wallet_op *op, unsigned *seed, 
     shard_id_parse(wallet, SHARD_ID_LEN, SHARD_ID_WALLET, &bucket);
     op->bucket = bucket;
     op->shard = shard_map_lookup(&r->map, bucket);
-    snprintf(op->tenant, sizeof(op->tenant), TENANT);
+    snprintf(op->tenant, sizeof(op->tenant), "%s", r->tenant);
     memcpy(op->wallet_id, wallet, SHARD_ID_LEN + 1);
     op->amount = 1;
     op->has_amount = true;
@@ -96,10 +163,14 @@ static void record(struct run *r, int64_t start_ns, const struct wallet_op *op)
 
     if (i < LAT_SLOTS)
         r->lat_us[i] = (uint32_t)(us > UINT32_MAX ? UINT32_MAX : us);
-    if (op->reply.status == 201)
+    if (op->reply.status == 201) {
         atomic_fetch_add(&r->done, 1);
-    else
-        atomic_fetch_add(&r->failed, 1);
+        return;
+    }
+    atomic_fetch_add(&r->failed, 1);
+    if (!atomic_exchange(&r->failure_shown, true))
+        fprintf(stderr, "wallet-ceiling: first failed hold, on %s: %d %s\n", op->wallet_id,
+                op->reply.status, op->reply.data ? op->reply.data : "");
 }
 
 struct client {
@@ -113,56 +184,93 @@ static void *client_main(void *arg)
     struct client *c = arg;
     struct run *r = c->run;
     struct wallet_op op;
-    struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+    struct session ss;
     unsigned seed = (unsigned)c->id * 2654435761u;
-    struct db_conn conns[WD_MAX_SHARDS];
-    struct wallet_batch *batch = r->engine_mode ? NULL : wallet_batch_new();
-    struct wd_error err;
+    struct wd_error err = {0};
 
-    for (int s = 0; !r->engine_mode && s < r->cfg.shard_count; s++)
-        db_conn_init(&conns[s], &r->cfg.shards[s].primary, "ceiling", DB_CONN_TRANSACTIONAL, 5, 30);
+    if (session_open(r, &ss) < 0) {
+        fprintf(stderr, "wallet-ceiling: client %d: out of memory\n", c->id);
+        atomic_fetch_add(&r->failed, 1);
+        session_close(r, &ss);
+        return NULL;
+    }
     for (long n = 0; !atomic_load(&r->stop); n++) {
         fill_authorize(r, &op, &seed, n, c->id);
         int64_t start = wd_clock_mono_ns();
-        if (r->engine_mode) {
-            op.done = op_done;
-            op.arg = &w;
-            w.done = false;
-            if (wallet_engine_submit(r->engine, &op, &err) < 0) {
-                atomic_fetch_add(&r->failed, 1);
-                continue;
-            }
-            pthread_mutex_lock(&w.mu);
-            while (!w.done)
-                pthread_cond_wait(&w.cv, &w.mu);
-            pthread_mutex_unlock(&w.mu);
-        } else {
-            struct wallet_op *ops[1] = {&op};
-            wallet_batch_run(batch, &conns[op.shard], ops, 1);
+        if (submit_wait(r, &ss, &op, &err) < 0) {
+            atomic_fetch_add(&r->failed, 1);
+            if (!atomic_exchange(&r->failure_shown, true))
+                fprintf(stderr, "wallet-ceiling: engine refused a hold: %s\n", err.message);
+            continue;
         }
         record(r, start, &op);
         wd_body_release(&op.reply);
     }
-    for (int s = 0; !r->engine_mode && s < r->cfg.shard_count; s++)
-        db_conn_release(&conns[s]);
-    wallet_batch_free(batch);
+    session_close(r, &ss);
     return NULL;
 }
 
-/* Creates and funds the wallets used by the run, through the same engine code. */
+/* Reads r->wallets_file: one wallet ID per line (blank lines skipped). */
+static int load_wallets(struct run *r)
+{
+    FILE *f = fopen(r->wallets_file, "r");
+    char line[256];
+    int cap = 0, lineno = 0;
+
+    if (!f)
+        return fprintf(stderr, "wallet-ceiling: %s: %s\n", r->wallets_file, strerror(errno)), -1;
+    r->nwallets = 0;
+    while (fgets(line, sizeof(line), f)) {
+        size_t len = strlen(line);
+        uint32_t bucket;
+
+        lineno++;
+        while (len > 0 && isspace((unsigned char)line[len - 1]))
+            line[--len] = '\0';
+        if (len == 0)
+            continue;
+        if (shard_id_parse(line, len, SHARD_ID_WALLET, &bucket) < 0) {
+            fprintf(stderr, "wallet-ceiling: %s:%d: not a wallet ID: %.60s\n", r->wallets_file,
+                    lineno, line);
+            fclose(f);
+            return -1;
+        }
+        if (r->nwallets == cap) {
+            cap = cap ? 2 * cap : 1024;
+            void *p = realloc(r->wallets, (size_t)cap * sizeof(*r->wallets));
+            if (!p) {
+                fclose(f);
+                return fprintf(stderr, "wallet-ceiling: out of memory\n"), -1;
+            }
+            r->wallets = p;
+        }
+        memcpy(r->wallets[r->nwallets++], line, SHARD_ID_LEN + 1);
+    }
+    fclose(f);
+    if (r->nwallets == 0)
+        return fprintf(stderr, "wallet-ceiling: no wallets in %s\n", r->wallets_file), -1;
+    return 0;
+}
+
+/* Creates and funds r->nwallets wallets for tenant "ceiling", one op at a time, as the run will. */
 static int seed_wallets(struct run *r)
 {
-    struct wallet_engine *e;
     struct wd_error err = {0};
-    struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+    struct session ss;
     struct wallet_op op;
+    int rc = -1;
 
-    if (wallet_engine_start(&e, &r->cfg, &err) < 0)
-        return fprintf(stderr, "engine: %s\n", err.message), -1;
+    r->wallets = calloc((size_t)r->nwallets, sizeof(*r->wallets));
+    if (!r->wallets)
+        return fprintf(stderr, "wallet-ceiling: out of memory\n"), -1;
+    if (session_open(r, &ss) < 0) {
+        fprintf(stderr, "wallet-ceiling: out of memory\n");
+        goto out;
+    }
     for (int i = 0; i < r->nwallets; i++) {
         for (int step = 0; step < 2; step++) {
             memset(&op, 0, sizeof(op));
-            snprintf(op.tenant, sizeof(op.tenant), TENANT);
+            snprintf(op.tenant, sizeof(op.tenant), "%s", r->tenant);
             if (step == 0) {
                 op.kind = WALLET_OP_CREATE_WALLET;
                 snprintf(op.account_id, sizeof(op.account_id), "ceiling-%d-%lld", i,
@@ -173,33 +281,34 @@ static int seed_wallets(struct run *r)
                 op.kind = WALLET_OP_CREDIT;
                 memcpy(op.wallet_id, r->wallets[i], SHARD_ID_LEN + 1);
                 shard_id_parse(op.wallet_id, SHARD_ID_LEN, SHARD_ID_WALLET, &op.bucket);
-                op.amount = 1000000000000LL;
+                op.amount = SEED_AMOUNT;
                 snprintf(op.reference_id, sizeof(op.reference_id), "seed");
                 op.has_idem = true;
                 snprintf(op.idem_key, sizeof(op.idem_key), "seed-%s", op.wallet_id);
             }
             op.shard = shard_map_lookup(&r->map, op.bucket);
-            op.done = op_done;
-            op.arg = &w;
-            w.done = false;
-            if (wallet_engine_submit(e, &op, &err) < 0)
-                return fprintf(stderr, "seed: %s\n", err.message), -1;
-            pthread_mutex_lock(&w.mu);
-            while (!w.done)
-                pthread_cond_wait(&w.cv, &w.mu);
-            pthread_mutex_unlock(&w.mu);
-            if (op.reply.status != 201)
-                return fprintf(stderr, "seed failed: %s\n", op.reply.data), -1;
+            if (submit_wait(r, &ss, &op, &err) < 0) {
+                fprintf(stderr, "wallet-ceiling: seed: %s\n", err.message);
+                goto out;
+            }
+            const char *id = op.reply.data ? strstr(op.reply.data, "\"id\":\"") : NULL;
+            if (op.reply.status != 201 || (step == 0 && !id)) {
+                fprintf(stderr, "wallet-ceiling: seed failed: %d %s\n", op.reply.status,
+                        op.reply.data ? op.reply.data : "");
+                wd_body_release(&op.reply);
+                goto out;
+            }
             if (step == 0) {
-                const char *id = strstr(op.reply.data, "\"id\":\"") + 6;
-                memcpy(r->wallets[i], id, SHARD_ID_LEN);
+                memcpy(r->wallets[i], id + 6, SHARD_ID_LEN);
                 r->wallets[i][SHARD_ID_LEN] = '\0';
             }
             wd_body_release(&op.reply);
         }
     }
-    wallet_engine_stop(e);
-    return 0;
+    rc = 0;
+out:
+    session_close(r, &ss);
+    return rc;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -218,22 +327,41 @@ static double pct(const uint32_t *sorted, long n, double p)
 
 static int parse_args(struct run *r, int argc, char **argv)
 {
+    bool counted = false;
+
     r->clients = 64;
     r->seconds = 20;
     r->nwallets = 1000;
+    if (argc % 2 == 0)
+        return -1; /* an option without its value */
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--mode"))
+        if (!strcmp(argv[i], "--mode")) {
             r->engine_mode = !strcmp(argv[i + 1], "engine");
-        else if (!strcmp(argv[i], "--clients"))
+            if (!r->engine_mode && strcmp(argv[i + 1], "single") != 0)
+                return -1;
+        } else if (!strcmp(argv[i], "--clients"))
             r->clients = (int)strtol(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--seconds"))
             r->seconds = (int)strtol(argv[i + 1], NULL, 10);
-        else if (!strcmp(argv[i], "--wallets"))
+        else if (!strcmp(argv[i], "--wallets")) {
             r->nwallets = (int)strtol(argv[i + 1], NULL, 10);
+            counted = true;
+        } else if (!strcmp(argv[i], "--wallets-file"))
+            r->wallets_file = argv[i + 1];
+        else if (!strcmp(argv[i], "--tenant"))
+            r->tenant = argv[i + 1];
         else
             return -1;
     }
-    return r->clients < 1 || r->clients > MAX_CLIENTS || r->seconds < 1 || r->nwallets < 1 ? -1 : 0;
+    /* The listed wallets belong to the tenant that made them; seeded ones to "ceiling". */
+    if (r->wallets_file ? counted || !r->tenant : r->tenant != NULL)
+        return -1;
+    if (!r->tenant)
+        r->tenant = SEED_TENANT;
+    return r->clients < 1 || r->clients > MAX_CLIENTS || r->seconds < 1 || r->nwallets < 1 ||
+                   !*r->tenant || strlen(r->tenant) > WALLET_TENANT_MAX
+               ? -1
+               : 0;
 }
 
 int main(int argc, char **argv)
@@ -243,8 +371,8 @@ int main(int argc, char **argv)
     struct wd_error err = {0};
 
     if (parse_args(&r, argc, argv) < 0) {
-        fprintf(stderr, "usage: wallet-ceiling [--mode single|engine] [--clients N] "
-                        "[--seconds N] [--wallets N]\n");
+        fprintf(stderr, "usage: wallet-ceiling [--mode single|engine] [--clients N] [--seconds N] "
+                        "[--wallets N | --wallets-file F --tenant T]\n");
         return 2;
     }
     if (sodium_init() < 0 || mysql_library_init(0, NULL, NULL) != 0)
@@ -255,12 +383,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "wallet-ceiling: %s\n", err.message);
         return 2;
     }
-    r.wallets = calloc((size_t)r.nwallets, sizeof(*r.wallets));
     r.lat_us = calloc(LAT_SLOTS, sizeof(*r.lat_us));
-    if (!r.wallets || !r.lat_us || seed_wallets(&r) < 0)
+    if (!r.lat_us)
         return 1;
     if (r.engine_mode && wallet_engine_start(&r.engine, &r.cfg, &err) < 0) {
         fprintf(stderr, "wallet-ceiling: %s\n", err.message);
+        return 1;
+    }
+    if ((r.wallets_file ? load_wallets(&r) : seed_wallets(&r)) < 0) {
+        wallet_engine_stop(r.engine);
         return 1;
     }
     int64_t start = wd_clock_mono_ns();

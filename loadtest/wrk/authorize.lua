@@ -6,13 +6,7 @@ local bench = dofile(dir .. "common.lua")
 bench.scenario {
     name = "authorize",
     needs_wallets = true,
-    request = function()
-        local key = bench.next_key()
-        local body = string.format('{"walletId":"%s","amount":%d,"currency":"USD","referenceId":"bench-%s"}',
-            bench.pick_wallet(), math.random(1, 100), key)
-        return wrk.format("POST", "/api/v1/transactions/authorize",
-            bench.auth_headers({ ["Idempotency-Key"] = key }), body)
-    end,
+    request = bench.authorize_request,
     response = function(status, headers, body)
         return status == 201
     end,

@@ -163,6 +163,16 @@ function M.pick_wallet()
     return M.wallets[math.random(#M.wallets)]
 end
 
+-- A new authorization: a hold of 1..100 cents (USD, the currency bench_seed.py funds) on a random
+-- wallet, with a fresh Idempotency-Key (the request, from wrk.format).
+function M.authorize_request()
+    local key = M.next_key()
+    local body = string.format('{"walletId":"%s","amount":%d,"currency":"USD","referenceId":"bench-%s"}',
+        M.pick_wallet(), math.random(1, 100), key)
+    return wrk.format("POST", "/api/v1/transactions/authorize",
+        M.auth_headers({ ["Idempotency-Key"] = key }), body)
+end
+
 -- ---------------------------------------------------------------------------------------------
 -- wrk hooks
 -- ---------------------------------------------------------------------------------------------

@@ -16,21 +16,17 @@ bench.scenario {
     name = "flow",
     needs_wallets = true,
     request = function()
-        local key = bench.next_key()
         if head <= tail then
             local txn = queue[head]
             queue[head] = nil
             head = head + 1
             bench.count("captures_sent")
             return wrk.format("POST", "/api/v1/transactions/debit",
-                bench.auth_headers({ ["Idempotency-Key"] = key }),
+                bench.auth_headers({ ["Idempotency-Key"] = bench.next_key() }),
                 string.format('{"transactionId":"%s"}', txn))
         end
         bench.count("authorizations_sent")
-        local body = string.format('{"walletId":"%s","amount":%d,"referenceId":"bench-%s"}',
-            bench.pick_wallet(), math.random(1, 100), key)
-        return wrk.format("POST", "/api/v1/transactions/authorize",
-            bench.auth_headers({ ["Idempotency-Key"] = key }), body)
+        return bench.authorize_request()
     end,
     response = function(status, headers, body)
         if status == 201 then

@@ -275,12 +275,12 @@ static int fetch(struct db_conn *c, MYSQL_STMT *st, const char *what, struct wd_
 /* ---- idempotency keys ---------------------------------------------------------------------- */
 
 /* The rows of idem_rows(), as the FROM of an insert into idempotency_keys. */
-#define IDEM_FROM_JSON                                                        \
-    "FROM JSON_TABLE(?, '$[*]' COLUMNS (t VARCHAR(64) PATH '$[0]', "          \
-    "k VARCHAR(255) PATH '$[1]', h CHAR(64) PATH '$[2]', s INT PATH '$[3]', " \
-    "r LONGTEXT PATH '$[4]')) AS j "
+#define IDEM_FROM_JSON                                                                \
+    "FROM JSON_TABLE(?, '$[*]' COLUMNS (t VARCHAR(64) PATH '$[0]', "                  \
+    "o VARCHAR(64) PATH '$[1]', k VARCHAR(255) PATH '$[2]', h CHAR(64) PATH '$[3]', " \
+    "s INT PATH '$[4]', r LONGTEXT PATH '$[5]')) AS j "
 
-/* [tenant, key, hex hash, status, response] per key; NULL if jansson could not build them. */
+/* [tenant, scope, key, hex hash, status, response] per key; NULL if jansson could not. */
 static json_t *idem_rows(const struct ledger_idem *keys, int n)
 {
     json_t *rows = json_array();
@@ -288,23 +288,23 @@ static json_t *idem_rows(const struct ledger_idem *keys, int n)
 
     for (int i = 0; i < n; i++) {
         sodium_bin2hex(hex, sizeof(hex), keys[i].hash, 32);
-        add_row(&rows, json_pack("[sssis%]", keys[i].tenant, keys[i].key, hex, keys[i].status,
-                                 keys[i].response ? keys[i].response : "",
+        add_row(&rows, json_pack("[ssssis%]", keys[i].tenant, keys[i].scope, keys[i].key, hex,
+                                 keys[i].status, keys[i].response ? keys[i].response : "",
                                  keys[i].response ? keys[i].response_len : 0));
     }
     return rows;
 }
 
 static const char sql_claim[] =
-    "INSERT IGNORE INTO idempotency_keys (tenant_id, idem_key, request_hash, "
-    "status_code, response, created_at) SELECT t, k, UNHEX(h), s, r, ? " IDEM_FROM_JSON
-    "RETURNING tenant_id, idem_key";
+    "INSERT IGNORE INTO idempotency_keys (tenant_id, scope_id, idem_key, request_hash, "
+    "status_code, response, created_at) SELECT t, o, k, UNHEX(h), s, r, ? " IDEM_FROM_JSON
+    "RETURNING tenant_id, scope_id, idem_key";
 
 int ledger_claim_keys(
     struct db_conn *c, struct ledger_idem *keys, int n, int64_t now_ms, struct wd_error *err)
 {
     struct db_binder p, r;
-    char tenant[LEDGER_TENANT_MAX + 1], key[LEDGER_KEY_MAX + 1];
+    char tenant[LEDGER_TENANT_MAX + 1], scope[LEDGER_TENANT_MAX + 1], key[LEDGER_KEY_MAX + 1];
     MYSQL_STMT *st = stmt_fixed(c, S_CLAIM, sql_claim, err);
 
     if (!st)
@@ -312,21 +312,24 @@ int ledger_claim_keys(
     for (int i = 0; i < n; i++)
         keys[i].claimed = false;
     char *json = bind_json_rows(&p, idem_rows(keys, n), &now_ms, 1);
-    if (!json || db_binder_init(&r, 2) < 0) {
+    if (!json || db_binder_init(&r, 3) < 0) {
         free(json);
         db_binder_release(&p);
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     }
     db_result_str(&r, tenant, sizeof(tenant));
+    db_result_str(&r, scope, sizeof(scope));
     db_result_str(&r, key, sizeof(key));
     int rc = execute(c, st, &p, "claim keys", err);
     if (rc == 0)
         rc = bind_results(c, st, &r, "claim keys", err);
     while (rc == 0 && (rc = fetch(c, st, "claim keys", err)) == 1) {
         db_result_fix_str(&r, 0, tenant, sizeof(tenant));
-        db_result_fix_str(&r, 1, key, sizeof(key));
+        db_result_fix_str(&r, 1, scope, sizeof(scope));
+        db_result_fix_str(&r, 2, key, sizeof(key));
         for (int i = 0; i < n; i++) {
-            if (!strcmp(keys[i].tenant, tenant) && !strcmp(keys[i].key, key))
+            if (!strcmp(keys[i].tenant, tenant) && !strcmp(keys[i].scope, scope) &&
+                !strcmp(keys[i].key, key))
                 keys[i].claimed = true;
         }
         rc = 0;
@@ -339,7 +342,7 @@ int ledger_claim_keys(
 
 static const char sql_load_key[] =
     "SELECT request_hash, status_code, response FROM idempotency_keys "
-    "WHERE tenant_id = ? AND idem_key = ?";
+    "WHERE tenant_id = ? AND scope_id = ? AND idem_key = ?";
 
 /* Fetches the response column, whatever its size, into a malloc'ed buffer. */
 static int fetch_response(struct db_conn *c,
@@ -377,11 +380,12 @@ int ledger_load_key(struct db_conn *c, struct ledger_idem *k, struct wd_error *e
 
     if (!st)
         return err->code;
-    if (db_binder_init(&p, 2) < 0 || db_binder_init(&r, 3) < 0) {
+    if (db_binder_init(&p, 3) < 0 || db_binder_init(&r, 3) < 0) {
         db_binder_release(&p);
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     }
     db_bind_str(&p, k->tenant);
+    db_bind_str(&p, k->scope);
     db_bind_str(&p, k->key);
     db_result_blob(&r, k->stored_hash, sizeof(k->stored_hash));
     db_result_i32(&r, &status);
@@ -406,8 +410,8 @@ int ledger_load_key(struct db_conn *c, struct ledger_idem *k, struct wd_error *e
 }
 
 static const char sql_finish[] =
-    "INSERT INTO idempotency_keys (tenant_id, idem_key, request_hash, status_code, "
-    "response, created_at) SELECT t, k, UNHEX(h), s, r, UTC_TIMESTAMP(3) " IDEM_FROM_JSON
+    "INSERT INTO idempotency_keys (tenant_id, scope_id, idem_key, request_hash, status_code, "
+    "response, created_at) SELECT t, o, k, UNHEX(h), s, r, UTC_TIMESTAMP(3) " IDEM_FROM_JSON
     "ON DUPLICATE KEY UPDATE status_code = VALUES(status_code), "
     "response = VALUES(response)";
 

@@ -88,9 +88,11 @@ struct ledger_entry {
     int64_t created_ms;
 };
 
-/* One idempotency record. Inputs are borrowed; response is owned after ledger_load_key. */
+/* One idempotency record, unique by (tenant, scope, key). Inputs are borrowed; response is owned
+ * after ledger_load_key. */
 struct ledger_idem {
     const char *tenant;
+    const char *scope; /* the resource the key is for: wallet, transaction or account ID */
     const char *key;
     const unsigned char *hash; /* 32 bytes */
     bool claimed;              /* out: this transaction inserted the claim */

@@ -357,14 +357,17 @@ static int apply_rules(struct wallet_batch *b, struct wd_error *err)
 
 /* ---- claim: idempotency keys with their replies -------------------------------------------- */
 
+/* The order of the records' unique key: (tenant, scope, key). */
 static int cmp_key(const struct item *i, const struct item *j)
 {
     int c = strcmp(i->op->tenant, j->op->tenant);
 
+    if (c == 0)
+        c = strcmp(wallet_op_key_scope(i->op), wallet_op_key_scope(j->op));
     return c ? c : strcmp(i->op->idem_key, j->op->idem_key);
 }
 
-/* (tenant, key); the same key twice keeps arrival order, so the first to arrive claims it. */
+/* By key; the same key twice keeps arrival order, so the first to arrive claims it. */
 static int cmp_claim(const void *x, const void *y)
 {
     const struct item *i = *(const struct item *const *)x, *j = *(const struct item *const *)y;
@@ -373,7 +376,7 @@ static int cmp_claim(const void *x, const void *y)
     return c ? c : (i > j) - (i < j);
 }
 
-/* The keyed ops, sorted by (tenant, key): every batch locks keys in that order. */
+/* The keyed ops, sorted by key: every batch locks keys in that order. */
 static int sorted_keyed_items(struct wallet_batch *b, struct item **order)
 {
     int n = 0;
@@ -437,6 +440,7 @@ static int claim_keys(struct wallet_batch *b, struct db_conn *c, bool *again, st
         struct ledger_idem *k = &b->claims[b->nclaims];
         memset(k, 0, sizeof(*k));
         k->tenant = it->op->tenant;
+        k->scope = wallet_op_key_scope(it->op);
         k->key = it->op->idem_key;
         k->hash = it->op->request_hash;
         k->status = it->body.status;

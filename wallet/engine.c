@@ -130,7 +130,7 @@ static int queue_top_up_locked(
 static void complete(struct wallet_engine *e, struct wallet_op *op)
 {
     if (op->has_idem)
-        wallet_inflight_remove(e->inflight, op->tenant, op->idem_key);
+        wallet_inflight_remove(e->inflight, op->tenant, wallet_op_key_scope(op), op->idem_key);
     op->done(op);
 }
 
@@ -552,12 +552,13 @@ int wallet_engine_submit(struct wallet_engine *e, struct wallet_op *op, struct w
         return search_submit(e, op, err);
     if (op->shard < 0 || op->shard >= e->nshards)
         return wd_error_set(err, -WD_E_INTERNAL_ERROR, "op for unknown shard %d", op->shard);
-    if (op->has_idem && !wallet_inflight_add(e->inflight, op->tenant, op->idem_key))
+    if (op->has_idem &&
+        !wallet_inflight_add(e->inflight, op->tenant, wallet_op_key_scope(op), op->idem_key))
         return wd_error_set(err, -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS, NULL);
     struct shard_exec *s = &e->shards[op->shard];
     if (queue_push(wallet_op_is_write(op->kind) ? &s->writes : &s->reads, op) < 0) {
         if (op->has_idem)
-            wallet_inflight_remove(e->inflight, op->tenant, op->idem_key);
+            wallet_inflight_remove(e->inflight, op->tenant, wallet_op_key_scope(op), op->idem_key);
         return wd_error_set(err, -WD_E_SERVICE_UNAVAILABLE, "server is overloaded or stopping");
     }
     return 0;

@@ -21,12 +21,13 @@ struct wallet_inflight {
     struct node *buckets[NBUCKETS];
 };
 
-static void digest_of(unsigned char out[16], const char *tenant, const char *key)
+static void digest_of(unsigned char out[16], const char *tenant, const char *scope, const char *key)
 {
     crypto_generichash_state st;
 
     crypto_generichash_init(&st, NULL, 0, 16);
     crypto_generichash_update(&st, (const unsigned char *)tenant, strlen(tenant) + 1);
+    crypto_generichash_update(&st, (const unsigned char *)scope, strlen(scope) + 1);
     crypto_generichash_update(&st, (const unsigned char *)key, strlen(key));
     crypto_generichash_final(&st, out, 16);
 }
@@ -61,13 +62,16 @@ void wallet_inflight_free(struct wallet_inflight *set)
     free(set);
 }
 
-bool wallet_inflight_add(struct wallet_inflight *set, const char *tenant, const char *key)
+bool wallet_inflight_add(struct wallet_inflight *set,
+                         const char *tenant,
+                         const char *scope,
+                         const char *key)
 {
     struct node *fresh = malloc(sizeof(*fresh));
 
     if (!fresh)
         return false;
-    digest_of(fresh->digest, tenant, key);
+    digest_of(fresh->digest, tenant, scope, key);
     unsigned b = bucket_of(fresh->digest);
     pthread_mutex_lock(&set->mu);
     for (struct node *n = set->buckets[b]; n; n = n->next) {
@@ -83,12 +87,15 @@ bool wallet_inflight_add(struct wallet_inflight *set, const char *tenant, const 
     return true;
 }
 
-void wallet_inflight_remove(struct wallet_inflight *set, const char *tenant, const char *key)
+void wallet_inflight_remove(struct wallet_inflight *set,
+                            const char *tenant,
+                            const char *scope,
+                            const char *key)
 {
     unsigned char digest[16];
     struct node *gone = NULL;
 
-    digest_of(digest, tenant, key);
+    digest_of(digest, tenant, scope, key);
     unsigned b = bucket_of(digest);
     pthread_mutex_lock(&set->mu);
     for (struct node **p = &set->buckets[b]; *p; p = &(*p)->next) {

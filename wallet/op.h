@@ -89,4 +89,23 @@ struct wallet_op {
     int64_t enqueued_ns;
 };
 
+/*
+ * The resource an idempotency key is scoped to, within its tenant: the wallet that a credit,
+ * authorize or direct debit names, the transaction that a capture or void names, the account
+ * that a wallet create names. The same key sent for another resource is another request,
+ * wherever either lives; the key's record is on that resource's shard (docs/API.md).
+ */
+static inline const char *wallet_op_key_scope(const struct wallet_op *op)
+{
+    switch (op->kind) {
+    case WALLET_OP_CREATE_WALLET:
+        return op->account_id;
+    case WALLET_OP_CAPTURE:
+    case WALLET_OP_VOID:
+        return op->txn_id;
+    default:
+        return op->wallet_id;
+    }
+}
+
 #endif

@@ -3,9 +3,9 @@
 import json
 import unittest
 
-from harness import (PRIMARIES, TENANTS, WalletdTestCase, assert_error, id_bucket, ledger_rows,
-                     parallel, random_wallet_id, sql_int, sql_str, sql_value, unique_account,
-                     unique_key, wallet_primary)
+from harness import (PRIMARIES, TENANTS, WalletdTestCase, account_on_shard, assert_error,
+                     id_bucket, ledger_rows, parallel, random_wallet_id, sql_int, sql_str,
+                     sql_value, unique_account, unique_key, wallet_primary)
 
 CREDIT = "/api/v1/transactions/credit"
 AUTHORIZE = "/api/v1/transactions/authorize"
@@ -270,6 +270,52 @@ class IdempotencyTest(WalletdTestCase):
         self.assert_replay(b, self.api_b.credit(wb, 20, key=key))
         self.assert_replay(a, self.api.credit(self.wallet, 10, key=key))
         self.assertEqual(self.api_b.wallet(wb)["balance"], 20)
+
+    def test_key_scope_is_the_resource_wherever_it_lives(self):
+        """A key is scoped to the resource the request names (the wallet of a credit, the
+        transaction of a capture): the same key for another wallet is another request, and that
+        holds alike whether the other wallet is on the same shard or not."""
+        key = unique_key("scope")
+        home = int(self.node[len("shard")])
+        same = self.api.create_wallet(account_on_shard(home, 2))
+        other = self.api.create_wallet(account_on_shard(1 - home, 2))
+        first = self.api.credit(self.wallet, 10, key=key)
+        self.assertEqual(first.status, 201, first)
+        for w in (same, other):
+            with self.subTest(shard="same" if w == same else "other"):
+                r = self.api.credit(w, 20, key=key)
+                self.assertEqual(r.status, 201, r)
+                self.assertIsNone(r.header("Idempotent-Replayed"))
+                self.assertEqual(self.api.wallet(w)["balance"], 20)
+                self.assert_replay(r, self.api.credit(w, 20, key=key))
+                self.assertEqual(self.api.wallet(w)["balance"], 20)
+                scope = sql_value(wallet_primary(w), "SELECT scope_id FROM idempotency_keys "
+                                  f"WHERE idem_key = {sql_str(key)} AND scope_id = {sql_str(w)}")
+                self.assertEqual(scope, w)
+        # on the first wallet the key is still taken: another request with it is refused
+        assert_error(self, self.api.credit(self.wallet, 11, key=key), 422,
+                     "IDEMPOTENCY_KEY_REUSED")
+        self.assert_replay(first, self.api.credit(self.wallet, 10, key=key))
+        # capture and void are scoped to their transaction
+        t1 = self.api.authorize(self.wallet, 30).data["id"]
+        t2 = self.api.authorize(self.wallet, 40).data["id"]
+        key = unique_key("txn-scope")
+        self.assertEqual(self.api.capture(t1, key=key).status, 200)
+        r = self.api.void(t2, key=key)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.data["status"], "VOIDED")
+        assert_error(self, self.api.void(t1, key=key), 422, "IDEMPOTENCY_KEY_REUSED")
+
+    def test_keys_that_differ_only_in_trailing_spaces_are_two_keys(self):
+        key = unique_key("pad")
+        a = self.api.credit(self.wallet, 10, key=key)
+        b = self.api.credit(self.wallet, 20, key=key + " ")
+        c = self.api.credit(self.wallet, 30, key=key + "  ")
+        for r in (a, b, c):
+            self.assertEqual(r.status, 201, r)
+            self.assertIsNone(r.header("Idempotent-Replayed"), r)
+        self.assertEqual(self.state()[:2], (1060, 0))
+        self.assert_replay(b, self.api.credit(self.wallet, 20, key=key + " "))
 
     # -- concurrency --------------------------------------------------------------------------
     def test_concurrent_identical_requests_move_once(self):

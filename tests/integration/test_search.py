@@ -80,6 +80,19 @@ class SearchTest(WalletdTestCase):
         found = self.assert_page(self.search(ref), ref)
         self.assertEqual([t["id"] for t in found], [r.data["id"]])
 
+    def test_reference_is_matched_exactly_trailing_spaces_included(self):
+        ref = unique_ref("pad")[:60]
+        ids = {}
+        for suffix, shard in (("", 0), (" ", 0), ("  ", 1), (" x", 1)):
+            r = self.api.credit(self.wallet_on(shard), 5, ref=ref + suffix)
+            self.assertEqual(r.status, 201, r)
+            ids[suffix] = r.data["id"]
+        for suffix in ("", " ", "  "):
+            with self.subTest(reference=ref + suffix):
+                found = self.assert_page(self.search(ref + suffix), ref + suffix)
+                self.assertEqual([t["id"] for t in found], [ids[suffix]])
+                self.assertEqual(found[0]["referenceId"], ref + suffix)
+
     def test_unknown_reference_and_other_tenants_find_nothing(self):
         ref = unique_ref()
         self.assertEqual(self.assert_page(self.search(ref), ref), [])

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "core/clock.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +23,16 @@ int64_t wd_clock_mono_ns(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void wd_clock_sleep_ns(int64_t ns)
+{
+    if (ns <= 0)
+        return;
+    struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+    }
 }
 
 void wd_clock_deadline(struct timespec *out, int64_t us)

@@ -18,6 +18,9 @@ int64_t wd_clock_now_ms(void);
 /* Monotonic nanoseconds, for measuring durations only. */
 int64_t wd_clock_mono_ns(void);
 
+/* Sleeps ns nanoseconds (nothing when ns <= 0), resuming after signals. */
+void wd_clock_sleep_ns(int64_t ns);
+
 /* The CLOCK_REALTIME instant us microseconds from now, for pthread_cond_timedwait. */
 void wd_clock_deadline(struct timespec *out, int64_t us);
 

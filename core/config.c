@@ -251,6 +251,7 @@ static int load_storage(struct loader *ld, struct wd_config *cfg)
         (rc = load_int32(ld, "DB_READ_POOL_SIZE", 2, 1, 256, &cfg->db_read_pool_size)) ||
         (rc = load_int32(ld, "DB_CONNECT_TIMEOUT_SECONDS", 2, 1, 60, &cfg->db_connect_timeout_s)) ||
         (rc = load_int32(ld, "DB_QUERY_TIMEOUT_SECONDS", 10, 1, 600, &cfg->db_query_timeout_s)) ||
+        (rc = load_int32(ld, "RESOLVE_TIMEOUT_SECONDS", 5, 1, 600, &cfg->resolve_timeout_s)) ||
         (rc = load_int32(ld, "BATCH_MAX", 64, 1, 64, &cfg->batch_max)) ||
         (rc = load_int32(ld, "BATCH_WINDOW_US", 0, 0, 100000, &cfg->batch_window_us)) ||
         (rc = load_int32(ld, "MAX_REPLICA_LAG_SECONDS", 5, 0, 86400, &cfg->max_replica_lag_s)))

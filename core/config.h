@@ -48,6 +48,7 @@ struct wd_config {
     int db_read_pool_size;    /* DB_READ_POOL_SIZE: read connections per shard per worker */
     int db_connect_timeout_s; /* DB_CONNECT_TIMEOUT_SECONDS */
     int db_query_timeout_s;   /* DB_QUERY_TIMEOUT_SECONDS */
+    int resolve_timeout_s;    /* RESOLVE_TIMEOUT_SECONDS: learning the outcome of a lost COMMIT */
     int batch_max;            /* BATCH_MAX: movements per group commit */
     int batch_window_us;      /* BATCH_WINDOW_US: how long a batch waits to fill */
     int max_replica_lag_s;    /* MAX_REPLICA_LAG_SECONDS */

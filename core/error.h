@@ -45,6 +45,8 @@
     X(RATE_LIMITED, 429, "rate limit exceeded")                                                 \
     X(INTERNAL_ERROR, 500, "internal error")                                                    \
     X(SERVICE_UNAVAILABLE, 503, "a storage dependency is unavailable")                          \
+    X(OUTCOME_UNKNOWN, 503,                                                                     \
+      "the outcome is unknown (it may have been applied): retry with the same Idempotency-Key") \
     X(NOT_READY, 503, "not ready")                                                              \
     X(NOMEM, 500, "out of memory")                                                              \
     X(CONFIG, 500, "invalid configuration")                                                     \

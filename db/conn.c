@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #define RECONNECT_BACKOFF_NS 200000000LL /* 200 ms */
@@ -24,6 +25,9 @@ void db_conn_init(struct db_conn *c,
                   int query_timeout_s)
 {
     memset(c, 0, sizeof(*c));
+    pthread_mutex_init(&c->mu, NULL);
+    c->fd = -1;
+    atomic_init(&c->interrupted, false);
     c->ep = ep;
     c->flags = flags;
     c->connect_timeout_s = connect_timeout_s;
@@ -40,7 +44,10 @@ void db_conn_close(struct db_conn *c)
         }
     }
     if (c->mysql) {
-        mysql_close(c->mysql);
+        pthread_mutex_lock(&c->mu);
+        c->fd = -1;
+        mysql_close(c->mysql); /* under mu: the socket is not shut down while being closed */
+        pthread_mutex_unlock(&c->mu);
         c->mysql = NULL;
     }
 }
@@ -48,6 +55,21 @@ void db_conn_close(struct db_conn *c)
 void db_conn_release(struct db_conn *c)
 {
     db_conn_close(c);
+    pthread_mutex_destroy(&c->mu);
+}
+
+void db_conn_interrupt(struct db_conn *c)
+{
+    pthread_mutex_lock(&c->mu);
+    atomic_store(&c->interrupted, true);
+    if (c->fd >= 0)
+        shutdown(c->fd, SHUT_RDWR);
+    pthread_mutex_unlock(&c->mu);
+}
+
+bool db_conn_interrupted(struct db_conn *c)
+{
+    return atomic_load(&c->interrupted);
 }
 
 static bool is_connection_error(unsigned no)
@@ -133,6 +155,8 @@ int db_conn_open(struct db_conn *c, struct wd_error *err)
 {
     if (c->mysql)
         return 0;
+    if (db_conn_interrupted(c))
+        return wd_error_set(err, -WD_E_DB_UNAVAILABLE, "%s: stopping", c->label);
     int64_t now = wd_clock_mono_ns();
     if (now < c->retry_after_ns)
         return wd_error_set(err, -WD_E_DB_UNAVAILABLE, "%s: unavailable (retrying)", c->label);
@@ -152,6 +176,11 @@ int db_conn_open(struct db_conn *c, struct wd_error *err)
         c->retry_after_ns = now + RECONNECT_BACKOFF_NS;
         return -WD_E_DB_UNAVAILABLE;
     }
+    pthread_mutex_lock(&c->mu);
+    c->fd = (int)mysql_get_socket(c->mysql);
+    if (atomic_load(&c->interrupted)) /* interrupted while connecting */
+        shutdown(c->fd, SHUT_RDWR);
+    pthread_mutex_unlock(&c->mu);
     int rc = setup_session(c, err);
     if (rc < 0) {
         db_conn_close(c);

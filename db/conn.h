@@ -8,7 +8,8 @@
  * drops), and the classification of MySQL errors into project codes. The error state is sticky
  * in the hiredis way: after a connection-level error the connection is dropped and the next call
  * reconnects (with a short back-off so a dead server fails requests fast).
- * Thread-safety: none. One connection belongs to one thread, never shared.
+ * Thread-safety: none, but for db_conn_interrupt. One connection belongs to one thread, never
+ * shared; another thread may only interrupt it (at shutdown).
  */
 #ifndef WD_DB_CONN_H
 #define WD_DB_CONN_H
@@ -17,6 +18,8 @@
 #include "core/error.h"
 
 #include <mysql.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -37,6 +40,9 @@ struct db_conn {
     int query_timeout_s;
     int64_t retry_after_ns; /* monotonic: no reconnect attempt before this */
     MYSQL_STMT *stmts[DB_CONN_STMT_SLOTS];
+    pthread_mutex_t mu;      /* guards fd against db_conn_interrupt */
+    int fd;                  /* the connection's socket while connected, else -1 */
+    atomic_bool interrupted; /* set by db_conn_interrupt: no more connecting */
 };
 
 /* Initialises c (not connected yet). ep must outlive c. */
@@ -50,8 +56,18 @@ void db_conn_init(struct db_conn *c,
 /* Closes the connection and frees its statements; c can be opened again. */
 void db_conn_close(struct db_conn *c);
 
-/* Alias of db_conn_close for the end of c's life. */
+/* Closes c for the end of its life. */
 void db_conn_release(struct db_conn *c);
+
+/*
+ * From any thread: breaks off whatever c is sending or waiting for (its socket is shut down, so
+ * the owner's call fails at once as a lost connection) and makes every later db_conn_open fail.
+ * For stopping a process whose database does not answer.
+ */
+void db_conn_interrupt(struct db_conn *c);
+
+/* True once db_conn_interrupt was called on c. */
+bool db_conn_interrupted(struct db_conn *c);
 
 /*
  * Connects if not connected. Returns 0, or -WD_E_DB_UNAVAILABLE (err says why) if the server

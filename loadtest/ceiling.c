@@ -94,7 +94,7 @@ static int session_open(struct run *r, struct session *ss)
     for (int s = 0; s < r->cfg.shard_count; s++)
         db_conn_init(&ss->conns[s], &r->cfg.shards[s].primary, "ceiling", DB_CONN_TRANSACTIONAL, 5,
                      30);
-    ss->batch = wallet_batch_new();
+    ss->batch = wallet_batch_new(r->cfg.resolve_timeout_s);
     return ss->batch ? 0 : -1;
 }
 

@@ -12,6 +12,13 @@
  * When a claim finds duplicates, the ops it answered from their records take back their effects:
  * the rules run again from the rows as locked, and any already-claimed reply that changed is
  * corrected before the commit (rare: a concurrent duplicate on another pod).
+ *
+ * A COMMIT whose answer is lost (the connection drops after it was sent) may have committed or
+ * not. The batch is then run again, on a new connection, until it commits or the resolve timeout
+ * passes; every op remembers the IDs it made and, by digest, the replies that COMMIT stored with
+ * its key (op->memo), so a run that finds its own earlier commit recognises it: the key's record
+ * is answered as the op's first answer (not a replay), and a create finds its own wallet. An op
+ * whose outcome stays unknown is answered 503 OUTCOME_UNKNOWN, never "nothing was committed".
  */
 #include "wallet/batch.h"
 
@@ -22,6 +29,7 @@
 #include "wallet/render.h"
 #include "wallet/rules.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,14 +37,16 @@
 #define MAX_RETRIES 3
 
 typedef char row_id[LEDGER_ID_LEN + 1];
+_Static_assert(SHARD_ID_LEN == LEDGER_ID_LEN, "routable IDs are the ledger's row IDs");
 
 struct item {
     struct wallet_op *op;
     bool fixed;    /* answered by the lock phase or by an existing key: passes leave it alone */
     bool by_key;   /* answered by an existing key: it takes no effect and writes nothing */
     bool restated; /* decided again after its key was claimed: the stored reply is rewritten */
-    bool replay;
-    int code; /* 0 or the refusal/failure code */
+    bool replay;   /* answered from a record an earlier request made */
+    bool own;      /* answered from what a lost COMMIT of this very op made: a first answer */
+    int code;      /* 0 or the refusal/failure code */
     int wallet_ix, txn_ix, create_ix, claim_ix;
     struct ledger_txn txn; /* the transaction the reply shows */
     struct wd_body body;
@@ -46,6 +56,8 @@ struct wallet_batch {
     struct item items[MAX];
     int n;
     int64_t now_ms;
+    int64_t resolve_ns; /* RESOLVE_TIMEOUT_SECONDS */
+    bool commit_lost;   /* this attempt's COMMIT was sent and its answer lost */
 
     row_id txn_ids[MAX];
     struct ledger_txn txns[MAX], txns_locked[MAX];
@@ -75,9 +87,13 @@ struct wallet_batch {
     struct ledger_idem fixups[MAX];
 };
 
-struct wallet_batch *wallet_batch_new(void)
+struct wallet_batch *wallet_batch_new(int resolve_timeout_s)
 {
-    return calloc(1, sizeof(struct wallet_batch));
+    struct wallet_batch *b = calloc(1, sizeof(struct wallet_batch));
+
+    if (b)
+        b->resolve_ns = (int64_t)resolve_timeout_s * 1000000000LL;
+    return b;
 }
 
 void wallet_batch_free(struct wallet_batch *b)
@@ -226,8 +242,11 @@ static void prepare_creates(struct wallet_batch *b)
         if (it->op->kind != WALLET_OP_CREATE_WALLET)
             continue;
         struct ledger_wallet *w = &b->creates[b->ncreates];
+        struct wallet_op_memo *memo = &it->op->memo;
         memset(w, 0, sizeof(*w));
-        shard_id_new(w->id, SHARD_ID_WALLET, it->op->bucket, b->now_ms);
+        if (!memo->made_id[0]) /* one ID for all of the op's attempts */
+            shard_id_new(memo->made_id, SHARD_ID_WALLET, it->op->bucket, b->now_ms);
+        memcpy(w->id, memo->made_id, sizeof(w->id));
         memcpy(w->tenant, it->op->tenant, sizeof(w->tenant));
         memcpy(w->account, it->op->account_id, sizeof(w->account));
         memcpy(w->currency, it->op->currency, sizeof(w->currency));
@@ -251,21 +270,19 @@ static void add_entry(struct wallet_batch *b,
     b->entries[b->nentries++] = *e;
 }
 
-/* A new transaction row for credit, authorize or direct debit. Its ID is made once per attempt,
- * so a reply claimed in one pass keeps its ID in the next. */
+/* A new transaction row for credit, authorize or direct debit. Its ID is made once per op, so a
+ * reply claimed in one pass keeps its ID in the next, and an attempt that runs again after a
+ * lost COMMIT writes the same row (a second insert of it would fail, never move money twice). */
 static void new_txn(
     struct wallet_batch *b, struct item *it, const struct ledger_wallet *w, int type, int status)
 {
     struct ledger_txn *t = &it->txn;
-    const struct wallet_op *op = it->op;
-    char id[LEDGER_ID_LEN + 1];
+    struct wallet_op *op = it->op;
 
-    memcpy(id, t->id, sizeof(id));
     memset(t, 0, sizeof(*t));
-    if (id[0])
-        memcpy(t->id, id, sizeof(id));
-    else
-        shard_id_new(t->id, SHARD_ID_TXN, op->bucket, b->now_ms);
+    if (!op->memo.made_id[0])
+        shard_id_new(op->memo.made_id, SHARD_ID_TXN, op->bucket, b->now_ms);
+    memcpy(t->id, op->memo.made_id, sizeof(t->id));
     memcpy(t->tenant, op->tenant, sizeof(t->tenant));
     memcpy(t->wallet_id, w->id, sizeof(t->wallet_id));
     t->type = type;
@@ -389,7 +406,25 @@ static int sorted_keyed_items(struct wallet_batch *b, struct item **order)
     return n;
 }
 
-/* Fixes it from the committed record of its key: a replay, or a refusal of a reused key. */
+/* True if reply is what a lost COMMIT of op stored with its key (op->memo). */
+static bool stored_by_lost_commit(const struct wallet_op *op, const char *reply, size_t len)
+{
+    unsigned char digest[16];
+
+    if (op->memo.nlost == 0)
+        return false;
+    crypto_generichash(digest, sizeof(digest), (const unsigned char *)reply, len, NULL, 0);
+    for (int i = 0; i < op->memo.nlost; i++) {
+        if (memcmp(op->memo.lost_reply[i], digest, sizeof(digest)) == 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Fixes it from the committed record of its key: a replay, a refusal of a reused key, or, when
+ * the record is what a lost COMMIT of this op stored, the op's own first answer.
+ */
 static int answer_from_record(struct db_conn *c,
                               struct item *it,
                               struct ledger_idem *k,
@@ -414,7 +449,8 @@ static int answer_from_record(struct db_conn *c,
     it->body.len = k->response_len;
     it->body.status = k->status;
     k->response = NULL;
-    it->replay = true;
+    it->own = stored_by_lost_commit(it->op, it->body.data, it->body.len);
+    it->replay = !it->own;
     return 0;
 }
 
@@ -489,6 +525,32 @@ static int collect_fixups(struct wallet_batch *b)
 
 /* ---- write and commit ---------------------------------------------------------------------- */
 
+/*
+ * A create whose wallet was not inserted, after a COMMIT of it lost its answer: if the wallet
+ * there carries the ID this op made, the lost COMMIT did create it, and the op answers 201 with
+ * it. *own says whether it did.
+ */
+static int find_own_wallet(struct db_conn *c,
+                           struct item *it,
+                           const struct ledger_wallet *w,
+                           bool *own,
+                           struct wd_error *err)
+{
+    struct ledger_wallet found;
+
+    *own = false;
+    if (!it->op->memo.lost_commit)
+        return 0;
+    int rc = ledger_get_wallet(c, w->id, &found, err);
+    if (rc == -WD_E_NOT_FOUND)
+        return 0;
+    if (rc < 0)
+        return rc;
+    *own = it->own = true;
+    rc = decide(it, 0, 201, render_wallet(&found));
+    return rc < 0 ? wd_error_set(err, rc, "rendering a reply failed") : 0;
+}
+
 /* Inserts the new wallets; a wallet the account already has in that currency is a 409. */
 static int insert_creates(struct wallet_batch *b, struct db_conn *c, struct wd_error *err)
 {
@@ -505,11 +567,14 @@ static int insert_creates(struct wallet_batch *b, struct db_conn *c, struct wd_e
 
     for (int i = 0; rc == 0 && i < b->ncreates; i++) {
         struct item *it = &b->items[b->create_item[i]];
+        bool own;
         if (b->created[i])
             continue;
-        rc = decide(it, -WD_E_WALLET_EXISTS, 0, NULL); /* a claimed "created" is restated */
+        rc = find_own_wallet(c, it, &b->creates[i], &own, err);
+        if (rc == 0 && !own && (rc = decide(it, -WD_E_WALLET_EXISTS, 0, NULL)) < 0)
+            rc = wd_error_set(err, rc, "rendering a reply failed"); /* a claimed 201 is restated */
     }
-    return rc < 0 ? wd_error_set(err, rc, NULL) : 0;
+    return rc;
 }
 
 static int write_rows(struct wallet_batch *b, struct db_conn *c, int nfix, struct wd_error *err)
@@ -531,10 +596,39 @@ static int write_rows(struct wallet_batch *b, struct db_conn *c, int nfix, struc
     if ((rc = ledger_insert_txns(c, b->inserts, b->ninserts, err)) ||
         (rc = ledger_update_txns(c, b->txn_updates, nt, err)) ||
         (rc = ledger_update_wallets(c, b->wallet_updates, nw, err)) ||
-        (rc = ledger_insert_entries(c, b->entries, b->nentries, err)) ||
-        (rc = ledger_finish_keys(c, b->fixups, nfix, err)))
+        (rc = ledger_insert_entries(c, b->entries, b->nentries, err)))
         return rc;
-    return db_conn_commit(c, err);
+    return ledger_finish_keys(c, b->fixups, nfix, err);
+}
+
+/*
+ * The COMMIT was sent and its answer lost: it may have committed. Every op that wrote anything
+ * remembers that, and the digest of the reply stored with its key, for the next attempt to
+ * recognise (ops answered by an earlier request's record wrote nothing).
+ */
+static void remember_lost_commit(struct wallet_batch *b)
+{
+    b->commit_lost = true;
+    for (int i = 0; i < b->n; i++) {
+        struct item *it = &b->items[i];
+        struct wallet_op_memo *memo = &it->op->memo;
+        if (it->by_key && !it->own)
+            continue;
+        memo->lost_commit = true;
+        if (it->claim_ix < 0 || memo->nlost == WALLET_OP_LOST_MAX)
+            continue;
+        crypto_generichash(memo->lost_reply[memo->nlost++], sizeof(memo->lost_reply[0]),
+                           (const unsigned char *)it->body.data, it->body.len, NULL, 0);
+    }
+}
+
+static int commit(struct wallet_batch *b, struct db_conn *c, struct wd_error *err)
+{
+    int rc = db_conn_commit(c, err);
+
+    if (rc == -WD_E_DB_UNAVAILABLE) /* lost on the way: the server may have committed */
+        remember_lost_commit(b);
+    return rc;
 }
 
 /* Rules, then claims; the rules once more if claims turned up duplicates. */
@@ -556,6 +650,7 @@ static int attempt(
 {
     b->n = n;
     b->now_ms = wd_clock_now_ms();
+    b->commit_lost = false;
     for (int i = 0; i < n; i++)
         item_reset(&b->items[i], ops[i]);
     b->nclaims = b->ntxns = b->nwallets = b->ncreates = 0;
@@ -571,6 +666,8 @@ static int attempt(
         rc = insert_creates(b, c, err);
     if (rc == 0)
         rc = write_rows(b, c, collect_fixups(b), err);
+    if (rc == 0)
+        rc = commit(b, c, err);
     if (rc < 0)
         db_conn_rollback(c);
     return rc;
@@ -580,9 +677,9 @@ static enum wd_metrics_outcome outcome_of(const struct item *it)
 {
     if (it->replay)
         return WD_OUTCOME_REPLAYED;
-    if (it->code == 0)
-        return WD_OUTCOME_SUCCESS;
-    return wd_code_status(it->code) >= 500 ? WD_OUTCOME_FAILED : WD_OUTCOME_REFUSED;
+    if (it->body.status >= 500)
+        return WD_OUTCOME_FAILED;
+    return it->body.status >= 400 ? WD_OUTCOME_REFUSED : WD_OUTCOME_SUCCESS;
 }
 
 /* Hands each item's reply to its op. */
@@ -598,19 +695,46 @@ static void deliver(struct wallet_batch *b)
     }
 }
 
+/* Answers every op with code, or 503 OUTCOME_UNKNOWN where a lost COMMIT may have applied it. */
 static void fail_all(struct wallet_op **ops, int n, int code)
 {
     for (int i = 0; i < n; i++) {
         wd_body_release(&ops[i]->reply);
-        wd_envelope_error(&ops[i]->reply, code, NULL);
+        wd_envelope_error(&ops[i]->reply, ops[i]->memo.lost_commit ? -WD_E_OUTCOME_UNKNOWN : code,
+                          NULL);
         ops[i]->replayed = false;
         wd_metrics_txn(ops[i]->kind, WD_OUTCOME_FAILED);
     }
 }
 
+/*
+ * Connects c again after a lost connection: one try, or, when a COMMIT's answer is still
+ * unknown, tries at the connection's back-off until deadline_ns (the batch must run again to
+ * learn it). Gives up at once when c was interrupted (the process is stopping).
+ */
+static int reconnect(struct db_conn *c, int64_t deadline_ns, struct wd_error *err)
+{
+    int rc;
+
+    while ((rc = db_conn_open(c, err)) < 0 && !db_conn_interrupted(c)) {
+        int64_t now = wd_clock_mono_ns();
+        if (now >= deadline_ns)
+            break;
+        int64_t wake = c->retry_after_ns > now ? c->retry_after_ns : now + 10000000;
+        wd_clock_sleep_ns((wake < deadline_ns ? wake : deadline_ns) - now);
+    }
+    return rc;
+}
+
+static bool must_retry(int rc)
+{
+    return rc == -WD_E_DB_RETRY || rc == -WD_E_DB_UNAVAILABLE;
+}
+
 void wallet_batch_run(struct wallet_batch *b, struct db_conn *c, struct wallet_op **ops, int n)
 {
     struct wd_error err = {0};
+    int64_t resolve_until = 0; /* while a lost COMMIT is unresolved: when to give up */
     int rc = 0;
 
     for (int tries = 0; tries <= MAX_RETRIES; tries++) {
@@ -620,21 +744,29 @@ void wallet_batch_run(struct wallet_batch *b, struct db_conn *c, struct wallet_o
             deliver(b);
             return;
         }
-        /* Deadlock, lock timeout or a lost connection (even mid-COMMIT): the batch runs again;
-         * keys that did commit are found by the claim and answered with their replay. */
-        if (rc != -WD_E_DB_RETRY && rc != -WD_E_DB_UNAVAILABLE)
+        /* Deadlock, lock timeout or a lost connection: the batch runs again. After a lost
+         * COMMIT, that run is what finds out whether it committed (see the top of this file). */
+        if (!must_retry(rc))
             break;
-        if (rc == -WD_E_DB_UNAVAILABLE && !c->mysql && db_conn_open(c, &err) < 0)
+        if (b->commit_lost && !resolve_until) {
+            resolve_until = wd_clock_mono_ns() + b->resolve_ns;
+            wd_warn("batch of %d: COMMIT sent, answer lost (%s); resolving", n, err.message);
+        }
+        if (rc == -WD_E_DB_UNAVAILABLE && reconnect(c, resolve_until ? resolve_until : 0, &err) < 0)
             break;
     }
     for (int i = 0; i < b->n; i++)
         item_reset(&b->items[i], ops[i]);
-    if (rc != -WD_E_DB_RETRY && rc != -WD_E_DB_UNAVAILABLE && n > 1) {
+    if (!must_retry(rc) && n > 1) {
         wd_warn("batch of %d failed (%s); running its operations one by one", n, err.message);
         for (int i = 0; i < n; i++)
             wallet_batch_run(b, c, &ops[i], 1);
         return;
     }
-    wd_error("write failed: %s", err.message);
+    if (resolve_until)
+        wd_error("batch of %d: outcome unknown after %d s: %s", n,
+                 (int)(b->resolve_ns / 1000000000LL), err.message);
+    else
+        wd_error("write failed: %s", err.message);
     fail_all(ops, n, rc);
 }

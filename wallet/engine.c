@@ -139,7 +139,7 @@ static void *writer_main(void *arg)
     struct exec_thread *t = arg;
     struct shard_exec *s = t->shard;
     const struct wd_config *cfg = s->engine->cfg;
-    struct wallet_batch *batch = wallet_batch_new();
+    struct wallet_batch *batch = wallet_batch_new(cfg->resolve_timeout_s);
     struct wallet_op *ops[LEDGER_BATCH_MAX];
 
     if (!batch) {
@@ -555,6 +555,7 @@ int wallet_engine_submit(struct wallet_engine *e, struct wallet_op *op, struct w
     if (op->has_idem &&
         !wallet_inflight_add(e->inflight, op->tenant, wallet_op_key_scope(op), op->idem_key))
         return wd_error_set(err, -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS, NULL);
+    memset(&op->memo, 0, sizeof(op->memo));
     struct shard_exec *s = &e->shards[op->shard];
     if (queue_push(wallet_op_is_write(op->kind) ? &s->writes : &s->reads, op) < 0) {
         if (op->has_idem)

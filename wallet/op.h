@@ -50,6 +50,22 @@ static inline bool wallet_op_is_write(enum wallet_op_kind kind)
 struct wallet_op;
 typedef void (*wallet_op_done_fn)(struct wallet_op *op);
 
+/* Most lost COMMITs remembered per write op (its batch's tries, then its tries alone). */
+#define WALLET_OP_LOST_MAX 8
+
+/*
+ * What the group commit (wallet/batch) remembers of a write op across its attempts, so that a
+ * COMMIT whose answer was lost is recognised when the op runs again: the row the op creates keeps
+ * one ID, and the replies stored with its key by lost COMMITs are known by digest. Reset by the
+ * engine when the op is submitted.
+ */
+struct wallet_op_memo {
+    char made_id[SHARD_ID_LEN + 1]; /* the wallet or transaction the op creates ("" = none yet) */
+    bool lost_commit; /* a COMMIT with the op in it lost its answer: it may have committed */
+    int nlost;
+    unsigned char lost_reply[WALLET_OP_LOST_MAX][16]; /* digests of what those COMMITs stored */
+};
+
 struct wallet_op {
     enum wallet_op_kind kind;
     int shard; /* set by the submitter from the ID's or account's bucket */
@@ -87,6 +103,7 @@ struct wallet_op {
     /* engine bookkeeping */
     struct wallet_op *next;
     int64_t enqueued_ns;
+    struct wallet_op_memo memo;
 };
 
 /*

@@ -119,6 +119,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->db_read_pool_size, 2);
     assert_int_equal(cfg->db_connect_timeout_s, 2);
     assert_int_equal(cfg->db_query_timeout_s, 10);
+    assert_int_equal(cfg->resolve_timeout_s, 5);
     assert_int_equal(cfg->batch_max, 64);
     assert_int_equal(cfg->batch_window_us, 0);
     assert_int_equal(cfg->max_replica_lag_s, 5);

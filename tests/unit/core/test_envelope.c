@@ -48,6 +48,7 @@ static const struct {
     {-WD_E_RATE_LIMITED, "RATE_LIMITED", 429},
     {-WD_E_INTERNAL_ERROR, "INTERNAL_ERROR", 500},
     {-WD_E_SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", 503},
+    {-WD_E_OUTCOME_UNKNOWN, "OUTCOME_UNKNOWN", 503},
     {-WD_E_NOT_READY, "NOT_READY", 503},
 };
 #define N_DOCUMENTED (sizeof(documented) / sizeof(documented[0]))

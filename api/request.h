@@ -43,6 +43,7 @@ struct api_request {
 
     _Atomic int state;
     bool suspended;       /* set by api_request_submit; read by the connection's own thread */
+    bool awaiting_resume; /* suspended and not yet called again by libmicrohttpd */
     bool close;           /* answer with Connection: close */
     struct wd_body reply; /* owned */
     bool replayed;

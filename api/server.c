@@ -31,6 +31,7 @@ struct api_server {
     struct MHD_Daemon *daemon;
     struct api_context *ctx;
     atomic_int inflight;
+    atomic_int suspended; /* connections suspended and not yet called again */
 };
 
 const char *api_request_header(struct api_request *req, const char *name)
@@ -96,6 +97,8 @@ void api_request_submit(struct api_request *req)
     req->op.arg = req;
     atomic_store_explicit(&req->state, API_REQ_WAITING, memory_order_release);
     /* Suspend before submitting: the engine may finish (and resume) before we return. */
+    atomic_fetch_add(&req->server->suspended, 1);
+    req->awaiting_resume = true;
     MHD_suspend_connection(req->conn);
     req->suspended = true;
     if (wallet_engine_submit(req->ctx->engine, &req->op, &err) < 0) {
@@ -293,6 +296,15 @@ static enum MHD_Result queue_reply(struct api_request *req)
     return ok;
 }
 
+/* The connection was suspended and libmicrohttpd has taken it back. */
+static void resumed(struct api_request *req)
+{
+    if (req->awaiting_resume) {
+        req->awaiting_resume = false;
+        atomic_fetch_sub(&req->server->suspended, 1);
+    }
+}
+
 static enum MHD_Result access_cb(void *cls,
                                  struct MHD_Connection *conn,
                                  const char *url,
@@ -334,6 +346,7 @@ static enum MHD_Result access_cb(void *cls,
     }
     if (state != API_REQ_DONE)
         return MHD_YES; /* a spurious call while suspended */
+    resumed(req);
     return queue_reply(req);
 }
 
@@ -366,6 +379,7 @@ static void request_completed_cb(void *cls,
     (void)toe;
     if (!req)
         return;
+    resumed(req);
     int64_t ns = wd_clock_mono_ns() - req->start_ns;
     int route = req->match.route ? (int)(req->match.route - api_routes) : -1;
     wd_metrics_http(route, req->reply.status, ns);
@@ -427,10 +441,25 @@ int api_server_inflight(struct api_server *s)
     return atomic_load(&s->inflight);
 }
 
+int api_server_settle(struct api_server *s, int timeout_ms)
+{
+    int64_t deadline = wd_clock_mono_ns() + (int64_t)timeout_ms * 1000000;
+
+    while (s && (atomic_load(&s->suspended) > 0 || atomic_load(&s->inflight) > 0) &&
+           wd_clock_mono_ns() < deadline)
+        wd_clock_sleep_ns(5000000);
+    return s ? atomic_load(&s->suspended) : 0;
+}
+
 void api_server_stop(struct api_server *s)
 {
     if (!s)
         return;
+    if (atomic_load(&s->suspended) > 0) { /* libmicrohttpd would abort the process */
+        wd_error("%d connections still suspended: the HTTP daemon is left to the exit",
+                 atomic_load(&s->suspended));
+        return;
+    }
     MHD_stop_daemon(s->daemon);
     free(s);
 }

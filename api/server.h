@@ -50,7 +50,17 @@ void api_server_quiesce(struct api_server *s);
 /* Requests received and not yet completed. */
 int api_server_inflight(struct api_server *s);
 
-/* Stops the daemon, closing every connection, and frees s. */
+/*
+ * Waits up to timeout_ms until no connection is suspended (every op it waited for was answered
+ * and libmicrohttpd has taken the connection back) and no request is in flight (replies sent).
+ * Returns the connections still suspended. Call after wallet_engine_shutdown, which answers
+ * every op.
+ */
+int api_server_settle(struct api_server *s, int timeout_ms);
+
+/* Stops the daemon, closing every connection, and frees s. Every suspended connection must have
+ * been resumed (api_server_settle), or libmicrohttpd aborts: then the daemon (and s) are left as
+ * they are, to end with the process, and the fact is logged. */
 void api_server_stop(struct api_server *s);
 
 #endif

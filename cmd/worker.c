@@ -12,14 +12,14 @@
 #include "wallet/engine.h"
 #include "wallet/sweeper.h"
 
-#include <errno.h>
 #include <mysql.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <time.h>
 #include <unistd.h>
+
+#define SETTLE_MS 2000 /* for the last replies to leave, after the engine answered every op */
 
 struct worker {
     struct api_context ctx;
@@ -30,12 +30,21 @@ struct worker {
     struct api_ratelimit *ratelimit;
 };
 
+/*
+ * The order matters: the engine answers every op first (queued ones 503, work in progress broken
+ * off), so no connection is left suspended; libmicrohttpd aborts the process if its daemon is
+ * stopped with a suspended connection. Then the sweeper (its submits now fail at once), the
+ * replies are let out, and the HTTP daemon stops, joining the threads that use the rate limit.
+ */
 static void worker_stop_parts(struct worker *w)
 {
-    api_server_stop(w->server); /* joins the threads that use the rate limit */
-    api_ratelimit_free(w->ratelimit);
+    wallet_engine_shutdown(w->engine);
     wallet_sweeper_stop(w->sweeper);
-    wallet_engine_stop(w->engine);
+    if (w->server && api_server_settle(w->server, SETTLE_MS) > 0)
+        wd_warn("stopping with connections whose requests were not answered");
+    api_server_stop(w->server);
+    api_ratelimit_free(w->ratelimit);
+    wallet_engine_free(w->engine);
     shard_health_stop(w->health);
 }
 
@@ -67,14 +76,6 @@ static void wait_for_stop(const sigset_t *set)
     }
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-    }
-}
-
 /* Ready is already 503: keep serving through the drain delay, then stop taking connections and
  * let the requests in flight finish (bounded by SHUTDOWN_TIMEOUT_SECONDS). */
 static void drain(struct worker *w)
@@ -82,11 +83,11 @@ static void drain(struct worker *w)
     const struct wd_config *cfg = w->ctx.cfg;
 
     wd_info("draining: ready is 503; serving for %d s more", cfg->drain_delay_s);
-    sleep_ms(cfg->drain_delay_s * 1000);
+    wd_clock_sleep_ns((int64_t)cfg->drain_delay_s * 1000000000LL);
     api_server_quiesce(w->server);
     int64_t deadline = wd_clock_mono_ns() + (int64_t)cfg->shutdown_timeout_s * 1000000000LL;
     while (api_server_inflight(w->server) > 0 && wd_clock_mono_ns() < deadline)
-        sleep_ms(10);
+        wd_clock_sleep_ns(10000000);
     if (api_server_inflight(w->server) > 0)
         wd_warn("shutdown timeout: %d requests still in flight", api_server_inflight(w->server));
 }

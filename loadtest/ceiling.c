@@ -391,7 +391,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if ((r.wallets_file ? load_wallets(&r) : seed_wallets(&r)) < 0) {
-        wallet_engine_stop(r.engine);
+        wallet_engine_free(r.engine);
         return 1;
     }
     int64_t start = wd_clock_mono_ns();
@@ -404,7 +404,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < r.clients; i++)
         pthread_join(clients[i].tid, NULL);
     double secs = (double)(wd_clock_mono_ns() - start) / 1e9;
-    wallet_engine_stop(r.engine);
+    wallet_engine_free(r.engine);
     long n = atomic_load(&r.nlat) < LAT_SLOTS ? atomic_load(&r.nlat) : LAT_SLOTS;
     qsort(r.lat_us, (size_t)n, sizeof(*r.lat_us), cmp_u32);
     printf("{\"mode\":\"%s\",\"clients\":%d,\"seconds\":%.1f,\"tps\":%.1f,\"failed\":%ld,"

@@ -197,6 +197,10 @@ void shard_health_stop(struct shard_health *h)
     h->stopping = true;
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
+    for (int i = 0; i < h->cfg->shard_count; i++) /* a ping of a stuck server ends now */
+        db_conn_interrupt(&h->primaries[i]);
+    for (int i = 0; i < h->nreplicas; i++)
+        db_conn_interrupt(&h->replicas[i]);
     pthread_join(h->tid, NULL);
     for (int i = 0; i < h->cfg->shard_count; i++)
         db_conn_release(&h->primaries[i]);

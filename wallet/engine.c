@@ -39,6 +39,7 @@ struct exec_thread {
     struct shard_exec *shard;
     struct db_conn conn;
     bool started;
+    atomic_bool busy; /* holds ops taken from its queue; set under the queue's lock */
 };
 
 struct shard_exec {
@@ -96,6 +97,8 @@ static int queue_take_locked(struct queue *q, struct wallet_op **out, int max)
 
     while (!q->head && !q->stopping)
         pthread_cond_wait(&q->cv, &q->mu);
+    if (q->stopping)
+        return 0; /* whatever is left is answered by wallet_engine_shutdown */
     while (q->head && n < max) {
         out[n++] = q->head;
         q->head = q->head->next;
@@ -151,6 +154,7 @@ static void *writer_main(void *arg)
         int n = queue_take_locked(&s->writes, ops, cfg->batch_max);
         if (n > 0 && n < cfg->batch_max && cfg->batch_window_us > 0)
             n = queue_top_up_locked(&s->writes, ops, n, cfg->batch_max, cfg->batch_window_us);
+        atomic_store(&t->busy, n > 0);
         pthread_mutex_unlock(&s->writes.mu);
         if (n == 0)
             break;
@@ -159,6 +163,7 @@ static void *writer_main(void *arg)
         wd_metrics_db_conns(-1, 0);
         for (int i = 0; i < n; i++)
             complete(s->engine, ops[i]);
+        atomic_store(&t->busy, false);
     }
     wallet_batch_free(batch);
     return NULL;
@@ -432,6 +437,7 @@ static void *reader_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&s->reads.mu);
         int n = queue_take_locked(&s->reads, &op, 1);
+        atomic_store(&t->busy, n > 0);
         pthread_mutex_unlock(&s->reads.mu);
         if (n == 0)
             break;
@@ -439,6 +445,7 @@ static void *reader_main(void *arg)
         run_read(&t->conn, op);
         wd_metrics_db_conns(-1, 0);
         complete(s->engine, op);
+        atomic_store(&t->busy, false);
     }
     return NULL;
 }
@@ -488,33 +495,65 @@ static int shard_start(struct wallet_engine *e,
     return rc;
 }
 
-static void stop_queue(struct queue *q)
+/* Closes q to new ops and answers the ones still queued: none of them ran, so 503
+ * SERVICE_UNAVAILABLE says the truth (nothing was done). */
+static void stop_queue(struct wallet_engine *e, struct queue *q)
 {
     pthread_mutex_lock(&q->mu);
     q->stopping = true;
+    struct wallet_op *left = q->head;
+    q->head = q->tail = NULL;
+    q->len = 0;
     pthread_cond_broadcast(&q->cv);
     pthread_mutex_unlock(&q->mu);
-}
-
-static void join_threads(struct exec_thread *threads, int n)
-{
-    for (int i = 0; threads && i < n; i++) {
-        if (threads[i].started)
-            pthread_join(threads[i].tid, NULL);
-        db_conn_release(&threads[i].conn);
+    while (left) {
+        struct wallet_op *op = left;
+        left = op->next;
+        wd_body_release(&op->reply);
+        wd_envelope_error(&op->reply, -WD_E_SERVICE_UNAVAILABLE, "server is stopping");
+        op->replayed = false;
+        complete(e, op);
     }
 }
 
-static void shard_stop(struct shard_exec *s)
+/* Breaks off the database work of every thread that holds ops (their queues are stopped, so no
+ * thread takes new ones), then waits for all of them. */
+static void end_threads(struct exec_thread *threads, int n)
+{
+    for (int i = 0; threads && i < n; i++) {
+        if (threads[i].started && atomic_load(&threads[i].busy))
+            db_conn_interrupt(&threads[i].conn);
+    }
+    for (int i = 0; threads && i < n; i++) {
+        if (threads[i].started)
+            pthread_join(threads[i].tid, NULL);
+        threads[i].started = false;
+    }
+}
+
+static void shard_shutdown(struct shard_exec *s)
 {
     if (!s->engine)
         return;
-    stop_queue(&s->writes);
-    stop_queue(&s->reads);
-    join_threads(s->writers, s->nwriters);
-    join_threads(s->readers, s->nreaders);
-    free(s->writers);
-    free(s->readers);
+    stop_queue(s->engine, &s->writes);
+    stop_queue(s->engine, &s->reads);
+    end_threads(s->writers, s->nwriters);
+    end_threads(s->readers, s->nreaders);
+}
+
+static void release_threads(struct exec_thread *threads, int n)
+{
+    for (int i = 0; threads && i < n; i++)
+        db_conn_release(&threads[i].conn);
+    free(threads);
+}
+
+static void shard_free(struct shard_exec *s)
+{
+    if (!s->engine)
+        return;
+    release_threads(s->writers, s->nwriters);
+    release_threads(s->readers, s->nreaders);
     queue_destroy(&s->writes);
     queue_destroy(&s->reads);
 }
@@ -532,13 +571,13 @@ int wallet_engine_start(struct wallet_engine **out,
     e->shards = calloc((size_t)e->nshards, sizeof(*e->shards));
     e->inflight = wallet_inflight_new();
     if (!e->shards || !e->inflight) {
-        wallet_engine_stop(e);
+        wallet_engine_free(e);
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     }
     for (int i = 0; i < e->nshards; i++) {
         int rc = shard_start(e, &e->shards[i], i, err);
         if (rc < 0) {
-            wallet_engine_stop(e);
+            wallet_engine_free(e);
             return rc;
         }
     }
@@ -565,12 +604,19 @@ int wallet_engine_submit(struct wallet_engine *e, struct wallet_op *op, struct w
     return 0;
 }
 
-void wallet_engine_stop(struct wallet_engine *e)
+void wallet_engine_shutdown(struct wallet_engine *e)
+{
+    for (int i = 0; e && e->shards && i < e->nshards; i++)
+        shard_shutdown(&e->shards[i]);
+}
+
+void wallet_engine_free(struct wallet_engine *e)
 {
     if (!e)
         return;
+    wallet_engine_shutdown(e);
     for (int i = 0; e->shards && i < e->nshards; i++)
-        shard_stop(&e->shards[i]);
+        shard_free(&e->shards[i]);
     free(e->shards);
     wallet_inflight_free(e->inflight);
     free(e);

@@ -7,8 +7,8 @@
  * by reference, whose rows may be on any shard, is read on every shard at once and merged. Also
  * the in-process set of in-flight idempotency keys. HTTP threads never block on a database: they
  * submit and are called back.
- * Thread-safety: wallet_engine_submit may be called from any thread; start and stop from the
- * worker's main thread only.
+ * Thread-safety: wallet_engine_submit may be called from any thread; start, shutdown and free
+ * from the worker's main thread only.
  */
 #ifndef WD_WALLET_ENGINE_H
 #define WD_WALLET_ENGINE_H
@@ -34,7 +34,16 @@ int wallet_engine_start(struct wallet_engine **out,
  */
 int wallet_engine_submit(struct wallet_engine *e, struct wallet_op *op, struct wd_error *err);
 
-/* Finishes every queued op, stops the threads and frees e. */
-void wallet_engine_stop(struct wallet_engine *e);
+/*
+ * Stops e (for a process that is stopping, after its requests had their time): new ops are
+ * refused at once, ops still queued are answered 503 SERVICE_UNAVAILABLE (none of them ran),
+ * database work in progress is broken off (its ops get what their batch's failure says: 503
+ * SERVICE_UNAVAILABLE, or OUTCOME_UNKNOWN after a lost COMMIT), and the threads are joined.
+ * When it returns, every op ever submitted has had done called. Idempotent; e stays valid.
+ */
+void wallet_engine_shutdown(struct wallet_engine *e);
+
+/* Shuts e down if that was not done yet, and frees it. */
+void wallet_engine_free(struct wallet_engine *e);
 
 #endif

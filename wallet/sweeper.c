@@ -150,6 +150,8 @@ void wallet_sweeper_stop(struct wallet_sweeper *s)
     s->stopping = true;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->cfg->shard_count; i++) /* a query on a stuck primary ends now */
+        db_conn_interrupt(&s->conns[i]);
     pthread_join(s->tid, NULL);
     for (int i = 0; i < s->cfg->shard_count; i++)
         db_conn_release(&s->conns[i]);

@@ -5,12 +5,14 @@ walletd's shard 0 primary is reached through a fault proxy of the suite's own
 - the COMMIT reaches the primary and commits, but its OK never comes back and the connection
   drops (then reconnecting is refused for a while, or not);
 - the connection drops right after COMMIT was sent and the primary receives it a moment later,
-  while walletd has already reconnected and runs the batch again.
+  while walletd has already reconnected and runs the batch again;
+- the primary stops answering altogether while requests are in flight and walletd is told to stop.
 The contract (docs/API.md, "Errors and retries"): a movement that committed is answered with its
 result, first-time (no Idempotent-Replayed); when the outcome cannot be learned in time the
 answer is 503 OUTCOME_UNKNOWN, never a 503 that says nothing was committed.
 """
 
+import signal
 import threading
 import time
 import unittest
@@ -168,6 +170,59 @@ class LostCommitTest(unittest.TestCase):
             self.assert_first_time(r)
             self.assertEqual(r.data["amount"], 100 + i)
             self.assertEqual((balance(wallets[i]), ledger_count(wallets[i])), (100 + i, 1))
+
+
+class ShutdownWithStuckRequestsTest(unittest.TestCase):
+    """SIGTERM while requests wait on a primary that does not answer: every request gets its
+    503, the worker does not crash, walletd exits 0, and nothing half-done is committed."""
+
+    def test_stop_answers_every_suspended_request_and_exits_0(self):
+        ensure_migrated()
+        port = int(cluster_env()["DATABASE_SHARD_0_URL"].rsplit(":", 1)[1].split("/")[0])
+        proxy = FaultProxy(port)
+        self.addCleanup(proxy.close)
+        server = Walletd(workers=1, env=proxied_env(proxy, {
+            "SHUTDOWN_TIMEOUT_SECONDS": "1", "DRAIN_DELAY_SECONDS": "0"})).start()
+        self.addCleanup(lambda: server.proc.poll() is None and server.proc.kill())
+        api = server.client()
+        wallets = [api.create_wallet(account_on_shard(0, 2)) for _ in range(4)]
+        api.close()
+        proxy.set_blackhole(True)  # the primary stops answering (like SIGSTOP)
+        results = [None] * len(wallets)
+
+        def send(i):
+            c = server.client()
+            try:
+                results[i] = c.credit(wallets[i], 50, key=unique_key())
+            except OSError as e:
+                results[i] = e
+            finally:
+                c.close()
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(len(wallets))]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)  # all four are in flight, waiting on the primary
+        server.proc.send_signal(signal.SIGTERM)
+        rc = server.proc.wait(30)
+        for t in threads:
+            t.join(30)
+        server.close_log()
+        self.assertEqual(rc, 0, server.tail())
+        with open(server.log_path, "rb") as f:
+            log = f.read()
+        self.assertNotIn(b"suspended connections", log)
+        for r in results:
+            self.assertNotIsInstance(r, Exception, f"a request got no answer: {r!r}")
+            self.assertEqual(r.status, 503, r)
+            self.assertIn(r.code, ("SERVICE_UNAVAILABLE", "OUTCOME_UNKNOWN"), r)
+            self.assertTrue(r.header("Retry-After"), r)
+        server.check_sanitizers()
+        proxy.set_blackhole(False)
+        time.sleep(1)  # the primary now reads what was stuck and sees the connections gone
+        for w, r in zip(wallets, results):
+            if r.code == "SERVICE_UNAVAILABLE":
+                self.assertEqual(ledger_count(w), 0, "a SERVICE_UNAVAILABLE answer committed")
 
 
 if __name__ == "__main__":

@@ -15,11 +15,11 @@
 #define SECRET_BYTES   32
 #define SECRET_CHARS   43 /* base64url, no padding, of 32 bytes */
 
-bool api_tenant_valid(const char *s)
+bool wd_auth_tenant_valid(const char *s)
 {
     size_t len = strlen(s);
 
-    if (len < 1 || len > API_TENANT_MAX)
+    if (len < 1 || len > WD_TENANT_MAX)
         return false;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
@@ -47,12 +47,12 @@ static bool is_lower_hex(const char *s, size_t len)
 /* Format check of a presented key; false for anything that cannot be one of ours. */
 static bool key_well_formed(const char *key, size_t len)
 {
-    if (len != API_KEY_LEN || memcmp(key, KEY_PREFIX, KEY_PREFIX_LEN) != 0 ||
-        key[KEY_PREFIX_LEN + API_KEY_ID_LEN] != '_')
+    if (len != WD_AUTH_KEY_LEN || memcmp(key, KEY_PREFIX, KEY_PREFIX_LEN) != 0 ||
+        key[KEY_PREFIX_LEN + WD_AUTH_KEY_ID_LEN] != '_')
         return false;
-    if (!is_lower_hex(key + KEY_PREFIX_LEN, API_KEY_ID_LEN))
+    if (!is_lower_hex(key + KEY_PREFIX_LEN, WD_AUTH_KEY_ID_LEN))
         return false;
-    for (size_t i = KEY_PREFIX_LEN + API_KEY_ID_LEN + 1; i < len; i++) {
+    for (size_t i = KEY_PREFIX_LEN + WD_AUTH_KEY_ID_LEN + 1; i < len; i++) {
         char c = key[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '-' || c == '_'))
@@ -61,31 +61,35 @@ static bool key_well_formed(const char *key, size_t len)
     return true;
 }
 
-int api_keys_generate(
-    const char *tenant, char key[API_KEY_LEN + 1], char *line, size_t linelen, struct wd_error *err)
+int wd_auth_generate(const char *tenant,
+                     char key[WD_AUTH_KEY_LEN + 1],
+                     char *line,
+                     size_t linelen,
+                     struct wd_error *err)
 {
-    unsigned char id[API_KEY_ID_LEN / 2], secret[SECRET_BYTES], hash[32];
+    unsigned char id[WD_AUTH_KEY_ID_LEN / 2], secret[SECRET_BYTES], hash[32];
     char hash_hex[65];
 
-    if (!api_tenant_valid(tenant))
+    if (!wd_auth_tenant_valid(tenant))
         return wd_error_set(err, -WD_E_VALIDATION_ERROR,
                             "tenant must be 1-64 characters of [A-Za-z0-9_.-]");
     randombytes_buf(id, sizeof(id));
     randombytes_buf(secret, sizeof(secret));
     memcpy(key, KEY_PREFIX, KEY_PREFIX_LEN);
-    sodium_bin2hex(key + KEY_PREFIX_LEN, API_KEY_ID_LEN + 1, id, sizeof(id));
-    key[KEY_PREFIX_LEN + API_KEY_ID_LEN] = '_';
-    sodium_bin2base64(key + KEY_PREFIX_LEN + API_KEY_ID_LEN + 1, SECRET_CHARS + 1, secret,
+    sodium_bin2hex(key + KEY_PREFIX_LEN, WD_AUTH_KEY_ID_LEN + 1, id, sizeof(id));
+    key[KEY_PREFIX_LEN + WD_AUTH_KEY_ID_LEN] = '_';
+    sodium_bin2base64(key + KEY_PREFIX_LEN + WD_AUTH_KEY_ID_LEN + 1, SECRET_CHARS + 1, secret,
                       sizeof(secret), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     sodium_memzero(secret, sizeof(secret));
-    hash_key(hash, key, API_KEY_LEN);
+    hash_key(hash, key, WD_AUTH_KEY_LEN);
     sodium_bin2hex(hash_hex, sizeof(hash_hex), hash, sizeof(hash));
-    snprintf(line, linelen, "%.*s %s %s\n", API_KEY_ID_LEN, key + KEY_PREFIX_LEN, tenant, hash_hex);
+    snprintf(line, linelen, "%.*s %s %s\n", WD_AUTH_KEY_ID_LEN, key + KEY_PREFIX_LEN, tenant,
+             hash_hex);
     return 0;
 }
 
 /* Parses one non-comment line of the key file into e. 0 or -1. */
-static int parse_line(char *text, struct api_key_entry *e)
+static int parse_line(char *text, struct wd_auth_entry *e)
 {
     char *save = NULL;
     char *id = strtok_r(text, " \t", &save);
@@ -94,10 +98,10 @@ static int parse_line(char *text, struct api_key_entry *e)
 
     if (!id || !tenant || !hash || strtok_r(NULL, " \t", &save))
         return -1;
-    if (strlen(id) != API_KEY_ID_LEN || !is_lower_hex(id, API_KEY_ID_LEN) ||
-        !api_tenant_valid(tenant) || strlen(hash) != 64 || !is_lower_hex(hash, 64))
+    if (strlen(id) != WD_AUTH_KEY_ID_LEN || !is_lower_hex(id, WD_AUTH_KEY_ID_LEN) ||
+        !wd_auth_tenant_valid(tenant) || strlen(hash) != 64 || !is_lower_hex(hash, 64))
         return -1;
-    memcpy(e->key_id, id, API_KEY_ID_LEN + 1);
+    memcpy(e->key_id, id, WD_AUTH_KEY_ID_LEN + 1);
     snprintf(e->tenant, sizeof(e->tenant), "%s", tenant);
     size_t bin_len = 0;
     if (sodium_hex2bin(e->hash, sizeof(e->hash), hash, 64, NULL, &bin_len, NULL) != 0 ||
@@ -106,7 +110,7 @@ static int parse_line(char *text, struct api_key_entry *e)
     return 0;
 }
 
-static int add_entry(struct api_keys *keys, struct api_key_entry *e)
+static int add_entry(struct wd_auth *keys, struct wd_auth_entry *e)
 {
     e->tenant_ix = -1;
     for (size_t i = 0; i < keys->n; i++) {
@@ -117,7 +121,7 @@ static int add_entry(struct api_keys *keys, struct api_key_entry *e)
     }
     if (e->tenant_ix < 0)
         e->tenant_ix = keys->ntenants++;
-    struct api_key_entry *grown = realloc(keys->entries, (keys->n + 1) * sizeof(*grown));
+    struct wd_auth_entry *grown = realloc(keys->entries, (keys->n + 1) * sizeof(*grown));
     if (!grown)
         return -1;
     keys->entries = grown;
@@ -125,7 +129,7 @@ static int add_entry(struct api_keys *keys, struct api_key_entry *e)
     return 0;
 }
 
-int api_keys_load(struct api_keys *keys, const char *path, struct wd_error *err)
+int wd_auth_load(struct wd_auth *keys, const char *path, struct wd_error *err)
 {
     FILE *f = fopen(path, "re");
     char *text = NULL; /* getline: a line of any length is one line */
@@ -141,7 +145,7 @@ int api_keys_load(struct api_keys *keys, const char *path, struct wd_error *err)
         char *p = text + strspn(text, " \t");
         if (*p == '\0' || *p == '#')
             continue;
-        struct api_key_entry e;
+        struct wd_auth_entry e;
         if (parse_line(p, &e) < 0 || add_entry(keys, &e) < 0) {
             rc =
                 wd_error_set(err, -WD_E_CONFIG,
@@ -152,11 +156,11 @@ int api_keys_load(struct api_keys *keys, const char *path, struct wd_error *err)
     free(text);
     fclose(f);
     if (rc < 0)
-        api_keys_release(keys);
+        wd_auth_release(keys);
     return rc;
 }
 
-void api_keys_release(struct api_keys *keys)
+void wd_auth_release(struct wd_auth *keys)
 {
     if (keys->entries)
         sodium_memzero(keys->entries, keys->n * sizeof(*keys->entries));
@@ -166,10 +170,10 @@ void api_keys_release(struct api_keys *keys)
     keys->ntenants = 0;
 }
 
-int api_keys_verify(const struct api_keys *keys,
-                    const char *authorization,
-                    char tenant[API_TENANT_MAX + 1],
-                    int *tenant_ix)
+int wd_auth_verify(const struct wd_auth *keys,
+                   const char *authorization,
+                   char tenant[WD_TENANT_MAX + 1],
+                   int *tenant_ix)
 {
     static const char scheme[] = "Bearer ";
     unsigned char presented[32];
@@ -181,8 +185,8 @@ int api_keys_verify(const struct api_keys *keys,
     if (!key_well_formed(key, len))
         return -WD_E_UNAUTHORIZED;
     for (size_t i = 0; i < keys->n; i++) {
-        const struct api_key_entry *e = &keys->entries[i];
-        if (memcmp(e->key_id, key + KEY_PREFIX_LEN, API_KEY_ID_LEN) != 0)
+        const struct wd_auth_entry *e = &keys->entries[i];
+        if (memcmp(e->key_id, key + KEY_PREFIX_LEN, WD_AUTH_KEY_ID_LEN) != 0)
             continue;
         hash_key(presented, key, len);
         if (sodium_memcmp(presented, e->hash, sizeof(presented)) != 0)

@@ -9,7 +9,7 @@
  * with '#' comments. Only hashes are stored; a presented key is hashed and compared in constant
  * time (sodium_memcmp). Each key is bound to one tenant; tenants are 1-64 chars of
  * [A-Za-z0-9_.-]. `walletctl apikey create --tenant NAME` makes keys.
- * Thread-safety: a loaded struct api_keys is read-only and may be shared by all threads.
+ * Thread-safety: a loaded struct wd_auth is read-only and may be shared by all threads.
  */
 #ifndef WD_API_AUTH_H
 #define WD_API_AUTH_H
@@ -19,49 +19,49 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define API_KEY_LEN    64
-#define API_KEY_ID_LEN 16
-#define API_TENANT_MAX 64
+#define WD_AUTH_KEY_LEN    64
+#define WD_AUTH_KEY_ID_LEN 16
+#define WD_TENANT_MAX      64
 
-struct api_key_entry {
-    char key_id[API_KEY_ID_LEN + 1];
-    char tenant[API_TENANT_MAX + 1];
+struct wd_auth_entry {
+    char key_id[WD_AUTH_KEY_ID_LEN + 1];
+    char tenant[WD_TENANT_MAX + 1];
     unsigned char hash[32];
     int tenant_ix; /* the tenant's number in this file, 0..ntenants-1, shared by its keys */
 };
 
-struct api_keys {
-    struct api_key_entry *entries; /* owned */
+struct wd_auth {
+    struct wd_auth_entry *entries; /* owned */
     size_t n;
     int ntenants;
 };
 
 /* True if s is a valid tenant name. */
-bool api_tenant_valid(const char *s);
+bool wd_auth_tenant_valid(const char *s);
 
 /* Loads the key file at path. A missing file is an error. 0 or -WD_E_CONFIG (err: line). */
-int api_keys_load(struct api_keys *keys, const char *path, struct wd_error *err);
+int wd_auth_load(struct wd_auth *keys, const char *path, struct wd_error *err);
 
-void api_keys_release(struct api_keys *keys);
+void wd_auth_release(struct wd_auth *keys);
 
 /*
  * Verifies an Authorization header value ("Bearer <key>"). On success copies the key's tenant
  * into tenant and its number into *tenant_ix (if not NULL) and returns 0; otherwise
  * -WD_E_UNAUTHORIZED. NULL header is unauthorized.
  */
-int api_keys_verify(const struct api_keys *keys,
-                    const char *authorization,
-                    char tenant[API_TENANT_MAX + 1],
-                    int *tenant_ix);
+int wd_auth_verify(const struct wd_auth *keys,
+                   const char *authorization,
+                   char tenant[WD_TENANT_MAX + 1],
+                   int *tenant_ix);
 
 /*
  * Makes a new key for tenant: the key itself into key (shown once, never stored) and the line
  * to append to the key file into line (with trailing newline). 0 or -WD_E_VALIDATION_ERROR.
  */
-int api_keys_generate(const char *tenant,
-                      char key[API_KEY_LEN + 1],
-                      char *line,
-                      size_t linelen,
-                      struct wd_error *err);
+int wd_auth_generate(const char *tenant,
+                     char key[WD_AUTH_KEY_LEN + 1],
+                     char *line,
+                     size_t linelen,
+                     struct wd_error *err);
 
 #endif

@@ -3,7 +3,7 @@
  *
  * Every money handler is a one-liner over submit_write(): idempotency key, body, shard, submit.
  * Every read handler is a one-liner over submit_read(): path ID, shard, submit. The search by
- * reference goes to every shard (WALLET_ALL_SHARDS).
+ * reference goes to every shard (WD_OP_ALL_SHARDS).
  */
 #include "api/handlers.h"
 
@@ -17,146 +17,146 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void reply_refusal(struct api_request *req, const struct wd_error *err)
+static void reply_refusal(struct wd_request *req, const struct wd_error *err)
 {
-    api_reply_error(req, err->code, err->message[0] ? err->message : NULL);
+    wd_request_reply_error(req, err->code, err->message[0] ? err->message : NULL);
 }
 
 /* The generic worker behind every POST: key, body, shard, submit. */
-static void submit_write(struct api_request *req, enum wallet_op_kind kind, bool key_required)
+static void submit_write(struct wd_request *req, enum wd_op_kind kind, bool key_required)
 {
-    struct wallet_op *op = &req->op;
+    struct wd_op *op = &req->op;
     struct wd_error err = {0};
-    struct api_parse_limits limits = {req->ctx->cfg->hold_default_s, req->ctx->cfg->hold_max_s};
+    struct wd_parse_limits limits = {req->ctx->cfg->hold_default_s, req->ctx->cfg->hold_max_s};
 
-    if (api_parse_idempotency_key(api_request_header(req, "Idempotency-Key"),
-                                  api_request_header(req, "X-Idempotency-Key"), key_required, op,
-                                  &err) < 0 ||
-        api_parse_body(kind, req->method, req->path, req->body, req->body_len, &limits, op, &err) <
+    if (wd_parse_idempotency_key(wd_request_header(req, "Idempotency-Key"),
+                                 wd_request_header(req, "X-Idempotency-Key"), key_required, op,
+                                 &err) < 0 ||
+        wd_parse_body(kind, req->method, req->path, req->body, req->body_len, &limits, op, &err) <
             0) {
         reply_refusal(req, &err);
         return;
     }
     memcpy(op->tenant, req->tenant, sizeof(op->tenant));
-    op->shard = shard_map_lookup(req->ctx->map, op->bucket);
-    api_request_submit(req);
+    op->shard = wd_map_lookup(req->ctx->map, op->bucket);
+    wd_request_submit(req);
 }
 
-static void create_wallet(struct api_request *req)
+static void create_wallet(struct wd_request *req)
 {
     submit_write(req, WALLET_OP_CREATE_WALLET, false);
 }
 
-static void credit(struct api_request *req)
+static void credit(struct wd_request *req)
 {
     submit_write(req, WALLET_OP_CREDIT, true);
 }
 
-static void authorize(struct api_request *req)
+static void authorize(struct wd_request *req)
 {
     submit_write(req, WALLET_OP_AUTHORIZE, true);
 }
 
-static void debit(struct api_request *req)
+static void debit(struct wd_request *req)
 {
     submit_write(req, WALLET_OP_DEBIT, true);
 }
 
-static void void_hold(struct api_request *req)
+static void void_hold(struct wd_request *req)
 {
     submit_write(req, WALLET_OP_VOID, true);
 }
 
-static bool wants_strong(struct api_request *req)
+static bool wants_strong(struct wd_request *req)
 {
-    const char *h = api_request_header(req, "X-Consistency");
-    const char *q = api_request_query(req, "consistency");
+    const char *h = wd_request_header(req, "X-Consistency");
+    const char *q = wd_request_query(req, "consistency");
 
     return (h && strcmp(h, "strong") == 0) || (q && strcmp(q, "strong") == 0);
 }
 
 /* The generic end of every read: tenant, consistency, shard, submit. */
-static void submit_read_op(struct api_request *req, enum wallet_op_kind kind, int shard)
+static void submit_read_op(struct wd_request *req, enum wd_op_kind kind, int shard)
 {
-    struct wallet_op *op = &req->op;
+    struct wd_op *op = &req->op;
 
     op->kind = kind;
     memcpy(op->tenant, req->tenant, sizeof(op->tenant));
     op->strong = wants_strong(req);
     op->shard = shard;
-    api_request_submit(req);
+    wd_request_submit(req);
 }
 
 /* The generic worker behind every GET of one resource by its ID. */
-static void submit_read(struct api_request *req, enum wallet_op_kind kind, enum shard_id_kind idk)
+static void submit_read(struct wd_request *req, enum wd_op_kind kind, enum wd_id_kind idk)
 {
-    const struct api_param *p = &req->match.params[0];
+    const struct wd_route_param *p = &req->match.params[0];
     uint32_t bucket;
 
-    if (shard_id_parse(p->ptr, p->len, idk, &bucket) < 0) {
-        api_reply_error(req, -WD_E_NOT_FOUND, NULL); /* cannot exist: no query is run */
+    if (wd_id_parse(p->ptr, p->len, idk, &bucket) < 0) {
+        wd_request_reply_error(req, -WD_E_NOT_FOUND, NULL); /* cannot exist: no query is run */
         return;
     }
-    memcpy(idk == SHARD_ID_WALLET ? req->op.wallet_id : req->op.txn_id, p->ptr, p->len);
-    submit_read_op(req, kind, shard_map_lookup(req->ctx->map, bucket));
+    memcpy(idk == WD_ID_WALLET ? req->op.wallet_id : req->op.txn_id, p->ptr, p->len);
+    submit_read_op(req, kind, wd_map_lookup(req->ctx->map, bucket));
 }
 
-static void get_wallet(struct api_request *req)
+static void get_wallet(struct wd_request *req)
 {
-    submit_read(req, WALLET_OP_GET_WALLET, SHARD_ID_WALLET);
+    submit_read(req, WALLET_OP_GET_WALLET, WD_ID_WALLET);
 }
 
-static void get_txn(struct api_request *req)
+static void get_txn(struct wd_request *req)
 {
-    submit_read(req, WALLET_OP_GET_TXN, SHARD_ID_TXN);
+    submit_read(req, WALLET_OP_GET_TXN, WD_ID_TXN);
 }
 
-static void get_ledger(struct api_request *req)
+static void get_ledger(struct wd_request *req)
 {
     struct wd_error err = {0};
 
-    if (api_parse_page(api_request_query(req, "limit"), api_request_query(req, "cursor"), &req->op,
-                       &err) < 0) {
+    if (wd_parse_page(wd_request_query(req, "limit"), wd_request_query(req, "cursor"), &req->op,
+                      &err) < 0) {
         reply_refusal(req, &err);
         return;
     }
-    submit_read(req, WALLET_OP_LEDGER, SHARD_ID_WALLET);
+    submit_read(req, WALLET_OP_LEDGER, WD_ID_WALLET);
 }
 
-static void list_wallets(struct api_request *req)
+static void list_wallets(struct wd_request *req)
 {
-    const struct api_param *p = &req->match.params[0];
+    const struct wd_route_param *p = &req->match.params[0];
 
-    if (!shard_account_id_valid(p->ptr, p->len)) {
-        api_reply_error(req, -WD_E_VALIDATION_ERROR,
-                        "accountId must be 1-64 characters of [A-Za-z0-9_.:-]");
+    if (!wd_hash_account_valid(p->ptr, p->len)) {
+        wd_request_reply_error(req, -WD_E_VALIDATION_ERROR,
+                               "accountId must be 1-64 characters of [A-Za-z0-9_.:-]");
         return;
     }
     memcpy(req->op.account_id, p->ptr, p->len);
     submit_read_op(req, WALLET_OP_LIST_WALLETS,
-                   shard_map_lookup(req->ctx->map, shard_hash_bucket(p->ptr, p->len)));
+                   wd_map_lookup(req->ctx->map, wd_hash_bucket(p->ptr, p->len)));
 }
 
 /* GET /api/v1/transactions?referenceId=&limit=: the tenant's transactions with that reference,
  * from every shard, newest first. */
-static void find_transactions(struct api_request *req)
+static void find_transactions(struct wd_request *req)
 {
     struct wd_error err = {0};
 
-    if (api_parse_search(api_request_query(req, "referenceId"), api_request_query(req, "limit"),
-                         &req->op, &err) < 0) {
+    if (wd_parse_search(wd_request_query(req, "referenceId"), wd_request_query(req, "limit"),
+                        &req->op, &err) < 0) {
         reply_refusal(req, &err);
         return;
     }
-    submit_read_op(req, WALLET_OP_FIND_REFERENCE, WALLET_ALL_SHARDS);
+    submit_read_op(req, WALLET_OP_FIND_REFERENCE, WD_OP_ALL_SHARDS);
 }
 
-static void health_live(struct api_request *req)
+static void health_live(struct wd_request *req)
 {
-    api_reply_data(req, 200, json_pack("{s:s}", "status", "live"));
+    wd_request_reply_data(req, 200, json_pack("{s:s}", "status", "live"));
 }
 
-static json_t *health_checks(const struct shard_health_status *s, char *first, size_t len)
+static json_t *health_checks(const struct wd_health_status *s, char *first, size_t len)
 {
     json_t *checks = json_object();
 
@@ -194,19 +194,20 @@ static json_t *health_checks(const struct shard_health_status *s, char *first, s
     return checks;
 }
 
-static void health_ready(struct api_request *req)
+static void health_ready(struct wd_request *req)
 {
-    struct shard_health_status s;
+    struct wd_health_status s;
     char first[256];
 
-    shard_health_snapshot(req->ctx->health, &s);
+    wd_health_snapshot(req->ctx->health, &s);
     json_t *checks = health_checks(&s, first, sizeof(first));
     bool draining = atomic_load(&req->ctx->draining);
     json_object_set_new(checks, "draining", json_boolean(draining));
     if (draining)
         snprintf(first, sizeof(first), "draining: shutting down");
-    if (!draining && shard_health_all_ok(&s)) {
-        api_reply_data(req, 200, json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
+    if (!draining && wd_health_all_ok(&s)) {
+        wd_request_reply_data(req, 200,
+                              json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
         return;
     }
     struct wd_body body = {0};
@@ -217,10 +218,10 @@ static void health_ready(struct api_request *req)
     body.len = body.data ? strlen(body.data) : 0;
     body.status = 503;
     if (!body.data) {
-        api_reply_error(req, -WD_E_NOT_READY, first);
+        wd_request_reply_error(req, -WD_E_NOT_READY, first);
         return;
     }
-    api_reply_body(req, &body);
+    wd_request_reply_body(req, &body);
 }
 
 static const char *const route_labels[] = {
@@ -244,7 +245,7 @@ static const char *const kind_labels[] = {"create_wallet",   "credit",     "auth
                                           "expire",          "get_wallet", "list_wallets",
                                           "get_transaction", "ledger",     "find_by_reference"};
 
-static void metrics(struct api_request *req)
+static void metrics(struct wd_request *req)
 {
     struct wd_metrics_labels labels = {route_labels, sizeof(route_labels) / sizeof(*route_labels),
                                        kind_labels, sizeof(kind_labels) / sizeof(*kind_labels)};
@@ -253,36 +254,36 @@ static void metrics(struct api_request *req)
     body.data = wd_metrics_render(&labels, &body.len);
     body.status = 200;
     if (!body.data) {
-        api_reply_error(req, -WD_E_NOMEM, NULL);
+        wd_request_reply_error(req, -WD_E_NOMEM, NULL);
         return;
     }
     req->content_type = "text/plain; version=0.0.4; charset=utf-8";
-    api_reply_body(req, &body);
+    wd_request_reply_body(req, &body);
 }
 
-#define AUTH_BODY (API_ROUTE_AUTH | API_ROUTE_BODY)
+#define AUTH_BODY (WD_ROUTER_AUTH | WD_ROUTER_BODY)
 
 /* Same order as route_labels. */
-const struct api_route api_routes[] = {
+const struct wd_route wd_handlers_routes[] = {
     {"POST", "/api/v1/wallets", create_wallet, AUTH_BODY},
-    {"GET", "/api/v1/wallets/{}", get_wallet, API_ROUTE_AUTH},
-    {"GET", "/api/v1/wallets/{}/ledger", get_ledger, API_ROUTE_AUTH},
-    {"GET", "/api/v1/accounts/{}/wallets", list_wallets, API_ROUTE_AUTH},
+    {"GET", "/api/v1/wallets/{}", get_wallet, WD_ROUTER_AUTH},
+    {"GET", "/api/v1/wallets/{}/ledger", get_ledger, WD_ROUTER_AUTH},
+    {"GET", "/api/v1/accounts/{}/wallets", list_wallets, WD_ROUTER_AUTH},
     {"POST", "/api/v1/transactions/credit", credit, AUTH_BODY},
     {"POST", "/api/v1/transactions/authorize", authorize, AUTH_BODY},
     {"POST", "/api/v1/transactions/debit", debit, AUTH_BODY},
     {"POST", "/api/v1/transactions/void", void_hold, AUTH_BODY},
-    {"GET", "/api/v1/transactions/{}", get_txn, API_ROUTE_AUTH},
-    {"GET", "/api/v1/transactions", find_transactions, API_ROUTE_AUTH},
+    {"GET", "/api/v1/transactions/{}", get_txn, WD_ROUTER_AUTH},
+    {"GET", "/api/v1/transactions", find_transactions, WD_ROUTER_AUTH},
     {"GET", "/health/live", health_live, 0},
     {"GET", "/health/ready", health_ready, 0},
     {"GET", "/metrics", metrics, 0},
 };
 
-const size_t api_route_count = sizeof(api_routes) / sizeof(api_routes[0]);
+const size_t wd_handlers_route_count = sizeof(wd_handlers_routes) / sizeof(wd_handlers_routes[0]);
 
-_Static_assert(sizeof(api_routes) / sizeof(api_routes[0]) ==
+_Static_assert(sizeof(wd_handlers_routes) / sizeof(wd_handlers_routes[0]) ==
                    sizeof(route_labels) / sizeof(route_labels[0]),
                "every route has a metrics label");
-_Static_assert(sizeof(kind_labels) / sizeof(kind_labels[0]) == WALLET_OP_KIND_COUNT,
+_Static_assert(sizeof(kind_labels) / sizeof(kind_labels[0]) == WD_OP_KIND_COUNT,
                "every op kind has a metrics label");

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-extern const struct api_route api_routes[];
-extern const size_t api_route_count;
+extern const struct wd_route wd_handlers_routes[];
+extern const size_t wd_handlers_route_count;
 
 #endif

@@ -39,9 +39,9 @@ static const struct field capture_fields[] = {
     {"transactionId", F_TXN_ID, true}, {"amount", F_AMOUNT, false}, {NULL, 0, false}};
 static const struct field void_fields[] = {{"transactionId", F_TXN_ID, true}, {NULL, 0, false}};
 
-bool api_parse_reference_valid(const char *s, size_t len)
+bool wd_parse_reference_valid(const char *s, size_t len)
 {
-    if (len < 1 || len > WALLET_REFERENCE_MAX)
+    if (len < 1 || len > WD_REFERENCE_MAX)
         return false;
     for (size_t i = 0; i < len; i++) {
         if (s[i] < 0x20 || s[i] > 0x7e)
@@ -51,9 +51,9 @@ bool api_parse_reference_valid(const char *s, size_t len)
 }
 
 /* referenceId (s may be NULL: missing) into op. */
-static int parse_reference(const char *s, size_t len, struct wallet_op *op, struct wd_error *err)
+static int parse_reference(const char *s, size_t len, struct wd_op *op, struct wd_error *err)
 {
-    if (!s || !api_parse_reference_valid(s, len))
+    if (!s || !wd_parse_reference_valid(s, len))
         return wd_error_set(err, -WD_E_VALIDATION_ERROR,
                             "referenceId must be 1-64 printable ASCII characters");
     memcpy(op->reference_id, s, len);
@@ -61,10 +61,7 @@ static int parse_reference(const char *s, size_t len, struct wallet_op *op, stru
     return 0;
 }
 
-static int parse_string(json_t *v,
-                        const struct field *f,
-                        struct wallet_op *op,
-                        struct wd_error *err)
+static int parse_string(json_t *v, const struct field *f, struct wd_op *op, struct wd_error *err)
 {
     const char *s = json_string_value(v);
     size_t len = json_string_length(v);
@@ -72,11 +69,11 @@ static int parse_string(json_t *v,
 
     switch (f->type) {
     case F_ACCOUNT:
-        if (!shard_account_id_valid(s, len))
+        if (!wd_hash_account_valid(s, len))
             return wd_error_set(err, -WD_E_VALIDATION_ERROR,
                                 "accountId must be 1-64 characters of [A-Za-z0-9_.:-]");
         memcpy(op->account_id, s, len + 1);
-        op->bucket = shard_hash_bucket(s, len);
+        op->bucket = wd_hash_bucket(s, len);
         return 0;
     case F_CURRENCY:
         if (!wd_money_currency_valid(s, len))
@@ -85,13 +82,13 @@ static int parse_string(json_t *v,
         op->has_currency = true;
         return 0;
     case F_WALLET_ID:
-        if (shard_id_parse(s, len, SHARD_ID_WALLET, &bucket) < 0)
+        if (wd_id_parse(s, len, WD_ID_WALLET, &bucket) < 0)
             return wd_error_set(err, -WD_E_VALIDATION_ERROR, "walletId is not a wallet ID");
         memcpy(op->wallet_id, s, len + 1);
         op->bucket = bucket;
         return 0;
     case F_TXN_ID:
-        if (shard_id_parse(s, len, SHARD_ID_TXN, &bucket) < 0)
+        if (wd_id_parse(s, len, WD_ID_TXN, &bucket) < 0)
             return wd_error_set(err, -WD_E_VALIDATION_ERROR,
                                 "transactionId is not a transaction ID");
         memcpy(op->txn_id, s, len + 1);
@@ -106,8 +103,8 @@ static int parse_string(json_t *v,
 
 static int parse_field(json_t *v,
                        const struct field *f,
-                       const struct api_parse_limits *limits,
-                       struct wallet_op *op,
+                       const struct wd_parse_limits *limits,
+                       struct wd_op *op,
                        struct wd_error *err)
 {
     if (f->type == F_AMOUNT) {
@@ -135,8 +132,8 @@ static int parse_field(json_t *v,
 
 static int parse_fields(json_t *root,
                         const struct field *fields,
-                        const struct api_parse_limits *limits,
-                        struct wallet_op *op,
+                        const struct wd_parse_limits *limits,
+                        struct wd_op *op,
                         struct wd_error *err)
 {
     const char *key;
@@ -179,7 +176,7 @@ static void hash_request(const char *method, const char *path, json_t *root, uns
     free(canonical);
 }
 
-static const struct field *fields_for(enum wallet_op_kind *kind, json_t *root)
+static const struct field *fields_for(enum wd_op_kind *kind, json_t *root)
 {
     switch (*kind) {
     case WALLET_OP_CREATE_WALLET:
@@ -258,14 +255,14 @@ static int refuse_unparsable(const char *body,
     return wd_error_set(err, -WD_E_VALIDATION_ERROR, "%s is out of range", name);
 }
 
-int api_parse_body(enum wallet_op_kind kind,
-                   const char *method,
-                   const char *path,
-                   const char *body,
-                   size_t len,
-                   const struct api_parse_limits *limits,
-                   struct wallet_op *op,
-                   struct wd_error *err)
+int wd_parse_body(enum wd_op_kind kind,
+                  const char *method,
+                  const char *path,
+                  const char *body,
+                  size_t len,
+                  const struct wd_parse_limits *limits,
+                  struct wd_op *op,
+                  struct wd_error *err)
 {
     json_error_t jerr;
     json_t *root = body ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
@@ -303,7 +300,7 @@ static bool idem_key_valid(const char *s)
 {
     size_t len = strlen(s);
 
-    if (len < 1 || len > WALLET_IDEM_KEY_MAX)
+    if (len < 1 || len > WD_IDEM_KEY_MAX)
         return false;
     for (size_t i = 0; i < len; i++) {
         if (s[i] < 0x20 || s[i] > 0x7e)
@@ -312,8 +309,8 @@ static bool idem_key_valid(const char *s)
     return true;
 }
 
-int api_parse_idempotency_key(
-    const char *ietf, const char *legacy, bool required, struct wallet_op *op, struct wd_error *err)
+int wd_parse_idempotency_key(
+    const char *ietf, const char *legacy, bool required, struct wd_op *op, struct wd_error *err)
 {
     const char *key = ietf ? ietf : legacy;
 
@@ -333,10 +330,7 @@ int api_parse_idempotency_key(
     return 0;
 }
 
-int api_parse_page(const char *limit,
-                   const char *cursor,
-                   struct wallet_op *op,
-                   struct wd_error *err)
+int wd_parse_page(const char *limit, const char *cursor, struct wd_op *op, struct wd_error *err)
 {
     op->limit = PAGE_DEFAULT;
     op->cursor = 0;
@@ -349,17 +343,17 @@ int api_parse_page(const char *limit,
                                 PAGE_MAX);
         op->limit = (int)value;
     }
-    if (cursor && render_parse_cursor(cursor, &op->cursor) < 0)
+    if (cursor && wd_render_parse_cursor(cursor, &op->cursor) < 0)
         return wd_error_set(err, -WD_E_INVALID_CURSOR, NULL);
     return 0;
 }
 
-int api_parse_search(const char *reference,
-                     const char *limit,
-                     struct wallet_op *op,
-                     struct wd_error *err)
+int wd_parse_search(const char *reference,
+                    const char *limit,
+                    struct wd_op *op,
+                    struct wd_error *err)
 {
     int rc = parse_reference(reference, reference ? strlen(reference) : 0, op, err);
 
-    return rc < 0 ? rc : api_parse_page(limit, NULL, op, err);
+    return rc < 0 ? rc : wd_parse_page(limit, NULL, op, err);
 }

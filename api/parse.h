@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct api_parse_limits {
+struct wd_parse_limits {
     int64_t hold_default_s; /* expiresInSeconds when absent */
     int64_t hold_max_s;     /* largest expiresInSeconds accepted */
 };
@@ -29,39 +29,33 @@ struct api_parse_limits {
  * Returns 0 or a negative code (INVALID_JSON, VALIDATION_ERROR, INVALID_AMOUNT,
  * INVALID_CURRENCY) with err naming the field.
  */
-int api_parse_body(enum wallet_op_kind kind,
-                   const char *method,
-                   const char *path,
-                   const char *body,
-                   size_t len,
-                   const struct api_parse_limits *limits,
-                   struct wallet_op *op,
-                   struct wd_error *err);
+int wd_parse_body(enum wd_op_kind kind,
+                  const char *method,
+                  const char *path,
+                  const char *body,
+                  size_t len,
+                  const struct wd_parse_limits *limits,
+                  struct wd_op *op,
+                  struct wd_error *err);
 
 /*
  * Picks the idempotency key from the two accepted headers (either may be NULL) and validates it
  * into op. required: whether a missing key is an error. Returns 0, -WD_E_IDEMPOTENCY_KEY_REQUIRED
  * or -WD_E_INVALID_IDEMPOTENCY_KEY (also when both headers are sent and differ).
  */
-int api_parse_idempotency_key(const char *ietf,
-                              const char *legacy,
-                              bool required,
-                              struct wallet_op *op,
-                              struct wd_error *err);
+int wd_parse_idempotency_key(
+    const char *ietf, const char *legacy, bool required, struct wd_op *op, struct wd_error *err);
 
 /* Ledger paging: limit (NULL: 50; else 1..200) and cursor (NULL: newest). */
-int api_parse_page(const char *limit,
-                   const char *cursor,
-                   struct wallet_op *op,
-                   struct wd_error *err);
+int wd_parse_page(const char *limit, const char *cursor, struct wd_op *op, struct wd_error *err);
 
 /* Search by reference: referenceId (required, as in bodies) and limit (as for ledger pages). */
-int api_parse_search(const char *reference,
-                     const char *limit,
-                     struct wallet_op *op,
-                     struct wd_error *err);
+int wd_parse_search(const char *reference,
+                    const char *limit,
+                    struct wd_op *op,
+                    struct wd_error *err);
 
 /* True if s[0..len) is 1-64 printable ASCII characters. */
-bool api_parse_reference_valid(const char *s, size_t len);
+bool wd_parse_reference_valid(const char *s, size_t len);
 
 #endif

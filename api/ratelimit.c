@@ -17,11 +17,11 @@
 #define NS_PER_MS 1000000LL
 
 struct thread_state {
-    struct db_bucket bucket;
-    struct api_lease leases[]; /* one per tenant, by its number */
+    struct wd_bucket bucket;
+    struct wd_ratelimit_lease leases[]; /* one per tenant, by its number */
 };
 
-struct api_ratelimit {
+struct wd_ratelimit {
     const struct wd_config *cfg;
     pthread_key_t key; /* this thread's struct thread_state */
     int ntenants;
@@ -33,15 +33,15 @@ int64_t api_lease_max(int64_t burst)
 {
     int64_t n = burst / 32;
 
-    return n < 1 ? 1 : n > API_LEASE_MAX ? API_LEASE_MAX : n;
+    return n < 1 ? 1 : n > WD_RATELIMIT_LEASE_MAX ? WD_RATELIMIT_LEASE_MAX : n;
 }
 
-int64_t api_lease_use(struct api_lease *l, int64_t now_ns, int64_t max_lease)
+int64_t api_lease_use(struct wd_ratelimit_lease *l, int64_t now_ns, int64_t max_lease)
 {
     int64_t elapsed = now_ns - l->window_ns;
 
-    if (elapsed >= API_LEASE_WINDOW_MS * NS_PER_MS || elapsed < 0) {
-        l->used_last = elapsed < 2 * API_LEASE_WINDOW_MS * NS_PER_MS ? l->used : 0;
+    if (elapsed >= WD_RATELIMIT_LEASE_WINDOW_MS * NS_PER_MS || elapsed < 0) {
+        l->used_last = elapsed < 2 * WD_RATELIMIT_LEASE_WINDOW_MS * NS_PER_MS ? l->used : 0;
         l->used = 0;
         l->window_ns = now_ns;
     }
@@ -55,13 +55,13 @@ int64_t api_lease_use(struct api_lease *l, int64_t now_ns, int64_t max_lease)
     return want < 1 ? 1 : want > max_lease ? max_lease : want;
 }
 
-void api_lease_grant(struct api_lease *l, int64_t granted, int64_t now_ns)
+void wd_ratelimit_lease_grant(struct wd_ratelimit_lease *l, int64_t granted, int64_t now_ns)
 {
     l->tokens = granted > 1 ? granted - 1 : 0;
-    l->expires_ns = now_ns + API_LEASE_TTL_MS * NS_PER_MS;
+    l->expires_ns = now_ns + WD_RATELIMIT_LEASE_TTL_MS * NS_PER_MS;
 }
 
-int api_ratelimit_retry_after_s(int64_t wait_ms)
+int wd_ratelimit_retry_after_s(int64_t wait_ms)
 {
     if (wait_ms <= 1000)
         return 1;
@@ -73,16 +73,16 @@ static void thread_state_free(void *p)
 {
     struct thread_state *ts = p;
 
-    db_bucket_close(&ts->bucket);
+    wd_bucket_close(&ts->bucket);
     free(ts);
 }
 
-int api_ratelimit_new(struct api_ratelimit **out,
-                      const struct wd_config *cfg,
-                      int ntenants,
-                      struct wd_error *err)
+int wd_ratelimit_new(struct wd_ratelimit **out,
+                     const struct wd_config *cfg,
+                     int ntenants,
+                     struct wd_error *err)
 {
-    struct api_ratelimit *rl = calloc(1, sizeof(*rl));
+    struct wd_ratelimit *rl = calloc(1, sizeof(*rl));
 
     if (!rl)
         return wd_error_set(err, -WD_E_NOMEM, "rate limit: out of memory");
@@ -98,7 +98,7 @@ int api_ratelimit_new(struct api_ratelimit **out,
     return 0;
 }
 
-void api_ratelimit_free(struct api_ratelimit *rl)
+void wd_ratelimit_free(struct wd_ratelimit *rl)
 {
     if (!rl)
         return;
@@ -106,7 +106,7 @@ void api_ratelimit_free(struct api_ratelimit *rl)
     free(rl);
 }
 
-static struct thread_state *thread_state(struct api_ratelimit *rl)
+static struct thread_state *thread_state(struct wd_ratelimit *rl)
 {
     struct thread_state *ts = pthread_getspecific(rl->key);
 
@@ -115,7 +115,7 @@ static struct thread_state *thread_state(struct api_ratelimit *rl)
     ts = calloc(1, sizeof(*ts) + (size_t)rl->ntenants * sizeof(ts->leases[0]));
     if (!ts)
         return NULL;
-    db_bucket_init(&ts->bucket, &rl->cfg->redis, rl->cfg->redis_timeout_ms);
+    wd_bucket_init(&ts->bucket, &rl->cfg->redis, rl->cfg->redis_timeout_ms);
     if (pthread_setspecific(rl->key, ts) != 0) {
         free(ts);
         return NULL;
@@ -124,23 +124,23 @@ static struct thread_state *thread_state(struct api_ratelimit *rl)
 }
 
 /* Redis could not be asked: let the request through, count it, log when this starts. */
-static int let_through(struct api_ratelimit *rl, const struct wd_error *err)
+static int let_through(struct wd_ratelimit *rl, const struct wd_error *err)
 {
     wd_metrics_rate_limit_unchecked();
     if (!atomic_load_explicit(&rl->unchecked, memory_order_relaxed) &&
         !atomic_exchange(&rl->unchecked, true))
-        wd_warn("rate limit: redis unavailable, requests pass unchecked: %s", err->message);
+        wd_log_warn("rate limit: redis unavailable, requests pass unchecked: %s", err->message);
     return 0;
 }
 
-int api_ratelimit_check(struct api_ratelimit *rl,
-                        const char *tenant,
-                        int tenant_ix,
-                        int *retry_after_s)
+int wd_ratelimit_check(struct wd_ratelimit *rl,
+                       const char *tenant,
+                       int tenant_ix,
+                       int *retry_after_s)
 {
     const struct wd_config *cfg = rl->cfg;
     struct wd_error err = {0};
-    struct db_bucket_result res;
+    struct wd_bucket_result res;
 
     if (cfg->rate_limit_rps <= 0 || tenant_ix < 0 || tenant_ix >= rl->ntenants)
         return 0;
@@ -149,22 +149,22 @@ int api_ratelimit_check(struct api_ratelimit *rl,
         wd_error_set(&err, -WD_E_NOMEM, "out of memory");
         return let_through(rl, &err);
     }
-    struct api_lease *l = &ts->leases[tenant_ix];
+    struct wd_ratelimit_lease *l = &ts->leases[tenant_ix];
     int64_t now = wd_clock_mono_ns();
     int64_t want = api_lease_use(l, now, rl->max_lease);
     if (want == 0)
         return 0;
-    if (db_bucket_take(&ts->bucket, tenant, cfg->rate_limit_rps, cfg->rate_limit_burst, want, &res,
+    if (wd_bucket_take(&ts->bucket, tenant, cfg->rate_limit_rps, cfg->rate_limit_burst, want, &res,
                        &err) < 0)
         return let_through(rl, &err);
     if (atomic_load_explicit(&rl->unchecked, memory_order_relaxed) &&
         atomic_exchange(&rl->unchecked, false))
-        wd_info("rate limit: redis answers again, limits apply");
+        wd_log_info("rate limit: redis answers again, limits apply");
     if (res.granted >= 1) {
-        api_lease_grant(l, res.granted, now);
+        wd_ratelimit_lease_grant(l, res.granted, now);
         return 0;
     }
     wd_metrics_rate_limited();
-    *retry_after_s = api_ratelimit_retry_after_s(res.retry_after_ms);
+    *retry_after_s = wd_ratelimit_retry_after_s(res.retry_after_ms);
     return -WD_E_RATE_LIMITED;
 }

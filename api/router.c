@@ -8,7 +8,7 @@
 #include <string.h>
 
 struct segs {
-    struct api_param seg[API_ROUTE_MAX_SEGS];
+    struct wd_route_param seg[WD_ROUTER_MAX_SEGS];
     int n;
 };
 
@@ -20,7 +20,7 @@ static bool split(const char *path, struct segs *out)
         return false;
     const char *p = path + 1;
     for (;;) {
-        if (out->n == API_ROUTE_MAX_SEGS)
+        if (out->n == WD_ROUTER_MAX_SEGS)
             return false;
         size_t len = strcspn(p, "/");
         out->seg[out->n].ptr = p;
@@ -33,7 +33,7 @@ static bool split(const char *path, struct segs *out)
 }
 
 /* Matches; returns the number of literal segments, or -1. Fills params. */
-static int match_pattern(const struct segs *pat, const struct segs *path, struct api_match *m)
+static int match_pattern(const struct segs *pat, const struct segs *path, struct wd_route_match *m)
 {
     int literals = 0;
 
@@ -41,9 +41,9 @@ static int match_pattern(const struct segs *pat, const struct segs *path, struct
         return -1;
     m->nparams = 0;
     for (int i = 0; i < pat->n; i++) {
-        const struct api_param *ps = &pat->seg[i], *s = &path->seg[i];
+        const struct wd_route_param *ps = &pat->seg[i], *s = &path->seg[i];
         if (ps->len == 2 && memcmp(ps->ptr, "{}", 2) == 0) {
-            if (s->len == 0 || m->nparams == API_ROUTE_MAX_PARAMS)
+            if (s->len == 0 || m->nparams == WD_ROUTER_MAX_PARAMS)
                 return -1;
             m->params[m->nparams++] = *s;
             continue;
@@ -55,7 +55,7 @@ static int match_pattern(const struct segs *pat, const struct segs *path, struct
     return literals;
 }
 
-static void add_allow(struct api_match *m, const char *method)
+static void add_allow(struct wd_route_match *m, const char *method)
 {
     size_t used = strlen(m->allow);
 
@@ -64,11 +64,11 @@ static void add_allow(struct api_match *m, const char *method)
     snprintf(m->allow + used, sizeof(m->allow) - used, "%s%s", used ? ", " : "", method);
 }
 
-void api_router_match(const struct api_route *routes,
-                      size_t n,
-                      const char *method,
-                      const char *path,
-                      struct api_match *m)
+void wd_router_match(const struct wd_route *routes,
+                     size_t n,
+                     const char *method,
+                     const char *path,
+                     struct wd_route_match *m)
 {
     struct segs want, pat;
     int best = -1;
@@ -78,7 +78,7 @@ void api_router_match(const struct api_route *routes,
     if (!split(path, &want))
         return;
     for (size_t i = 0; i < n; i++) {
-        struct api_match probe;
+        struct wd_route_match probe;
         split(routes[i].pattern, &pat);
         int score = match_pattern(&pat, &want, &probe);
         if (score < 0 || score < best)

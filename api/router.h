@@ -12,43 +12,43 @@
 
 #include <stddef.h>
 
-#define API_ROUTE_MAX_PARAMS 2
-#define API_ROUTE_MAX_SEGS   8
+#define WD_ROUTER_MAX_PARAMS 2
+#define WD_ROUTER_MAX_SEGS   8
 
-struct api_request;
-typedef void (*api_handler_fn)(struct api_request *req);
+struct wd_request;
+typedef void (*wd_handler_fn)(struct wd_request *req);
 
-enum api_route_flags {
-    API_ROUTE_AUTH = 1 << 0, /* needs a valid API key */
-    API_ROUTE_BODY = 1 << 1, /* takes a JSON body */
+enum wd_router_flags {
+    WD_ROUTER_AUTH = 1 << 0, /* needs a valid API key */
+    WD_ROUTER_BODY = 1 << 1, /* takes a JSON body */
 };
 
-struct api_route {
+struct wd_route {
     const char *method;
     const char *pattern;
-    api_handler_fn handler;
+    wd_handler_fn handler;
     unsigned flags;
 };
 
 /* A path parameter: a slice of the request's path (borrowed from it). */
-struct api_param {
+struct wd_route_param {
     const char *ptr;
     size_t len;
 };
 
-struct api_match {
-    const struct api_route *route; /* NULL: see status */
-    int status;                    /* 0 when matched, else 404 or 405 */
-    char allow[64];                /* for 405: "GET, POST" */
-    struct api_param params[API_ROUTE_MAX_PARAMS];
+struct wd_route_match {
+    const struct wd_route *route; /* NULL: see status */
+    int status;                   /* 0 when matched, else 404 or 405 */
+    char allow[64];               /* for 405: "GET, POST" */
+    struct wd_route_param params[WD_ROUTER_MAX_PARAMS];
     int nparams;
 };
 
 /* Matches method and path against routes[0..n). Fills m; never fails. */
-void api_router_match(const struct api_route *routes,
-                      size_t n,
-                      const char *method,
-                      const char *path,
-                      struct api_match *m);
+void wd_router_match(const struct wd_route *routes,
+                     size_t n,
+                     const char *method,
+                     const char *path,
+                     struct wd_route_match *m);
 
 #endif

@@ -2,7 +2,7 @@
  * api/server.c - libmicrohttpd daemon, request lifecycle, suspend/resume and the access log.
  *
  * Lifecycle of a request (libmicrohttpd calls access_cb several times per request):
- *   1st call    allocate struct api_request, set *con_cls, return (never queue here: libmicrohttpd
+ *   1st call    allocate struct wd_request, set *con_cls, return (never queue here: libmicrohttpd
  *               0.9.75 would then answer "Connection: close" and lose keep-alive)
  *   body calls  append to req->body up to MAX_BODY_BYTES, then discard and remember 413
  *   last call   route, authenticate, validate and run the handler; a handler either replies at
@@ -27,37 +27,37 @@
 #include <string.h>
 #include <strings.h>
 
-struct api_server {
+struct wd_server {
     struct MHD_Daemon *daemon;
-    struct api_context *ctx;
+    struct wd_context *ctx;
     atomic_int inflight;
     atomic_int suspended; /* connections suspended and not yet called again */
 };
 
-const char *api_request_header(struct api_request *req, const char *name)
+const char *wd_request_header(struct wd_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
-const char *api_request_query(struct api_request *req, const char *name)
+const char *wd_request_query(struct wd_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-static void set_reply(struct api_request *req, struct wd_body *body)
+static void set_reply(struct wd_request *req, struct wd_body *body)
 {
-    wd_body_release(&req->reply);
+    wd_envelope_release(&req->reply);
     req->reply = *body;
     memset(body, 0, sizeof(*body));
-    atomic_store_explicit(&req->state, API_REQ_DONE, memory_order_release);
+    atomic_store_explicit(&req->state, WD_REQUEST_DONE, memory_order_release);
 }
 
-void api_reply_body(struct api_request *req, struct wd_body *body)
+void wd_request_reply_body(struct wd_request *req, struct wd_body *body)
 {
     set_reply(req, body);
 }
 
-void api_reply_error(struct api_request *req, int code, const char *message)
+void wd_request_reply_error(struct wd_request *req, int code, const char *message)
 {
     struct wd_body body = {0};
 
@@ -68,41 +68,41 @@ void api_reply_error(struct api_request *req, int code, const char *message)
     set_reply(req, &body);
 }
 
-void api_reply_data(struct api_request *req, int status, json_t *data)
+void wd_request_reply_data(struct wd_request *req, int status, json_t *data)
 {
     struct wd_body body = {0};
 
     if (wd_envelope_success(&body, status, data) < 0) {
-        api_reply_error(req, -WD_E_NOMEM, NULL);
+        wd_request_reply_error(req, -WD_E_NOMEM, NULL);
         return;
     }
     set_reply(req, &body);
 }
 
 /* Engine thread: the op is finished; take its reply and wake the connection. */
-static void on_op_done(struct wallet_op *op)
+static void on_op_done(struct wd_op *op)
 {
-    struct api_request *req = op->arg;
+    struct wd_request *req = op->arg;
 
     req->replayed = op->replayed;
     set_reply(req, &op->reply);
     MHD_resume_connection(req->conn);
 }
 
-void api_request_submit(struct api_request *req)
+void wd_request_submit(struct wd_request *req)
 {
     struct wd_error err = {0};
 
     req->op.done = on_op_done;
     req->op.arg = req;
-    atomic_store_explicit(&req->state, API_REQ_WAITING, memory_order_release);
+    atomic_store_explicit(&req->state, WD_REQUEST_WAITING, memory_order_release);
     /* Suspend before submitting: the engine may finish (and resume) before we return. */
     atomic_fetch_add(&req->server->suspended, 1);
     req->awaiting_resume = true;
     MHD_suspend_connection(req->conn);
     req->suspended = true;
-    if (wallet_engine_submit(req->ctx->engine, &req->op, &err) < 0) {
-        api_reply_error(req, err.code, err.message);
+    if (wd_engine_submit(req->ctx->engine, &req->op, &err) < 0) {
+        wd_request_reply_error(req, err.code, err.message);
         MHD_resume_connection(req->conn);
     }
 }
@@ -111,7 +111,7 @@ static bool request_id_valid(const char *id)
 {
     size_t len = strlen(id);
 
-    if (len < 1 || len > API_REQUEST_ID_MAX)
+    if (len < 1 || len > WD_REQUEST_ID_MAX)
         return false;
     for (size_t i = 0; i < len; i++) {
         char c = id[i];
@@ -161,12 +161,12 @@ static bool framing_ambiguous(struct MHD_Connection *conn)
     return f.length_conflict || (f.transfer_encoding && f.content_lengths > 0);
 }
 
-static struct api_request *request_new(struct api_server *s,
-                                       struct MHD_Connection *conn,
-                                       const char *url,
-                                       const char *method)
+static struct wd_request *request_new(struct wd_server *s,
+                                      struct MHD_Connection *conn,
+                                      const char *url,
+                                      const char *method)
 {
-    struct api_request *req = calloc(1, sizeof(*req));
+    struct wd_request *req = calloc(1, sizeof(*req));
 
     if (!req)
         return NULL;
@@ -176,7 +176,7 @@ static struct api_request *request_new(struct api_server *s,
     req->method = method;
     req->path = url;
     req->start_ns = wd_clock_mono_ns();
-    const char *id = api_request_header(req, "X-Request-Id");
+    const char *id = wd_request_header(req, "X-Request-Id");
     if (id && request_id_valid(id)) {
         memcpy(req->request_id, id, strlen(id) + 1);
     } else {
@@ -188,7 +188,7 @@ static struct api_request *request_new(struct api_server *s,
     return req;
 }
 
-static void append_body(struct api_request *req, const char *data, size_t len)
+static void append_body(struct wd_request *req, const char *data, size_t len)
 {
     size_t max = req->ctx->cfg->max_body_bytes;
 
@@ -220,41 +220,41 @@ static bool content_type_is_json(const char *value)
 
 /* Runs once the whole request is in: route, authenticate, rate-limit, check the body, call the
  * handler. */
-static void dispatch(struct api_request *req)
+static void dispatch(struct wd_request *req)
 {
     const char *method =
         strcmp(req->method, MHD_HTTP_METHOD_HEAD) == 0 ? MHD_HTTP_METHOD_GET : req->method;
 
-    api_router_match(api_routes, api_route_count, method, req->path, &req->match);
+    wd_router_match(wd_handlers_routes, wd_handlers_route_count, method, req->path, &req->match);
     if (req->match.status == 404) {
-        api_reply_error(req, -WD_E_ROUTE_NOT_FOUND, NULL);
+        wd_request_reply_error(req, -WD_E_ROUTE_NOT_FOUND, NULL);
         return;
     }
     if (req->match.status == 405) {
         req->allow = req->match.allow;
-        api_reply_error(req, -WD_E_METHOD_NOT_ALLOWED, NULL);
+        wd_request_reply_error(req, -WD_E_METHOD_NOT_ALLOWED, NULL);
         return;
     }
-    const struct api_route *route = req->match.route;
-    if ((route->flags & API_ROUTE_AUTH) &&
-        api_keys_verify(req->ctx->keys, api_request_header(req, "Authorization"), req->tenant,
-                        &req->tenant_ix) < 0) {
-        api_reply_error(req, -WD_E_UNAUTHORIZED, NULL);
+    const struct wd_route *route = req->match.route;
+    if ((route->flags & WD_ROUTER_AUTH) &&
+        wd_auth_verify(req->ctx->keys, wd_request_header(req, "Authorization"), req->tenant,
+                       &req->tenant_ix) < 0) {
+        wd_request_reply_error(req, -WD_E_UNAUTHORIZED, NULL);
         return;
     }
-    if ((route->flags & API_ROUTE_AUTH) &&
-        api_ratelimit_check(req->ctx->ratelimit, req->tenant, req->tenant_ix, &req->retry_after_s) <
+    if ((route->flags & WD_ROUTER_AUTH) &&
+        wd_ratelimit_check(req->ctx->ratelimit, req->tenant, req->tenant_ix, &req->retry_after_s) <
             0) {
-        api_reply_error(req, -WD_E_RATE_LIMITED, NULL);
+        wd_request_reply_error(req, -WD_E_RATE_LIMITED, NULL);
         return;
     }
-    if (route->flags & API_ROUTE_BODY) {
-        if (!content_type_is_json(api_request_header(req, "Content-Type"))) {
-            api_reply_error(req, -WD_E_UNSUPPORTED_MEDIA_TYPE, NULL);
+    if (route->flags & WD_ROUTER_BODY) {
+        if (!content_type_is_json(wd_request_header(req, "Content-Type"))) {
+            wd_request_reply_error(req, -WD_E_UNSUPPORTED_MEDIA_TYPE, NULL);
             return;
         }
         if (req->body_too_large) {
-            api_reply_error(req, -WD_E_PAYLOAD_TOO_LARGE, NULL);
+            wd_request_reply_error(req, -WD_E_PAYLOAD_TOO_LARGE, NULL);
             return;
         }
     }
@@ -266,10 +266,10 @@ static void add_header(struct MHD_Response *resp, const char *name, const char *
     MHD_add_response_header(resp, name, value);
 }
 
-static enum MHD_Result queue_reply(struct api_request *req)
+static enum MHD_Result queue_reply(struct wd_request *req)
 {
     if (!req->reply.data)
-        api_reply_error(req, -WD_E_INTERNAL_ERROR, NULL);
+        wd_request_reply_error(req, -WD_E_INTERNAL_ERROR, NULL);
     if (!req->reply.data) /* not even an envelope could be rendered */
         return MHD_NO;
     struct MHD_Response *resp =
@@ -297,7 +297,7 @@ static enum MHD_Result queue_reply(struct api_request *req)
 }
 
 /* The connection was suspended and libmicrohttpd has taken it back. */
-static void resumed(struct api_request *req)
+static void resumed(struct wd_request *req)
 {
     if (req->awaiting_resume) {
         req->awaiting_resume = false;
@@ -314,8 +314,8 @@ static enum MHD_Result access_cb(void *cls,
                                  size_t *upload_data_size,
                                  void **con_cls)
 {
-    struct api_server *s = cls;
-    struct api_request *req = *con_cls;
+    struct wd_server *s = cls;
+    struct wd_request *req = *con_cls;
 
     (void)version;
     if (!req) {
@@ -327,7 +327,7 @@ static enum MHD_Result access_cb(void *cls,
             return MHD_YES;
         /* queued on the first call on purpose: libmicrohttpd then closes the connection */
         req->close = true;
-        api_reply_error(req, -WD_E_MALFORMED_REQUEST, NULL);
+        wd_request_reply_error(req, -WD_E_MALFORMED_REQUEST, NULL);
         return queue_reply(req);
     }
     if (*upload_data_size) {
@@ -336,7 +336,7 @@ static enum MHD_Result access_cb(void *cls,
         return MHD_YES;
     }
     int state = atomic_load_explicit(&req->state, memory_order_acquire);
-    if (state == API_REQ_RECEIVING) {
+    if (state == WD_REQUEST_RECEIVING) {
         dispatch(req);
         if (req->suspended) {
             req->suspended = false;
@@ -344,13 +344,13 @@ static enum MHD_Result access_cb(void *cls,
         }
         state = atomic_load_explicit(&req->state, memory_order_acquire);
     }
-    if (state != API_REQ_DONE)
+    if (state != WD_REQUEST_DONE)
         return MHD_YES; /* a spurious call while suspended */
     resumed(req);
     return queue_reply(req);
 }
 
-static void access_log(struct api_request *req, double ms)
+static void access_log(struct wd_request *req, double ms)
 {
     json_t *f = json_object();
 
@@ -372,8 +372,8 @@ static void request_completed_cb(void *cls,
                                  void **con_cls,
                                  enum MHD_RequestTerminationCode toe)
 {
-    struct api_server *s = cls;
-    struct api_request *req = *con_cls;
+    struct wd_server *s = cls;
+    struct wd_request *req = *con_cls;
 
     (void)conn;
     (void)toe;
@@ -381,11 +381,11 @@ static void request_completed_cb(void *cls,
         return;
     resumed(req);
     int64_t ns = wd_clock_mono_ns() - req->start_ns;
-    int route = req->match.route ? (int)(req->match.route - api_routes) : -1;
+    int route = req->match.route ? (int)(req->match.route - wd_handlers_routes) : -1;
     wd_metrics_http(route, req->reply.status, ns);
     if (s->ctx->cfg->access_log && wd_log_enabled(WD_LOG_INFO))
         access_log(req, (double)ns / 1e6);
-    wd_body_release(&req->reply);
+    wd_envelope_release(&req->reply);
     free(req->body);
     free(req);
     *con_cls = NULL;
@@ -401,15 +401,15 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     (void)cls;
     vsnprintf(msg, sizeof(msg), fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
-    wd_warn("libmicrohttpd: %s", msg);
+    wd_log_warn("libmicrohttpd: %s", msg);
 }
 
-int api_server_start(struct api_server **out,
-                     struct api_context *ctx,
-                     int listen_fd,
-                     struct wd_error *err)
+int wd_server_start(struct wd_server **out,
+                    struct wd_context *ctx,
+                    int listen_fd,
+                    struct wd_error *err)
 {
-    struct api_server *s = calloc(1, sizeof(*s));
+    struct wd_server *s = calloc(1, sizeof(*s));
 
     if (!s)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
@@ -431,17 +431,17 @@ int api_server_start(struct api_server **out,
     return 0;
 }
 
-void api_server_quiesce(struct api_server *s)
+void wd_server_quiesce(struct wd_server *s)
 {
     MHD_quiesce_daemon(s->daemon); /* the listen socket stays open: the master owns it */
 }
 
-int api_server_inflight(struct api_server *s)
+int wd_server_inflight(struct wd_server *s)
 {
     return atomic_load(&s->inflight);
 }
 
-int api_server_settle(struct api_server *s, int timeout_ms)
+int wd_server_settle(struct wd_server *s, int timeout_ms)
 {
     int64_t deadline = wd_clock_mono_ns() + (int64_t)timeout_ms * 1000000;
 
@@ -451,13 +451,13 @@ int api_server_settle(struct api_server *s, int timeout_ms)
     return s ? atomic_load(&s->suspended) : 0;
 }
 
-void api_server_stop(struct api_server *s)
+void wd_server_stop(struct wd_server *s)
 {
     if (!s)
         return;
     if (atomic_load(&s->suspended) > 0) { /* libmicrohttpd would abort the process */
-        wd_error("%d connections still suspended: the HTTP daemon is left to the exit",
-                 atomic_load(&s->suspended));
+        wd_log_error("%d connections still suspended: the HTTP daemon is left to the exit",
+                     atomic_load(&s->suspended));
         return;
     }
     MHD_stop_daemon(s->daemon);

@@ -18,49 +18,49 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-struct api_keys;
-struct api_ratelimit;
-struct shard_map;
-struct shard_health;
-struct wallet_engine;
+struct wd_auth;
+struct wd_ratelimit;
+struct wd_map;
+struct wd_health;
+struct wd_engine;
 
 /* Everything handlers need; owned by the worker, borrowed by the server. */
-struct api_context {
+struct wd_context {
     const struct wd_config *cfg;
-    const struct shard_map *map;
-    const struct api_keys *keys;
-    struct api_ratelimit *ratelimit;
-    struct wallet_engine *engine;
-    struct shard_health *health;
+    const struct wd_map *map;
+    const struct wd_auth *keys;
+    struct wd_ratelimit *ratelimit;
+    struct wd_engine *engine;
+    struct wd_health *health;
     atomic_bool draining; /* set on SIGTERM: /health/ready answers 503 from then on */
     int worker_index;
 };
 
-struct api_server;
+struct wd_server;
 
 /* Starts serving on listen_fd (owned by the caller). *out is owned by the caller. */
-int api_server_start(struct api_server **out,
-                     struct api_context *ctx,
-                     int listen_fd,
-                     struct wd_error *err);
+int wd_server_start(struct wd_server **out,
+                    struct wd_context *ctx,
+                    int listen_fd,
+                    struct wd_error *err);
 
 /* Stops accepting new connections; requests already received are still answered. */
-void api_server_quiesce(struct api_server *s);
+void wd_server_quiesce(struct wd_server *s);
 
 /* Requests received and not yet completed. */
-int api_server_inflight(struct api_server *s);
+int wd_server_inflight(struct wd_server *s);
 
 /*
  * Waits up to timeout_ms until no connection is suspended (every op it waited for was answered
  * and libmicrohttpd has taken the connection back) and no request is in flight (replies sent).
- * Returns the connections still suspended. Call after wallet_engine_shutdown, which answers
+ * Returns the connections still suspended. Call after wd_engine_shutdown, which answers
  * every op.
  */
-int api_server_settle(struct api_server *s, int timeout_ms);
+int wd_server_settle(struct wd_server *s, int timeout_ms);
 
 /* Stops the daemon, closing every connection, and frees s. Every suspended connection must have
- * been resumed (api_server_settle), or libmicrohttpd aborts: then the daemon (and s) are left as
+ * been resumed (wd_server_settle), or libmicrohttpd aborts: then the daemon (and s) are left as
  * they are, to end with the process, and the fact is logged. */
-void api_server_stop(struct api_server *s);
+void wd_server_stop(struct wd_server *s);
 
 #endif

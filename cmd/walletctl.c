@@ -68,20 +68,20 @@ static int cmd_migrate(int argc, char **argv)
     if (load_storage() < 0)
         return 2;
     for (int i = 0; i < config.shard_count; i++) {
-        struct db_conn c;
+        struct wd_conn c;
         struct wd_error err = {0};
         char label[48];
         int applied = 0;
         snprintf(label, sizeof(label), "shard%d-primary", i);
-        db_conn_init(&c, &config.shards[i].primary, label, DB_CONN_MULTI_STATEMENTS,
+        wd_conn_init(&c, &config.shards[i].primary, label, WD_CONN_MULTI_STATEMENTS,
                      config.db_connect_timeout_s, 600);
-        if (db_migrate(&c, dir, &applied, &err) < 0) {
+        if (wd_migrate_apply(&c, dir, &applied, &err) < 0) {
             fprintf(stderr, "walletctl: migrate shard %d: %s\n", i, err.message);
             failed = 1;
         } else {
             printf("shard %d: %d migration(s) applied\n", i, applied);
         }
-        db_conn_release(&c);
+        wd_conn_release(&c);
     }
     return failed;
 }
@@ -90,7 +90,7 @@ static int cmd_apikey(int argc, char **argv)
 {
     const char *tenant = option(argc, argv, 3, "--tenant");
     const char *file = option(argc, argv, 3, "--file");
-    char key[API_KEY_LEN + 1], line[256];
+    char key[WD_AUTH_KEY_LEN + 1], line[256];
     struct wd_error err = {0};
 
     if (argc < 3 || strcmp(argv[2], "create") != 0 || !tenant)
@@ -101,7 +101,7 @@ static int cmd_apikey(int argc, char **argv)
         fprintf(stderr, "walletctl: give --file PATH or set API_KEYS_FILE\n");
         return 2;
     }
-    if (api_keys_generate(tenant, key, line, sizeof(line), &err) < 0) {
+    if (wd_auth_generate(tenant, key, line, sizeof(line), &err) < 0) {
         fprintf(stderr, "walletctl: %s\n", err.message);
         return 2;
     }
@@ -133,19 +133,19 @@ static int cmd_verify(void)
     if (load_storage() < 0)
         return 2;
     for (int i = 0; i < config.shard_count; i++) {
-        struct db_conn c;
+        struct wd_conn c;
         struct wd_error err = {0};
         char label[48];
         long wallets = 0, violations = 0;
         snprintf(label, sizeof(label), "shard%d-primary", i);
-        db_conn_init(&c, &config.shards[i].primary, label, 0, config.db_connect_timeout_s, 600);
-        if (db_verify(&c, report, &i, &wallets, &violations, &err) < 0) {
+        wd_conn_init(&c, &config.shards[i].primary, label, 0, config.db_connect_timeout_s, 600);
+        if (wd_verify_shard(&c, report, &i, &wallets, &violations, &err) < 0) {
             fprintf(stderr, "walletctl: verify shard %d: %s\n", i, err.message);
             failed = 1;
         }
         total_wallets += wallets;
         total_violations += violations;
-        db_conn_release(&c);
+        wd_conn_release(&c);
     }
     printf("%s: %ld wallets on %d shards checked, %ld violations\n",
            total_violations || failed ? "FAILED" : "ok", total_wallets, config.shard_count,

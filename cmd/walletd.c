@@ -44,14 +44,14 @@ struct slot {
 
 /* Immutable once the workers are forked (STYLE rule 6). */
 static struct wd_config config;
-static struct shard_map map;
-static struct api_keys keys;
+static struct wd_map map;
+static struct wd_auth keys;
 static struct slot slots[MAX_WORKERS];
 
 static int fail(const char *what, const char *message)
 {
     fprintf(stderr, "walletd: %s: %s\n", what, message);
-    wd_error("%s: %s", what, message);
+    wd_log_error("%s: %s", what, message);
     return 2;
 }
 
@@ -119,7 +119,7 @@ static pid_t spawn(int index)
         if (i != index)
             close(slots[i].fd);
     }
-    _exit(worker_run(&config, &map, &keys, slots[index].fd, index));
+    _exit(wd_worker_run(&config, &map, &keys, slots[index].fd, index));
 }
 
 static void start_worker(int index)
@@ -129,7 +129,7 @@ static void start_worker(int index)
     s->pid = spawn(index);
     s->started_ns = wd_clock_mono_ns();
     if (s->pid < 0) {
-        wd_error("fork failed: %s", strerror(errno));
+        wd_log_error("fork failed: %s", strerror(errno));
         s->pid = 0;
         s->restart_at_ns = s->started_ns + RESTART_BACKOFF_NS;
     }
@@ -138,9 +138,9 @@ static void start_worker(int index)
 static void describe_exit(int index, pid_t pid, int status)
 {
     if (WIFSIGNALED(status))
-        wd_warn("worker %d (pid %d) killed by signal %d", index, (int)pid, WTERMSIG(status));
+        wd_log_warn("worker %d (pid %d) killed by signal %d", index, (int)pid, WTERMSIG(status));
     else
-        wd_warn("worker %d (pid %d) exited with %d", index, (int)pid, WEXITSTATUS(status));
+        wd_log_warn("worker %d (pid %d) exited with %d", index, (int)pid, WEXITSTATUS(status));
 }
 
 /* Reaps dead workers; schedules restarts unless stopping. Returns how many are still alive. */
@@ -176,7 +176,7 @@ static void restart_due(void)
         if (slots[i].pid == 0 && now >= slots[i].restart_at_ns) {
             start_worker(i);
             wd_metrics_worker_restart();
-            wd_info("worker %d restarted as pid %d", i, (int)slots[i].pid);
+            wd_log_info("worker %d restarted as pid %d", i, (int)slots[i].pid);
         }
     }
 }
@@ -187,7 +187,7 @@ static int shutdown_workers(const sigset_t *set)
         wd_clock_mono_ns() +
         (int64_t)(config.drain_delay_s + config.shutdown_timeout_s + 5) * 1000000000LL;
 
-    wd_info("master: stopping %d workers", config.workers);
+    wd_log_info("master: stopping %d workers", config.workers);
     for (int i = 0; i < config.workers; i++) {
         if (slots[i].pid > 0)
             kill(slots[i].pid, SIGTERM);
@@ -199,13 +199,13 @@ static int shutdown_workers(const sigset_t *set)
                 if (slots[i].pid > 0)
                     kill(slots[i].pid, SIGKILL);
             }
-            wd_error("master: workers did not stop in time; killed");
+            wd_log_error("master: workers did not stop in time; killed");
             reap(true);
             return 1;
         }
         sigtimedwait(set, NULL, &tick);
     }
-    wd_info("master: all workers stopped");
+    wd_log_info("master: all workers stopped");
     return 0;
 }
 
@@ -221,8 +221,8 @@ static int supervise(void)
     sigprocmask(SIG_BLOCK, &set, NULL);
     for (int i = 0; i < config.workers; i++)
         start_worker(i);
-    wd_info("walletd listening on %s:%d with %d workers", config.listen_addr, config.port,
-            config.workers);
+    wd_log_info("walletd listening on %s:%d with %d workers", config.listen_addr, config.port,
+                config.workers);
     for (;;) {
         struct timespec tick = {0, 100000000L};
         int sig = sigtimedwait(&set, NULL, &tick);
@@ -242,9 +242,9 @@ static int setup(void)
     if (wd_config_load(&config, wd_config_process_env, NULL, &err) < 0)
         return fail("configuration", err.message);
     wd_log_min_level = config.log_level;
-    if (shard_map_init(&map, config.shard_count, config.shard_map, &err) < 0)
+    if (wd_map_init(&map, config.shard_count, config.shard_map, &err) < 0)
         return fail("configuration", err.message);
-    if (api_keys_load(&keys, config.api_keys_file, &err) < 0)
+    if (wd_auth_load(&keys, config.api_keys_file, &err) < 0)
         return fail("configuration", err.message);
     if (mysql_library_init(0, NULL, NULL) != 0)
         return fail("mysql", "library initialisation failed");
@@ -274,7 +274,7 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc;
     rc = supervise();
-    api_keys_release(&keys);
+    wd_auth_release(&keys);
     mysql_library_end();
     return rc;
 }

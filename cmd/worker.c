@@ -22,12 +22,12 @@
 #define SETTLE_MS 2000 /* for the last replies to leave, after the engine answered every op */
 
 struct worker {
-    struct api_context ctx;
-    struct shard_health *health;
-    struct wallet_engine *engine;
-    struct wallet_sweeper *sweeper;
-    struct api_server *server;
-    struct api_ratelimit *ratelimit;
+    struct wd_context ctx;
+    struct wd_health *health;
+    struct wd_engine *engine;
+    struct wd_sweeper *sweeper;
+    struct wd_server *server;
+    struct wd_ratelimit *ratelimit;
 };
 
 /*
@@ -38,31 +38,31 @@ struct worker {
  */
 static void worker_stop_parts(struct worker *w)
 {
-    wallet_engine_shutdown(w->engine);
-    wallet_sweeper_stop(w->sweeper);
-    if (w->server && api_server_settle(w->server, SETTLE_MS) > 0)
-        wd_warn("stopping with connections whose requests were not answered");
-    api_server_stop(w->server);
-    api_ratelimit_free(w->ratelimit);
-    wallet_engine_free(w->engine);
-    shard_health_stop(w->health);
+    wd_engine_shutdown(w->engine);
+    wd_sweeper_stop(w->sweeper);
+    if (w->server && wd_server_settle(w->server, SETTLE_MS) > 0)
+        wd_log_warn("stopping with connections whose requests were not answered");
+    wd_server_stop(w->server);
+    wd_ratelimit_free(w->ratelimit);
+    wd_engine_free(w->engine);
+    wd_health_stop(w->health);
 }
 
 static int worker_start_parts(struct worker *w, int listen_fd, struct wd_error *err)
 {
-    int rc = shard_health_start(&w->health, w->ctx.cfg, err);
+    int rc = wd_health_start(&w->health, w->ctx.cfg, err);
 
     if (rc == 0)
-        rc = wallet_engine_start(&w->engine, w->ctx.cfg, err);
+        rc = wd_engine_start(&w->engine, w->ctx.cfg, err);
     w->ctx.health = w->health;
     w->ctx.engine = w->engine;
     if (rc == 0 && w->ctx.worker_index == 0)
-        rc = wallet_sweeper_start(&w->sweeper, w->ctx.cfg, w->engine, err);
+        rc = wd_sweeper_start(&w->sweeper, w->ctx.cfg, w->engine, err);
     if (rc == 0)
-        rc = api_ratelimit_new(&w->ratelimit, w->ctx.cfg, w->ctx.keys->ntenants, err);
+        rc = wd_ratelimit_new(&w->ratelimit, w->ctx.cfg, w->ctx.keys->ntenants, err);
     w->ctx.ratelimit = w->ratelimit;
     if (rc == 0)
-        rc = api_server_start(&w->server, &w->ctx, listen_fd, err);
+        rc = wd_server_start(&w->server, &w->ctx, listen_fd, err);
     return rc;
 }
 
@@ -82,21 +82,21 @@ static void drain(struct worker *w)
 {
     const struct wd_config *cfg = w->ctx.cfg;
 
-    wd_info("draining: ready is 503; serving for %d s more", cfg->drain_delay_s);
+    wd_log_info("draining: ready is 503; serving for %d s more", cfg->drain_delay_s);
     wd_clock_sleep_ns((int64_t)cfg->drain_delay_s * 1000000000LL);
-    api_server_quiesce(w->server);
+    wd_server_quiesce(w->server);
     int64_t deadline = wd_clock_mono_ns() + (int64_t)cfg->shutdown_timeout_s * 1000000000LL;
-    while (api_server_inflight(w->server) > 0 && wd_clock_mono_ns() < deadline)
+    while (wd_server_inflight(w->server) > 0 && wd_clock_mono_ns() < deadline)
         wd_clock_sleep_ns(10000000);
-    if (api_server_inflight(w->server) > 0)
-        wd_warn("shutdown timeout: %d requests still in flight", api_server_inflight(w->server));
+    if (wd_server_inflight(w->server) > 0)
+        wd_log_warn("shutdown timeout: %d requests still in flight", wd_server_inflight(w->server));
 }
 
-int worker_run(const struct wd_config *cfg,
-               const struct shard_map *map,
-               const struct api_keys *keys,
-               int listen_fd,
-               int index)
+int wd_worker_run(const struct wd_config *cfg,
+                  const struct wd_map *map,
+                  const struct wd_auth *keys,
+                  int listen_fd,
+                  int index)
 {
     struct worker w;
     struct wd_error err = {0};
@@ -115,16 +115,16 @@ int worker_run(const struct wd_config *cfg,
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread: they all inherit it */
     mysql_thread_init();
     if (worker_start_parts(&w, listen_fd, &err) < 0) {
-        wd_error("worker %d failed to start: %s", index, err.message);
+        wd_log_error("worker %d failed to start: %s", index, err.message);
         worker_stop_parts(&w);
         return 1;
     }
-    wd_info("worker %d serving", index);
+    wd_log_info("worker %d serving", index);
     wait_for_stop(&set);
     atomic_store(&w.ctx.draining, true);
     drain(&w);
     worker_stop_parts(&w);
     mysql_thread_end();
-    wd_info("worker %d stopped", index);
+    wd_log_info("worker %d stopped", index);
     return 0;
 }

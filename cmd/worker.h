@@ -14,10 +14,10 @@
 #include "shard/map.h"
 
 /* Runs the worker until it has drained; returns the process exit code. */
-int worker_run(const struct wd_config *cfg,
-               const struct shard_map *map,
-               const struct api_keys *keys,
-               int listen_fd,
-               int index);
+int wd_worker_run(const struct wd_config *cfg,
+                  const struct wd_map *map,
+                  const struct wd_auth *keys,
+                  int listen_fd,
+                  int index);
 
 #endif

@@ -36,22 +36,22 @@ int wd_envelope_success(struct wd_body *out, int status, json_t *data)
 
 int wd_envelope_error(struct wd_body *out, int code, const char *message)
 {
-    int pub = wd_code_public(code);
-    int status = wd_code_status(pub);
+    int pub = wd_error_public(code);
+    int status = wd_error_status(pub);
     json_t *root = json_object();
 
     if (!root)
         return -WD_E_NOMEM;
     if (pub != code || !message)
-        message = wd_code_message(pub); /* internal detail never reaches a client */
+        message = wd_error_message(pub); /* internal detail never reaches a client */
     json_t *text = json_string(message);
     json_object_set_new(root, "status", json_integer(status));
-    json_object_set_new(root, "code", json_string(wd_code_name(pub)));
-    json_object_set_new(root, "message", text ? text : json_string(wd_code_message(pub)));
+    json_object_set_new(root, "code", json_string(wd_error_name(pub)));
+    json_object_set_new(root, "message", text ? text : json_string(wd_error_message(pub)));
     return dump(out, status, root);
 }
 
-void wd_body_release(struct wd_body *body)
+void wd_envelope_release(struct wd_body *body)
 {
     free(body->data);
     memset(body, 0, sizeof(*body));

@@ -26,12 +26,12 @@ int wd_envelope_success(struct wd_body *out, int status, json_t *data);
 
 /*
  * Renders the error envelope for a negative code: the public name and status of the code, and
- * message (the code's default when NULL). Internal codes are folded by wd_code_public().
+ * message (the code's default when NULL). Internal codes are folded by wd_error_public().
  * Returns 0 or -WD_E_NOMEM.
  */
 int wd_envelope_error(struct wd_body *out, int code, const char *message);
 
 /* Frees the body's data and zeroes it; safe on a zeroed body. */
-void wd_body_release(struct wd_body *body);
+void wd_envelope_release(struct wd_body *body);
 
 #endif

@@ -49,22 +49,22 @@ void wd_error_clear(struct wd_error *err)
     err->message[0] = '\0';
 }
 
-const char *wd_code_name(int code)
+const char *wd_error_name(int code)
 {
     return code_lookup(code)->name;
 }
 
-int wd_code_status(int code)
+int wd_error_status(int code)
 {
     return code_lookup(code)->status;
 }
 
-const char *wd_code_message(int code)
+const char *wd_error_message(int code)
 {
     return code_lookup(code)->message;
 }
 
-int wd_code_public(int code)
+int wd_error_public(int code)
 {
     switch (-code) {
     case WD_E_NOMEM:

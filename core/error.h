@@ -80,18 +80,18 @@ int wd_error_set(struct wd_error *err, int code, const char *fmt, ...)
 void wd_error_clear(struct wd_error *err);
 
 /* The stable name ("INSUFFICIENT_FUNDS") of a negative code; "INTERNAL_ERROR" if unknown. */
-const char *wd_code_name(int code);
+const char *wd_error_name(int code);
 
 /* The HTTP status a negative code maps to; 500 if unknown. */
-int wd_code_status(int code);
+int wd_error_status(int code);
 
 /* The default message of a negative code. */
-const char *wd_code_message(int code);
+const char *wd_error_message(int code);
 
 /*
  * The code as seen by clients: internal codes (NOMEM, DB, DB_RETRY, ...) are folded into
  * INTERNAL_ERROR or SERVICE_UNAVAILABLE so their names never leak into the API.
  */
-int wd_code_public(int code);
+int wd_error_public(int code);
 
 #endif

@@ -32,9 +32,9 @@ void wd_log_fields(int level, const char *msg, json_t *fields);
             wd_log_write(level, __VA_ARGS__); \
     } while (0)
 
-#define wd_debug(...) WD_LOG(WD_LOG_DEBUG, __VA_ARGS__)
-#define wd_info(...)  WD_LOG(WD_LOG_INFO, __VA_ARGS__)
-#define wd_warn(...)  WD_LOG(WD_LOG_WARN, __VA_ARGS__)
-#define wd_error(...) WD_LOG(WD_LOG_ERROR, __VA_ARGS__)
+#define wd_log_debug(...) WD_LOG(WD_LOG_DEBUG, __VA_ARGS__)
+#define wd_log_info(...)  WD_LOG(WD_LOG_INFO, __VA_ARGS__)
+#define wd_log_warn(...)  WD_LOG(WD_LOG_WARN, __VA_ARGS__)
+#define wd_log_error(...) WD_LOG(WD_LOG_ERROR, __VA_ARGS__)
 
 #endif

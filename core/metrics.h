@@ -32,7 +32,7 @@ int wd_metrics_init(void);
 /* One HTTP request on route (index into the route table, or -1), its status and duration. */
 void wd_metrics_http(int route, int status, int64_t duration_ns);
 
-/* One money operation of kind (enum wallet_op_kind) with its outcome. */
+/* One money operation of kind (enum wd_op_kind) with its outcome. */
 void wd_metrics_txn(int kind, enum wd_metrics_outcome outcome);
 
 /* One group commit of n operations. */

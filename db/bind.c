@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int db_binder_init(struct db_binder *b, int cap)
+int wd_bind_init(struct wd_binder *b, int cap)
 {
     memset(b, 0, sizeof(*b));
     b->cap = cap;
@@ -17,14 +17,14 @@ int db_binder_init(struct db_binder *b, int cap)
     b->nulls = calloc((size_t)cap, sizeof(*b->nulls));
     b->times = calloc((size_t)cap, sizeof(*b->times));
     if (!b->binds || !b->lengths || !b->nulls || !b->times) {
-        db_binder_release(b);
+        wd_bind_release(b);
         b->failed = true;
         return -WD_E_NOMEM;
     }
     return 0;
 }
 
-void db_binder_release(struct db_binder *b)
+void wd_bind_release(struct wd_binder *b)
 {
     free(b->binds);
     free(b->lengths);
@@ -37,12 +37,12 @@ void db_binder_release(struct db_binder *b)
     b->n = b->cap = 0;
 }
 
-int db_binder_ok(const struct db_binder *b)
+int wd_bind_ok(const struct wd_binder *b)
 {
     return b->failed ? -WD_E_NOMEM : 0;
 }
 
-static MYSQL_BIND *next(struct db_binder *b)
+static MYSQL_BIND *next(struct wd_binder *b)
 {
     if (b->failed || b->n >= b->cap) {
         b->failed = true;
@@ -56,7 +56,7 @@ static MYSQL_BIND *next(struct db_binder *b)
     return bind;
 }
 
-void db_bind_strn(struct db_binder *b, const char *s, size_t len)
+void wd_bind_strn(struct wd_binder *b, const char *s, size_t len)
 {
     MYSQL_BIND *bind = next(b);
 
@@ -68,12 +68,12 @@ void db_bind_strn(struct db_binder *b, const char *s, size_t len)
     *bind->length = (unsigned long)len;
 }
 
-void db_bind_str(struct db_binder *b, const char *s)
+void wd_bind_str(struct wd_binder *b, const char *s)
 {
-    db_bind_strn(b, s, strlen(s));
+    wd_bind_strn(b, s, strlen(s));
 }
 
-static void bind_int(struct db_binder *b,
+static void bind_int(struct wd_binder *b,
                      enum enum_field_types type,
                      const void *v,
                      bool is_unsigned)
@@ -87,34 +87,34 @@ static void bind_int(struct db_binder *b,
     bind->is_unsigned = is_unsigned;
 }
 
-void db_bind_i64(struct db_binder *b, const int64_t *v)
+void wd_bind_i64(struct wd_binder *b, const int64_t *v)
 {
     bind_int(b, MYSQL_TYPE_LONGLONG, v, false);
 }
 
-void db_bind_u64(struct db_binder *b, const uint64_t *v)
+void wd_bind_u64(struct wd_binder *b, const uint64_t *v)
 {
     bind_int(b, MYSQL_TYPE_LONGLONG, v, true);
 }
 
-void db_bind_i32(struct db_binder *b, const int32_t *v)
+void wd_bind_i32(struct wd_binder *b, const int32_t *v)
 {
     bind_int(b, MYSQL_TYPE_LONG, v, false);
 }
 
-void db_bind_time(struct db_binder *b, int64_t ms)
+void wd_bind_time(struct wd_binder *b, int64_t ms)
 {
     int index = b->n;
     MYSQL_BIND *bind = next(b);
 
     if (!bind)
         return;
-    db_time_from_ms(&b->times[index], ms);
+    wd_conn_time_from_ms(&b->times[index], ms);
     bind->buffer_type = MYSQL_TYPE_DATETIME;
     bind->buffer = &b->times[index];
 }
 
-void db_bind_null(struct db_binder *b)
+void wd_bind_null(struct wd_binder *b)
 {
     MYSQL_BIND *bind = next(b);
 
@@ -124,7 +124,7 @@ void db_bind_null(struct db_binder *b)
     *bind->is_null = 1;
 }
 
-void db_result_str(struct db_binder *b, char *buf, size_t size)
+void wd_bind_result_str(struct wd_binder *b, char *buf, size_t size)
 {
     MYSQL_BIND *bind = next(b);
 
@@ -135,7 +135,7 @@ void db_result_str(struct db_binder *b, char *buf, size_t size)
     bind->buffer_length = (unsigned long)(size - 1); /* room for the NUL fix_str adds */
 }
 
-void db_result_blob(struct db_binder *b, void *buf, size_t size)
+void wd_bind_result_blob(struct wd_binder *b, void *buf, size_t size)
 {
     MYSQL_BIND *bind = next(b);
 
@@ -146,22 +146,22 @@ void db_result_blob(struct db_binder *b, void *buf, size_t size)
     bind->buffer_length = (unsigned long)size;
 }
 
-void db_result_i64(struct db_binder *b, int64_t *v)
+void wd_bind_result_i64(struct wd_binder *b, int64_t *v)
 {
     bind_int(b, MYSQL_TYPE_LONGLONG, v, false);
 }
 
-void db_result_u64(struct db_binder *b, uint64_t *v)
+void wd_bind_result_u64(struct wd_binder *b, uint64_t *v)
 {
     bind_int(b, MYSQL_TYPE_LONGLONG, v, true);
 }
 
-void db_result_i32(struct db_binder *b, int32_t *v)
+void wd_bind_result_i32(struct wd_binder *b, int32_t *v)
 {
     bind_int(b, MYSQL_TYPE_LONG, v, false);
 }
 
-void db_result_time(struct db_binder *b)
+void wd_bind_result_time(struct wd_binder *b)
 {
     int index = b->n;
     MYSQL_BIND *bind = next(b);
@@ -172,7 +172,7 @@ void db_result_time(struct db_binder *b)
     bind->buffer = &b->times[index];
 }
 
-size_t db_result_fix_str(struct db_binder *b, int i, char *buf, size_t size)
+size_t wd_bind_fix_str(struct wd_binder *b, int i, char *buf, size_t size)
 {
     size_t len = b->nulls[i] ? 0 : b->lengths[i];
 
@@ -182,17 +182,17 @@ size_t db_result_fix_str(struct db_binder *b, int i, char *buf, size_t size)
     return len;
 }
 
-bool db_result_is_null(const struct db_binder *b, int i)
+bool wd_bind_is_null(const struct wd_binder *b, int i)
 {
     return b->nulls[i] != 0;
 }
 
-int64_t db_result_time_ms(const struct db_binder *b, int i)
+int64_t wd_bind_time_ms(const struct wd_binder *b, int i)
 {
-    return b->nulls[i] ? 0 : db_time_to_ms(&b->times[i]);
+    return b->nulls[i] ? 0 : wd_conn_time_to_ms(&b->times[i]);
 }
 
-unsigned long db_result_length(const struct db_binder *b, int i)
+unsigned long wd_bind_length(const struct wd_binder *b, int i)
 {
     return b->lengths[i];
 }

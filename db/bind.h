@@ -17,49 +17,49 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct db_binder {
+struct wd_binder {
     MYSQL_BIND *binds;
     unsigned long *lengths;
     my_bool *nulls;
     MYSQL_TIME *times;
     int n, cap;
-    bool failed; /* allocation failed: every later call is a no-op, db_binder_ok says so */
+    bool failed; /* allocation failed: every later call is a no-op, wd_bind_ok says so */
 };
 
 /* Prepares a binder for up to cap values. Returns 0 or -WD_E_NOMEM. */
-int db_binder_init(struct db_binder *b, int cap);
-void db_binder_release(struct db_binder *b);
+int wd_bind_init(struct wd_binder *b, int cap);
+void wd_bind_release(struct wd_binder *b);
 
 /* 0 if every bind so far fit, else -WD_E_NOMEM / -WD_E_INTERNAL_ERROR. */
-int db_binder_ok(const struct db_binder *b);
+int wd_bind_ok(const struct wd_binder *b);
 
 /* Parameters. */
-void db_bind_str(struct db_binder *b, const char *s);              /* NUL-terminated */
-void db_bind_strn(struct db_binder *b, const char *s, size_t len); /* exact bytes */
-void db_bind_i64(struct db_binder *b, const int64_t *v);
-void db_bind_u64(struct db_binder *b, const uint64_t *v);
-void db_bind_i32(struct db_binder *b, const int32_t *v);
-void db_bind_time(struct db_binder *b, int64_t ms); /* DATETIME(3), UTC */
-void db_bind_null(struct db_binder *b);
+void wd_bind_str(struct wd_binder *b, const char *s);              /* NUL-terminated */
+void wd_bind_strn(struct wd_binder *b, const char *s, size_t len); /* exact bytes */
+void wd_bind_i64(struct wd_binder *b, const int64_t *v);
+void wd_bind_u64(struct wd_binder *b, const uint64_t *v);
+void wd_bind_i32(struct wd_binder *b, const int32_t *v);
+void wd_bind_time(struct wd_binder *b, int64_t ms); /* DATETIME(3), UTC */
+void wd_bind_null(struct wd_binder *b);
 
 /* Results: out buffers filled by mysql_stmt_fetch; call db_result_* after each fetch. */
-void db_result_str(struct db_binder *b, char *buf, size_t size); /* NUL added by fixup */
-void db_result_blob(struct db_binder *b, void *buf, size_t size);
-void db_result_i64(struct db_binder *b, int64_t *v);
-void db_result_u64(struct db_binder *b, uint64_t *v);
-void db_result_i32(struct db_binder *b, int32_t *v);
-void db_result_time(struct db_binder *b);
+void wd_bind_result_str(struct wd_binder *b, char *buf, size_t size); /* NUL added by fixup */
+void wd_bind_result_blob(struct wd_binder *b, void *buf, size_t size);
+void wd_bind_result_i64(struct wd_binder *b, int64_t *v);
+void wd_bind_result_u64(struct wd_binder *b, uint64_t *v);
+void wd_bind_result_i32(struct wd_binder *b, int32_t *v);
+void wd_bind_result_time(struct wd_binder *b);
 
 /* After a fetch: NUL-terminates string column i; returns its length. */
-size_t db_result_fix_str(struct db_binder *b, int i, char *buf, size_t size);
+size_t wd_bind_fix_str(struct wd_binder *b, int i, char *buf, size_t size);
 
 /* After a fetch: true if column i was NULL. */
-bool db_result_is_null(const struct db_binder *b, int i);
+bool wd_bind_is_null(const struct wd_binder *b, int i);
 
 /* After a fetch: the ms value of DATETIME column i (0 if NULL). */
-int64_t db_result_time_ms(const struct db_binder *b, int i);
+int64_t wd_bind_time_ms(const struct wd_binder *b, int i);
 
 /* Length of the value of column i after a fetch. */
-unsigned long db_result_length(const struct db_binder *b, int i);
+unsigned long wd_bind_length(const struct wd_binder *b, int i);
 
 #endif

@@ -42,21 +42,21 @@ static const char bucket_script[] =
     "redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) * 1000 / rate) + 1000)\n"
     "return {granted, wait, math.floor(tokens)}\n";
 
-void db_bucket_init(struct db_bucket *b, const struct wd_url *url, int timeout_ms)
+void wd_bucket_init(struct wd_bucket *b, const struct wd_url *url, int timeout_ms)
 {
     memset(b, 0, sizeof(*b));
-    db_redis_init(&b->redis, url, timeout_ms);
+    wd_redis_init(&b->redis, url, timeout_ms);
 }
 
-void db_bucket_close(struct db_bucket *b)
+void wd_bucket_close(struct wd_bucket *b)
 {
-    db_redis_close(&b->redis);
+    wd_redis_close(&b->redis);
 }
 
-static int bucket_load(struct db_bucket *b, struct wd_error *err)
+static int bucket_load(struct wd_bucket *b, struct wd_error *err)
 {
     const char *argv[] = {"SCRIPT", "LOAD", bucket_script};
-    redisReply *reply = db_redis_command(&b->redis, 3, argv, err);
+    redisReply *reply = wd_redis_command(&b->redis, 3, argv, err);
 
     if (!reply)
         return -WD_E_SERVICE_UNAVAILABLE;
@@ -72,7 +72,7 @@ static int bucket_load(struct db_bucket *b, struct wd_error *err)
 }
 
 /* Reads {allowed, wait, remaining} into out. */
-static int bucket_parse(const redisReply *reply, struct db_bucket_result *out, struct wd_error *err)
+static int bucket_parse(const redisReply *reply, struct wd_bucket_result *out, struct wd_error *err)
 {
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
         return wd_error_set(err, -WD_E_SERVICE_UNAVAILABLE, "redis: bucket: unexpected reply %.80s",
@@ -86,12 +86,12 @@ static int bucket_parse(const redisReply *reply, struct db_bucket_result *out, s
     return 0;
 }
 
-int db_bucket_take(struct db_bucket *b,
+int wd_bucket_take(struct wd_bucket *b,
                    const char *name,
                    int64_t rate,
                    int64_t burst,
                    int64_t want,
-                   struct db_bucket_result *out,
+                   struct wd_bucket_result *out,
                    struct wd_error *err)
 {
     char key[128], rate_s[24], burst_s[24], want_s[24];
@@ -104,7 +104,7 @@ int db_bucket_take(struct db_bucket *b,
         if (!b->sha[0] && bucket_load(b, err) < 0)
             return -WD_E_SERVICE_UNAVAILABLE;
         const char *argv[] = {"EVALSHA", b->sha, "1", key, rate_s, burst_s, want_s};
-        redisReply *reply = db_redis_command(&b->redis, 7, argv, err);
+        redisReply *reply = wd_redis_command(&b->redis, 7, argv, err);
         if (!reply)
             return -WD_E_SERVICE_UNAVAILABLE;
         bool noscript = reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0;

@@ -17,7 +17,7 @@
 
 #define RECONNECT_BACKOFF_NS 200000000LL /* 200 ms */
 
-void db_conn_init(struct db_conn *c,
+void wd_conn_init(struct wd_conn *c,
                   const struct wd_db_endpoint *ep,
                   const char *label,
                   unsigned flags,
@@ -35,9 +35,9 @@ void db_conn_init(struct db_conn *c,
     snprintf(c->label, sizeof(c->label), "%s", label);
 }
 
-void db_conn_close(struct db_conn *c)
+void wd_conn_close(struct wd_conn *c)
 {
-    for (unsigned i = 0; i < DB_CONN_STMT_SLOTS; i++) {
+    for (unsigned i = 0; i < WD_CONN_STMT_SLOTS; i++) {
         if (c->stmts[i]) {
             mysql_stmt_close(c->stmts[i]);
             c->stmts[i] = NULL;
@@ -52,13 +52,13 @@ void db_conn_close(struct db_conn *c)
     }
 }
 
-void db_conn_release(struct db_conn *c)
+void wd_conn_release(struct wd_conn *c)
 {
-    db_conn_close(c);
+    wd_conn_close(c);
     pthread_mutex_destroy(&c->mu);
 }
 
-void db_conn_interrupt(struct db_conn *c)
+void wd_conn_interrupt(struct wd_conn *c)
 {
     pthread_mutex_lock(&c->mu);
     atomic_store(&c->interrupted, true);
@@ -67,7 +67,7 @@ void db_conn_interrupt(struct db_conn *c)
     pthread_mutex_unlock(&c->mu);
 }
 
-bool db_conn_interrupted(struct db_conn *c)
+bool wd_conn_interrupted(struct wd_conn *c)
 {
     return atomic_load(&c->interrupted);
 }
@@ -96,7 +96,7 @@ static bool is_connection_error(unsigned no)
 }
 
 static int classify(
-    struct db_conn *c, unsigned no, const char *msg, const char *what, struct wd_error *err)
+    struct wd_conn *c, unsigned no, const char *msg, const char *what, struct wd_error *err)
 {
     bool lost = is_connection_error(no);
     int code = lost                                                   ? -WD_E_DB_UNAVAILABLE
@@ -105,40 +105,40 @@ static int classify(
 
     wd_error_set(err, code, "%s: %s: %u %s", c->label, what, no, msg);
     if (code != -WD_E_DB_RETRY)
-        wd_warn("db %s: %s failed: %u %s", c->label, what, no, msg);
+        wd_log_warn("db %s: %s failed: %u %s", c->label, what, no, msg);
     if (lost) /* last: closing frees msg, which points into the connection or statement */
-        db_conn_close(c);
+        wd_conn_close(c);
     return code;
 }
 
-int db_conn_fail(struct db_conn *c, const char *what, struct wd_error *err)
+int wd_conn_fail(struct wd_conn *c, const char *what, struct wd_error *err)
 {
     if (!c->mysql)
         return wd_error_set(err, -WD_E_DB_UNAVAILABLE, "%s: not connected", c->label);
     return classify(c, mysql_errno(c->mysql), mysql_error(c->mysql), what, err);
 }
 
-int db_conn_stmt_fail(struct db_conn *c, MYSQL_STMT *stmt, const char *what, struct wd_error *err)
+int wd_conn_stmt_fail(struct wd_conn *c, MYSQL_STMT *stmt, const char *what, struct wd_error *err)
 {
     return classify(c, mysql_stmt_errno(stmt), mysql_stmt_error(stmt), what, err);
 }
 
-static int setup_session(struct db_conn *c, struct wd_error *err)
+static int setup_session(struct wd_conn *c, struct wd_error *err)
 {
     static const char *const base =
         "SET SESSION time_zone='+00:00', tx_isolation='READ-COMMITTED', "
         "innodb_lock_wait_timeout=10, sql_mode='STRICT_ALL_TABLES,NO_ZERO_DATE,"
         "NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'";
-    int rc = db_conn_exec(c, base, err);
+    int rc = wd_conn_exec(c, base, err);
 
-    if (rc == 0 && (c->flags & DB_CONN_READ_ONLY))
-        rc = db_conn_exec(c, "SET SESSION TRANSACTION READ ONLY", err);
-    if (rc == 0 && mysql_autocommit(c->mysql, (c->flags & DB_CONN_TRANSACTIONAL) ? 0 : 1))
-        rc = db_conn_fail(c, "autocommit", err);
+    if (rc == 0 && (c->flags & WD_CONN_READ_ONLY))
+        rc = wd_conn_exec(c, "SET SESSION TRANSACTION READ ONLY", err);
+    if (rc == 0 && mysql_autocommit(c->mysql, (c->flags & WD_CONN_TRANSACTIONAL) ? 0 : 1))
+        rc = wd_conn_fail(c, "autocommit", err);
     return rc;
 }
 
-static void set_options(struct db_conn *c)
+static void set_options(struct wd_conn *c)
 {
     unsigned int connect = (unsigned int)c->connect_timeout_s;
     unsigned int query = (unsigned int)c->query_timeout_s;
@@ -151,11 +151,11 @@ static void set_options(struct db_conn *c)
     mysql_options(c->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 }
 
-int db_conn_open(struct db_conn *c, struct wd_error *err)
+int wd_conn_open(struct wd_conn *c, struct wd_error *err)
 {
     if (c->mysql)
         return 0;
-    if (db_conn_interrupted(c))
+    if (wd_conn_interrupted(c))
         return wd_error_set(err, -WD_E_DB_UNAVAILABLE, "%s: stopping", c->label);
     int64_t now = wd_clock_mono_ns();
     if (now < c->retry_after_ns)
@@ -169,7 +169,7 @@ int db_conn_open(struct db_conn *c, struct wd_error *err)
             c->mysql, u->host, u->user, u->password, u->path, (unsigned int)u->port,
             c->ep->socket[0] ? c->ep->socket : NULL,
             CLIENT_FOUND_ROWS |
-                ((c->flags & DB_CONN_MULTI_STATEMENTS) ? CLIENT_MULTI_STATEMENTS : 0))) {
+                ((c->flags & WD_CONN_MULTI_STATEMENTS) ? CLIENT_MULTI_STATEMENTS : 0))) {
         wd_error_set(err, -WD_E_DB_UNAVAILABLE, "%s: connect: %s", c->label, mysql_error(c->mysql));
         mysql_close(c->mysql);
         c->mysql = NULL;
@@ -183,30 +183,30 @@ int db_conn_open(struct db_conn *c, struct wd_error *err)
     pthread_mutex_unlock(&c->mu);
     int rc = setup_session(c, err);
     if (rc < 0) {
-        db_conn_close(c);
+        wd_conn_close(c);
         c->retry_after_ns = now + RECONNECT_BACKOFF_NS;
     }
     return rc;
 }
 
-MYSQL_STMT *db_conn_stmt(struct db_conn *c, unsigned slot, const char *sql, struct wd_error *err)
+MYSQL_STMT *wd_conn_stmt(struct wd_conn *c, unsigned slot, const char *sql, struct wd_error *err)
 {
-    if (slot >= DB_CONN_STMT_SLOTS) {
+    if (slot >= WD_CONN_STMT_SLOTS) {
         wd_error_set(err, -WD_E_INTERNAL_ERROR, "%s: statement slot %u out of range", c->label,
                      slot);
         return NULL;
     }
     if (c->stmts[slot])
         return c->stmts[slot];
-    if (db_conn_open(c, err) < 0)
+    if (wd_conn_open(c, err) < 0)
         return NULL;
     MYSQL_STMT *stmt = mysql_stmt_init(c->mysql);
     if (!stmt) {
-        db_conn_fail(c, "stmt_init", err);
+        wd_conn_fail(c, "stmt_init", err);
         return NULL;
     }
     if (mysql_stmt_prepare(stmt, sql, (unsigned long)strlen(sql))) {
-        db_conn_stmt_fail(c, stmt, "prepare", err);
+        wd_conn_stmt_fail(c, stmt, "prepare", err);
         mysql_stmt_close(stmt);
         return NULL;
     }
@@ -214,65 +214,65 @@ MYSQL_STMT *db_conn_stmt(struct db_conn *c, unsigned slot, const char *sql, stru
     return stmt;
 }
 
-int db_conn_exec(struct db_conn *c, const char *sql, struct wd_error *err)
+int wd_conn_exec(struct wd_conn *c, const char *sql, struct wd_error *err)
 {
-    int rc = db_conn_open(c, err);
+    int rc = wd_conn_open(c, err);
 
     if (rc < 0)
         return rc;
     if (mysql_real_query(c->mysql, sql, (unsigned long)strlen(sql)))
-        return db_conn_fail(c, "query", err);
+        return wd_conn_fail(c, "query", err);
     MYSQL_RES *res = mysql_store_result(c->mysql);
     if (res)
         mysql_free_result(res);
     else if (mysql_field_count(c->mysql) != 0)
-        return db_conn_fail(c, "store_result", err);
+        return wd_conn_fail(c, "store_result", err);
     return 0;
 }
 
-int db_conn_commit(struct db_conn *c, struct wd_error *err)
+int wd_conn_commit(struct wd_conn *c, struct wd_error *err)
 {
     if (!c->mysql)
         return wd_error_set(err, -WD_E_DB_UNAVAILABLE, "%s: not connected", c->label);
     if (mysql_commit(c->mysql))
-        return db_conn_fail(c, "commit", err);
+        return wd_conn_fail(c, "commit", err);
     return 0;
 }
 
-void db_conn_rollback(struct db_conn *c)
+void wd_conn_rollback(struct wd_conn *c)
 {
     if (c->mysql && mysql_rollback(c->mysql))
-        db_conn_close(c);
+        wd_conn_close(c);
 }
 
-int db_conn_ping(struct db_conn *c, struct wd_error *err)
+int wd_conn_ping(struct wd_conn *c, struct wd_error *err)
 {
-    int rc = db_conn_open(c, err);
+    int rc = wd_conn_open(c, err);
 
     if (rc < 0)
         return rc;
     if (mysql_ping(c->mysql)) {
-        db_conn_fail(c, "ping", err);
+        wd_conn_fail(c, "ping", err);
         return -WD_E_DB_UNAVAILABLE;
     }
     return 0;
 }
 
-int db_conn_replica_lag(struct db_conn *c, int *lag_s, struct wd_error *err)
+int wd_conn_replica_lag(struct wd_conn *c, int *lag_s, struct wd_error *err)
 {
     static const char sql[] = "SHOW SLAVE STATUS";
-    int rc = db_conn_open(c, err);
+    int rc = wd_conn_open(c, err);
 
     *lag_s = -1;
     if (rc < 0)
         return rc;
     if (mysql_real_query(c->mysql, sql, sizeof(sql) - 1)) {
-        db_conn_fail(c, "replica status", err);
+        wd_conn_fail(c, "replica status", err);
         return -WD_E_DB_UNAVAILABLE;
     }
     MYSQL_RES *res = mysql_store_result(c->mysql);
     if (!res) {
-        db_conn_fail(c, "replica status", err);
+        wd_conn_fail(c, "replica status", err);
         return -WD_E_DB_UNAVAILABLE;
     }
     MYSQL_ROW row = mysql_fetch_row(res);
@@ -287,7 +287,7 @@ int db_conn_replica_lag(struct db_conn *c, int *lag_s, struct wd_error *err)
     return rc;
 }
 
-void db_time_from_ms(MYSQL_TIME *t, int64_t ms)
+void wd_conn_time_from_ms(MYSQL_TIME *t, int64_t ms)
 {
     time_t secs = (time_t)(ms / 1000);
     struct tm tm;
@@ -304,7 +304,7 @@ void db_time_from_ms(MYSQL_TIME *t, int64_t ms)
     t->time_type = MYSQL_TIMESTAMP_DATETIME;
 }
 
-int64_t db_time_to_ms(const MYSQL_TIME *t)
+int64_t wd_conn_time_to_ms(const MYSQL_TIME *t)
 {
     struct tm tm = {0};
 

@@ -8,7 +8,7 @@
  * drops), and the classification of MySQL errors into project codes. The error state is sticky
  * in the hiredis way: after a connection-level error the connection is dropped and the next call
  * reconnects (with a short back-off so a dead server fails requests fast).
- * Thread-safety: none, but for db_conn_interrupt. One connection belongs to one thread, never
+ * Thread-safety: none, but for wd_conn_interrupt. One connection belongs to one thread, never
  * shared; another thread may only interrupt it (at shutdown).
  */
 #ifndef WD_DB_CONN_H
@@ -23,15 +23,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define DB_CONN_STMT_SLOTS 144
+#define WD_CONN_STMT_SLOTS 144
 
-enum db_conn_flags {
-    DB_CONN_TRANSACTIONAL = 1 << 0, /* autocommit off: every unit of work ends in commit/rollback */
-    DB_CONN_READ_ONLY = 1 << 1,     /* readers: refuse writes at the session level */
-    DB_CONN_MULTI_STATEMENTS = 1 << 2, /* walletctl migrate only: runs our own SQL files */
+enum wd_conn_flags {
+    WD_CONN_TRANSACTIONAL = 1 << 0, /* autocommit off: every unit of work ends in commit/rollback */
+    WD_CONN_READ_ONLY = 1 << 1,     /* readers: refuse writes at the session level */
+    WD_CONN_MULTI_STATEMENTS = 1 << 2, /* walletctl migrate only: runs our own SQL files */
 };
 
-struct db_conn {
+struct wd_conn {
     MYSQL *mysql;                    /* NULL while disconnected */
     const struct wd_db_endpoint *ep; /* borrowed from the immutable configuration */
     char label[48];                  /* "shard0-primary", for logs and errors */
@@ -39,14 +39,14 @@ struct db_conn {
     int connect_timeout_s;
     int query_timeout_s;
     int64_t retry_after_ns; /* monotonic: no reconnect attempt before this */
-    MYSQL_STMT *stmts[DB_CONN_STMT_SLOTS];
-    pthread_mutex_t mu;      /* guards fd against db_conn_interrupt */
+    MYSQL_STMT *stmts[WD_CONN_STMT_SLOTS];
+    pthread_mutex_t mu;      /* guards fd against wd_conn_interrupt */
     int fd;                  /* the connection's socket while connected, else -1 */
-    atomic_bool interrupted; /* set by db_conn_interrupt: no more connecting */
+    atomic_bool interrupted; /* set by wd_conn_interrupt: no more connecting */
 };
 
 /* Initialises c (not connected yet). ep must outlive c. */
-void db_conn_init(struct db_conn *c,
+void wd_conn_init(struct wd_conn *c,
                   const struct wd_db_endpoint *ep,
                   const char *label,
                   unsigned flags,
@@ -54,64 +54,64 @@ void db_conn_init(struct db_conn *c,
                   int query_timeout_s);
 
 /* Closes the connection and frees its statements; c can be opened again. */
-void db_conn_close(struct db_conn *c);
+void wd_conn_close(struct wd_conn *c);
 
 /* Closes c for the end of its life. */
-void db_conn_release(struct db_conn *c);
+void wd_conn_release(struct wd_conn *c);
 
 /*
  * From any thread: breaks off whatever c is sending or waiting for (its socket is shut down, so
- * the owner's call fails at once as a lost connection) and makes every later db_conn_open fail.
+ * the owner's call fails at once as a lost connection) and makes every later wd_conn_open fail.
  * For stopping a process whose database does not answer.
  */
-void db_conn_interrupt(struct db_conn *c);
+void wd_conn_interrupt(struct wd_conn *c);
 
-/* True once db_conn_interrupt was called on c. */
-bool db_conn_interrupted(struct db_conn *c);
+/* True once wd_conn_interrupt was called on c. */
+bool wd_conn_interrupted(struct wd_conn *c);
 
 /*
  * Connects if not connected. Returns 0, or -WD_E_DB_UNAVAILABLE (err says why) if the server
  * cannot be reached or the last attempt failed less than the back-off ago.
  */
-int db_conn_open(struct db_conn *c, struct wd_error *err);
+int wd_conn_open(struct wd_conn *c, struct wd_error *err);
 
 /*
  * The statement in slot, preparing sql on first use on this connection. Borrowed: valid until
  * the connection is closed. NULL on failure, with err set (and the connection dropped if the
  * failure was the connection's).
  */
-MYSQL_STMT *db_conn_stmt(struct db_conn *c, unsigned slot, const char *sql, struct wd_error *err);
+MYSQL_STMT *wd_conn_stmt(struct wd_conn *c, unsigned slot, const char *sql, struct wd_error *err);
 
 /*
  * Classifies the connection's last error (what = the operation, for the message). Connection
  * loss drops the connection and gives -WD_E_DB_UNAVAILABLE; deadlock and lock-wait timeout give
  * -WD_E_DB_RETRY; everything else -WD_E_DB. Logs at warn.
  */
-int db_conn_fail(struct db_conn *c, const char *what, struct wd_error *err);
+int wd_conn_fail(struct wd_conn *c, const char *what, struct wd_error *err);
 
-/* As db_conn_fail, for a statement's error. */
-int db_conn_stmt_fail(struct db_conn *c, MYSQL_STMT *stmt, const char *what, struct wd_error *err);
+/* As wd_conn_fail, for a statement's error. */
+int wd_conn_stmt_fail(struct wd_conn *c, MYSQL_STMT *stmt, const char *what, struct wd_error *err);
 
 /* Runs fixed SQL text (never built from input) and discards any result. 0 or a code. */
-int db_conn_exec(struct db_conn *c, const char *sql, struct wd_error *err);
+int wd_conn_exec(struct wd_conn *c, const char *sql, struct wd_error *err);
 
-int db_conn_commit(struct db_conn *c, struct wd_error *err);
+int wd_conn_commit(struct wd_conn *c, struct wd_error *err);
 
 /* Rolls back; on failure the connection is dropped (the server then rolls back for us). */
-void db_conn_rollback(struct db_conn *c);
+void wd_conn_rollback(struct wd_conn *c);
 
 /* Round-trip check: connects if needed, then pings. 0 or -WD_E_DB_UNAVAILABLE. */
-int db_conn_ping(struct db_conn *c, struct wd_error *err);
+int wd_conn_ping(struct wd_conn *c, struct wd_error *err);
 
 /*
  * On a replica: connects if needed and reads how far it is behind its primary
  * (Seconds_Behind_Master of SHOW SLAVE STATUS) into *lag_s, -1 when replication is not running.
  * 0 or -WD_E_DB_UNAVAILABLE (also when the server is not a replica).
  */
-int db_conn_replica_lag(struct db_conn *c, int *lag_s, struct wd_error *err);
+int wd_conn_replica_lag(struct wd_conn *c, int *lag_s, struct wd_error *err);
 
 /* Converts between Unix milliseconds (UTC) and MYSQL_TIME for DATETIME(3) columns. */
-void db_time_from_ms(MYSQL_TIME *t, int64_t ms);
-int64_t db_time_to_ms(const MYSQL_TIME *t);
+void wd_conn_time_from_ms(MYSQL_TIME *t, int64_t ms);
+int64_t wd_conn_time_to_ms(const MYSQL_TIME *t);
 
 #endif

@@ -47,8 +47,8 @@ enum stmt_kind {
  * count, classes 1..7 for IN lists padded to 1, 2, 4, ... 64 rows. */
 #define SIZE_CLASSES    8
 #define SLOT(kind, cls) ((unsigned)(kind)*SIZE_CLASSES + (unsigned)(cls))
-_Static_assert(SLOT(S_COUNT, 0) <= DB_CONN_STMT_SLOTS, "statement slots");
-_Static_assert(LEDGER_BATCH_MAX <= 1 << (SIZE_CLASSES - 2), "size classes");
+_Static_assert(SLOT(S_COUNT, 0) <= WD_CONN_STMT_SLOTS, "statement slots");
+_Static_assert(WD_BATCH_MAX <= 1 << (SIZE_CLASSES - 2), "size classes");
 
 #define SQL_MAX 16384
 
@@ -61,15 +61,12 @@ static void sql_datetime(int64_t ms, char out[WD_TIMESTAMP_LEN])
 }
 
 /* Binds ids[0..n) as an IN list of padded (>= n) entries, repeating the last id. */
-static int bind_padded_ids(struct db_binder *p,
-                           const char (*ids)[LEDGER_ID_LEN + 1],
-                           int n,
-                           int padded)
+static int bind_padded_ids(struct wd_binder *p, const char (*ids)[WD_ID_LEN + 1], int n, int padded)
 {
-    if (db_binder_init(p, padded) < 0)
+    if (wd_bind_init(p, padded) < 0)
         return -WD_E_NOMEM;
     for (int i = 0; i < padded; i++)
-        db_bind_str(p, ids[i < n ? i : n - 1]);
+        wd_bind_str(p, ids[i < n ? i : n - 1]);
     return 0;
 }
 
@@ -85,19 +82,19 @@ static void add_row(json_t **rows, json_t *row)
 /* Binds times[0..ntimes) and then rows (stolen) as the JSON text of a JSON_TABLE parameter.
  * Returns the text, which the caller frees after executing; NULL when out of memory or a row
  * could not be built (p is then empty, and releasing it is harmless). */
-static char *bind_json_rows(struct db_binder *p, json_t *rows, const int64_t *times, int ntimes)
+static char *bind_json_rows(struct wd_binder *p, json_t *rows, const int64_t *times, int ntimes)
 {
     char *json = rows ? json_dumps(rows, JSON_COMPACT) : NULL;
 
     json_decref(rows);
     memset(p, 0, sizeof(*p));
-    if (!json || db_binder_init(p, ntimes + 1) < 0) {
+    if (!json || wd_bind_init(p, ntimes + 1) < 0) {
         free(json);
         return NULL;
     }
     for (int i = 0; i < ntimes; i++)
-        db_bind_time(p, times[i]);
-    db_bind_str(p, json);
+        wd_bind_time(p, times[i]);
+    wd_bind_str(p, json);
     return json;
 }
 
@@ -119,22 +116,22 @@ static const char *const entry_type_names[] = {"CREDIT", "DEBIT", "HOLD", "RELEA
 #define NAME_OF(table, i) \
     ((i) >= 0 && (size_t)(i) < sizeof(table) / sizeof(table[0]) ? table[i] : "UNKNOWN")
 
-const char *ledger_wallet_status_name(int status)
+const char *wd_ledger_wallet_status_name(int status)
 {
     return NAME_OF(wallet_status_names, status);
 }
 
-const char *ledger_txn_type_name(int type)
+const char *wd_ledger_txn_type_name(int type)
 {
     return NAME_OF(txn_type_names, type);
 }
 
-const char *ledger_txn_status_name(int status)
+const char *wd_ledger_txn_status_name(int status)
 {
     return NAME_OF(txn_status_names, status);
 }
 
-const char *ledger_entry_type_name(int type)
+const char *wd_ledger_entry_type_name(int type)
 {
     return NAME_OF(entry_type_names, type);
 }
@@ -182,7 +179,7 @@ typedef int (*sql_builder_fn)(char *buf, int n);
  * so a connection holds a few statements per kind, not one per row count), built and prepared
  * on first use. Borrowed.
  */
-static MYSQL_STMT *stmt_for(struct db_conn *c,
+static MYSQL_STMT *stmt_for(struct wd_conn *c,
                             enum stmt_kind kind,
                             int n,
                             sql_builder_fn fn,
@@ -191,7 +188,7 @@ static MYSQL_STMT *stmt_for(struct db_conn *c,
 {
     int cls = 1;
 
-    if (n < 1 || n > LEDGER_BATCH_MAX) {
+    if (n < 1 || n > WD_BATCH_MAX) {
         wd_error_set(err, -WD_E_INTERNAL_ERROR, "batch of %d rows is out of range", n);
         return NULL;
     }
@@ -209,54 +206,54 @@ static MYSQL_STMT *stmt_for(struct db_conn *c,
     if (fn(sql, *padded) < 0)
         wd_error_set(err, -WD_E_INTERNAL_ERROR, "SQL for %d rows does not fit", *padded);
     else
-        st = db_conn_stmt(c, slot, sql, err);
+        st = wd_conn_stmt(c, slot, sql, err);
     free(sql);
     return st;
 }
 
 /* The statement of a kind whose SQL does not depend on the row count. Borrowed. */
-static MYSQL_STMT *stmt_fixed(struct db_conn *c,
+static MYSQL_STMT *stmt_fixed(struct wd_conn *c,
                               enum stmt_kind kind,
                               const char *sql,
                               struct wd_error *err)
 {
-    return db_conn_stmt(c, SLOT(kind, 0), sql, err);
+    return wd_conn_stmt(c, SLOT(kind, 0), sql, err);
 }
 
 /* Binds params and executes. 0 or a classified error. */
-static int execute(struct db_conn *c,
+static int execute(struct wd_conn *c,
                    MYSQL_STMT *st,
-                   struct db_binder *params,
+                   struct wd_binder *params,
                    const char *what,
                    struct wd_error *err)
 {
-    int rc = db_binder_ok(params);
+    int rc = wd_bind_ok(params);
 
     if (rc < 0)
         return wd_error_set(err, rc, "%s: binding parameters failed", what);
     if (mysql_stmt_bind_param(st, params->binds) || mysql_stmt_execute(st))
-        return db_conn_stmt_fail(c, st, what, err);
+        return wd_conn_stmt_fail(c, st, what, err);
     return 0;
 }
 
 /* Binds results. 0 or an error. */
-static int bind_results(struct db_conn *c,
+static int bind_results(struct wd_conn *c,
                         MYSQL_STMT *st,
-                        struct db_binder *res,
+                        struct wd_binder *res,
                         const char *what,
                         struct wd_error *err)
 {
-    int rc = db_binder_ok(res);
+    int rc = wd_bind_ok(res);
 
     if (rc < 0)
         return wd_error_set(err, rc, "%s: binding results failed", what);
     if (mysql_stmt_bind_result(st, res->binds))
-        return db_conn_stmt_fail(c, st, what, err);
+        return wd_conn_stmt_fail(c, st, what, err);
     return 0;
 }
 
 /* Fetches the next row: 1 row, 0 end, or a negative error (result freed on end/error). */
-static int fetch(struct db_conn *c, MYSQL_STMT *st, const char *what, struct wd_error *err)
+static int fetch(struct wd_conn *c, MYSQL_STMT *st, const char *what, struct wd_error *err)
 {
     int rc = mysql_stmt_fetch(st);
 
@@ -266,7 +263,7 @@ static int fetch(struct db_conn *c, MYSQL_STMT *st, const char *what, struct wd_
         mysql_stmt_free_result(st);
         return 0;
     }
-    rc = db_conn_stmt_fail(c, st, what, err);
+    rc = wd_conn_stmt_fail(c, st, what, err);
     if (c->mysql)
         mysql_stmt_free_result(st);
     return rc;
@@ -281,7 +278,7 @@ static int fetch(struct db_conn *c, MYSQL_STMT *st, const char *what, struct wd_
     "s INT PATH '$[4]', r LONGTEXT PATH '$[5]')) AS j "
 
 /* [tenant, scope, key, hex hash, status, response] per key; NULL if jansson could not. */
-static json_t *idem_rows(const struct ledger_idem *keys, int n)
+static json_t *idem_rows(const struct wd_idem *keys, int n)
 {
     json_t *rows = json_array();
     char hex[65];
@@ -300,11 +297,11 @@ static const char sql_claim[] =
     "status_code, response, created_at) SELECT t, o, k, UNHEX(h), s, r, ? " IDEM_FROM_JSON
     "RETURNING tenant_id, scope_id, idem_key";
 
-int ledger_claim_keys(
-    struct db_conn *c, struct ledger_idem *keys, int n, int64_t now_ms, struct wd_error *err)
+int wd_ledger_claim_keys(
+    struct wd_conn *c, struct wd_idem *keys, int n, int64_t now_ms, struct wd_error *err)
 {
-    struct db_binder p, r;
-    char tenant[LEDGER_TENANT_MAX + 1], scope[LEDGER_TENANT_MAX + 1], key[LEDGER_KEY_MAX + 1];
+    struct wd_binder p, r;
+    char tenant[WD_TENANT_MAX + 1], scope[WD_TENANT_MAX + 1], key[WD_IDEM_KEY_MAX + 1];
     MYSQL_STMT *st = stmt_fixed(c, S_CLAIM, sql_claim, err);
 
     if (!st)
@@ -312,21 +309,21 @@ int ledger_claim_keys(
     for (int i = 0; i < n; i++)
         keys[i].claimed = false;
     char *json = bind_json_rows(&p, idem_rows(keys, n), &now_ms, 1);
-    if (!json || db_binder_init(&r, 3) < 0) {
+    if (!json || wd_bind_init(&r, 3) < 0) {
         free(json);
-        db_binder_release(&p);
+        wd_bind_release(&p);
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     }
-    db_result_str(&r, tenant, sizeof(tenant));
-    db_result_str(&r, scope, sizeof(scope));
-    db_result_str(&r, key, sizeof(key));
+    wd_bind_result_str(&r, tenant, sizeof(tenant));
+    wd_bind_result_str(&r, scope, sizeof(scope));
+    wd_bind_result_str(&r, key, sizeof(key));
     int rc = execute(c, st, &p, "claim keys", err);
     if (rc == 0)
         rc = bind_results(c, st, &r, "claim keys", err);
     while (rc == 0 && (rc = fetch(c, st, "claim keys", err)) == 1) {
-        db_result_fix_str(&r, 0, tenant, sizeof(tenant));
-        db_result_fix_str(&r, 1, scope, sizeof(scope));
-        db_result_fix_str(&r, 2, key, sizeof(key));
+        wd_bind_fix_str(&r, 0, tenant, sizeof(tenant));
+        wd_bind_fix_str(&r, 1, scope, sizeof(scope));
+        wd_bind_fix_str(&r, 2, key, sizeof(key));
         for (int i = 0; i < n; i++) {
             if (!strcmp(keys[i].tenant, tenant) && !strcmp(keys[i].scope, scope) &&
                 !strcmp(keys[i].key, key))
@@ -335,8 +332,8 @@ int ledger_claim_keys(
         rc = 0;
     }
     free(json);
-    db_binder_release(&p);
-    db_binder_release(&r);
+    wd_bind_release(&p);
+    wd_bind_release(&r);
     return rc < 0 ? rc : 0;
 }
 
@@ -345,14 +342,14 @@ static const char sql_load_key[] =
     "WHERE tenant_id = ? AND scope_id = ? AND idem_key = ?";
 
 /* Fetches the response column, whatever its size, into a malloc'ed buffer. */
-static int fetch_response(struct db_conn *c,
+static int fetch_response(struct wd_conn *c,
                           MYSQL_STMT *st,
-                          struct db_binder *r,
+                          struct wd_binder *r,
                           int col,
-                          struct ledger_idem *k,
+                          struct wd_idem *k,
                           struct wd_error *err)
 {
-    unsigned long len = db_result_is_null(r, col) ? 0 : db_result_length(r, col);
+    unsigned long len = wd_bind_is_null(r, col) ? 0 : wd_bind_length(r, col);
     MYSQL_BIND b;
 
     k->response = malloc(len + 1);
@@ -367,29 +364,29 @@ static int fetch_response(struct db_conn *c,
     b.buffer = k->response;
     b.buffer_length = len;
     if (mysql_stmt_fetch_column(st, &b, (unsigned)col, 0))
-        return db_conn_stmt_fail(c, st, "load key response", err);
+        return wd_conn_stmt_fail(c, st, "load key response", err);
     return 0;
 }
 
-int ledger_load_key(struct db_conn *c, struct ledger_idem *k, struct wd_error *err)
+int wd_ledger_load_key(struct wd_conn *c, struct wd_idem *k, struct wd_error *err)
 {
-    struct db_binder p, r;
+    struct wd_binder p, r;
     int32_t status = 0;
     char nothing[1];
     MYSQL_STMT *st = stmt_fixed(c, S_LOAD_KEY, sql_load_key, err);
 
     if (!st)
         return err->code;
-    if (db_binder_init(&p, 3) < 0 || db_binder_init(&r, 3) < 0) {
-        db_binder_release(&p);
+    if (wd_bind_init(&p, 3) < 0 || wd_bind_init(&r, 3) < 0) {
+        wd_bind_release(&p);
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     }
-    db_bind_str(&p, k->tenant);
-    db_bind_str(&p, k->scope);
-    db_bind_str(&p, k->key);
-    db_result_blob(&r, k->stored_hash, sizeof(k->stored_hash));
-    db_result_i32(&r, &status);
-    db_result_blob(&r, nothing, 0); /* length only; fetched by column below */
+    wd_bind_str(&p, k->tenant);
+    wd_bind_str(&p, k->scope);
+    wd_bind_str(&p, k->key);
+    wd_bind_result_blob(&r, k->stored_hash, sizeof(k->stored_hash));
+    wd_bind_result_i32(&r, &status);
+    wd_bind_result_blob(&r, nothing, 0); /* length only; fetched by column below */
     int rc = execute(c, st, &p, "load key", err);
     if (rc == 0)
         rc = bind_results(c, st, &r, "load key", err);
@@ -404,8 +401,8 @@ int ledger_load_key(struct db_conn *c, struct ledger_idem *k, struct wd_error *e
             }
         }
     }
-    db_binder_release(&p);
-    db_binder_release(&r);
+    wd_bind_release(&p);
+    wd_bind_release(&r);
     return rc;
 }
 
@@ -415,12 +412,12 @@ static const char sql_finish[] =
     "ON DUPLICATE KEY UPDATE status_code = VALUES(status_code), "
     "response = VALUES(response)";
 
-int ledger_finish_keys(struct db_conn *c,
-                       const struct ledger_idem *keys,
-                       int n,
-                       struct wd_error *err)
+int wd_ledger_finish_keys(struct wd_conn *c,
+                          const struct wd_idem *keys,
+                          int n,
+                          struct wd_error *err)
 {
-    struct db_binder p;
+    struct wd_binder p;
     MYSQL_STMT *st;
 
     if (n == 0)
@@ -432,7 +429,7 @@ int ledger_finish_keys(struct db_conn *c,
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     int rc = execute(c, st, &p, "finish keys", err);
     free(json);
-    db_binder_release(&p);
+    wd_bind_release(&p);
     return rc;
 }
 
@@ -442,50 +439,50 @@ int ledger_finish_keys(struct db_conn *c,
     "id, tenant_id, account_id, currency, status, balance, held, created_at, updated_at"
 
 struct wallet_result {
-    struct ledger_wallet row;
+    struct wd_wallet row;
     char status[16];
 };
 
-static void bind_wallet_result(struct db_binder *r, struct wallet_result *w)
+static void bind_wallet_result(struct wd_binder *r, struct wallet_result *w)
 {
-    db_result_str(r, w->row.id, sizeof(w->row.id));
-    db_result_str(r, w->row.tenant, sizeof(w->row.tenant));
-    db_result_str(r, w->row.account, sizeof(w->row.account));
-    db_result_str(r, w->row.currency, sizeof(w->row.currency));
-    db_result_str(r, w->status, sizeof(w->status));
-    db_result_i64(r, &w->row.balance);
-    db_result_i64(r, &w->row.held);
-    db_result_time(r);
-    db_result_time(r);
+    wd_bind_result_str(r, w->row.id, sizeof(w->row.id));
+    wd_bind_result_str(r, w->row.tenant, sizeof(w->row.tenant));
+    wd_bind_result_str(r, w->row.account, sizeof(w->row.account));
+    wd_bind_result_str(r, w->row.currency, sizeof(w->row.currency));
+    wd_bind_result_str(r, w->status, sizeof(w->status));
+    wd_bind_result_i64(r, &w->row.balance);
+    wd_bind_result_i64(r, &w->row.held);
+    wd_bind_result_time(r);
+    wd_bind_result_time(r);
 }
 
-static void fix_wallet_result(struct db_binder *r, struct wallet_result *w)
+static void fix_wallet_result(struct wd_binder *r, struct wallet_result *w)
 {
-    db_result_fix_str(r, 0, w->row.id, sizeof(w->row.id));
-    db_result_fix_str(r, 1, w->row.tenant, sizeof(w->row.tenant));
-    db_result_fix_str(r, 2, w->row.account, sizeof(w->row.account));
-    db_result_fix_str(r, 3, w->row.currency, sizeof(w->row.currency));
-    db_result_fix_str(r, 4, w->status, sizeof(w->status));
+    wd_bind_fix_str(r, 0, w->row.id, sizeof(w->row.id));
+    wd_bind_fix_str(r, 1, w->row.tenant, sizeof(w->row.tenant));
+    wd_bind_fix_str(r, 2, w->row.account, sizeof(w->row.account));
+    wd_bind_fix_str(r, 3, w->row.currency, sizeof(w->row.currency));
+    wd_bind_fix_str(r, 4, w->status, sizeof(w->status));
     w->row.status = INDEX_OF(wallet_status_names, w->status);
-    w->row.created_ms = db_result_time_ms(r, 7);
-    w->row.updated_ms = db_result_time_ms(r, 8);
+    w->row.created_ms = wd_bind_time_ms(r, 7);
+    w->row.updated_ms = wd_bind_time_ms(r, 8);
 }
 
 /* Runs st with params p and collects wallet rows into out (at most max). */
-static int collect_wallets(struct db_conn *c,
+static int collect_wallets(struct wd_conn *c,
                            MYSQL_STMT *st,
-                           struct db_binder *p,
-                           struct ledger_wallet *out,
+                           struct wd_binder *p,
+                           struct wd_wallet *out,
                            int max,
                            int *found,
                            const char *what,
                            struct wd_error *err)
 {
-    struct db_binder r;
+    struct wd_binder r;
     struct wallet_result w;
 
     *found = 0;
-    if (db_binder_init(&r, 9) < 0)
+    if (wd_bind_init(&r, 9) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     bind_wallet_result(&r, &w);
     int rc = execute(c, st, p, what, err);
@@ -497,7 +494,7 @@ static int collect_wallets(struct db_conn *c,
             out[(*found)++] = w.row;
         rc = 0;
     }
-    db_binder_release(&r);
+    wd_bind_release(&r);
     return rc < 0 ? rc : 0;
 }
 
@@ -507,14 +504,14 @@ static int sql_lock_wallets(char *buf, int n)
                  ") ORDER BY id FOR UPDATE");
 }
 
-int ledger_lock_wallets(struct db_conn *c,
-                        const char (*ids)[LEDGER_ID_LEN + 1],
-                        int n,
-                        struct ledger_wallet *out,
-                        int *found,
-                        struct wd_error *err)
+int wd_ledger_lock_wallets(struct wd_conn *c,
+                           const char (*ids)[WD_ID_LEN + 1],
+                           int n,
+                           struct wd_wallet *out,
+                           int *found,
+                           struct wd_error *err)
 {
-    struct db_binder p;
+    struct wd_binder p;
     MYSQL_STMT *st;
     int padded;
 
@@ -526,7 +523,7 @@ int ledger_lock_wallets(struct db_conn *c,
     if (bind_padded_ids(&p, ids, n, padded) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     int rc = collect_wallets(c, st, &p, out, n, found, "lock wallets", err);
-    db_binder_release(&p);
+    wd_bind_release(&p);
     return rc;
 }
 
@@ -537,14 +534,11 @@ static const char sql_insert_wallets[] =
     "t VARCHAR(64) PATH '$[1]', a VARCHAR(64) PATH '$[2]', c CHAR(3) PATH '$[3]')) "
     "AS j RETURNING id";
 
-int ledger_insert_wallets(struct db_conn *c,
-                          const struct ledger_wallet *rows,
-                          int n,
-                          bool *inserted,
-                          struct wd_error *err)
+int wd_ledger_insert_wallets(
+    struct wd_conn *c, const struct wd_wallet *rows, int n, bool *inserted, struct wd_error *err)
 {
-    struct db_binder p, r;
-    char id[LEDGER_ID_LEN + 1];
+    struct wd_binder p, r;
+    char id[WD_ID_LEN + 1];
     MYSQL_STMT *st;
 
     if (n == 0)
@@ -559,17 +553,17 @@ int ledger_insert_wallets(struct db_conn *c,
     }
     int64_t times[] = {rows[0].created_ms, rows[0].updated_ms}; /* one batch, one clock */
     char *json = bind_json_rows(&p, list, times, 2);
-    if (!json || db_binder_init(&r, 1) < 0) {
+    if (!json || wd_bind_init(&r, 1) < 0) {
         free(json);
-        db_binder_release(&p);
+        wd_bind_release(&p);
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     }
-    db_result_str(&r, id, sizeof(id));
+    wd_bind_result_str(&r, id, sizeof(id));
     int rc = execute(c, st, &p, "insert wallets", err);
     if (rc == 0)
         rc = bind_results(c, st, &r, "insert wallets", err);
     while (rc == 0 && (rc = fetch(c, st, "insert wallets", err)) == 1) {
-        db_result_fix_str(&r, 0, id, sizeof(id));
+        wd_bind_fix_str(&r, 0, id, sizeof(id));
         for (int i = 0; i < n; i++) {
             if (strcmp(rows[i].id, id) == 0)
                 inserted[i] = true;
@@ -577,8 +571,8 @@ int ledger_insert_wallets(struct db_conn *c,
         rc = 0;
     }
     free(json);
-    db_binder_release(&p);
-    db_binder_release(&r);
+    wd_bind_release(&p);
+    wd_bind_release(&r);
     return rc < 0 ? rc : 0;
 }
 
@@ -594,12 +588,12 @@ static int sql_update_wallets(char *buf, int n)
     return build(buf, head, "?", ", ", n, ")");
 }
 
-int ledger_update_wallets(struct db_conn *c,
-                          const struct ledger_wallet *rows,
-                          int n,
-                          struct wd_error *err)
+int wd_ledger_update_wallets(struct wd_conn *c,
+                             const struct wd_wallet *rows,
+                             int n,
+                             struct wd_error *err)
 {
-    struct db_binder p;
+    struct wd_binder p;
     MYSQL_STMT *st;
     int padded;
 
@@ -607,46 +601,46 @@ int ledger_update_wallets(struct db_conn *c,
         return 0;
     if (!(st = stmt_for(c, S_UPD_W, n, sql_update_wallets, &padded, err)))
         return err->code;
-    if (db_binder_init(&p, 5 * padded + 1) < 0)
+    if (wd_bind_init(&p, 5 * padded + 1) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     for (int i = 0; i < padded; i++) {
-        const struct ledger_wallet *w = &rows[i < n ? i : n - 1];
-        db_bind_str(&p, w->id);
-        db_bind_i64(&p, &w->balance);
+        const struct wd_wallet *w = &rows[i < n ? i : n - 1];
+        wd_bind_str(&p, w->id);
+        wd_bind_i64(&p, &w->balance);
     }
     for (int i = 0; i < padded; i++) {
-        const struct ledger_wallet *w = &rows[i < n ? i : n - 1];
-        db_bind_str(&p, w->id);
-        db_bind_i64(&p, &w->held);
+        const struct wd_wallet *w = &rows[i < n ? i : n - 1];
+        wd_bind_str(&p, w->id);
+        wd_bind_i64(&p, &w->held);
     }
-    db_bind_time(&p, rows[0].updated_ms); /* one batch, one clock reading */
+    wd_bind_time(&p, rows[0].updated_ms); /* one batch, one clock reading */
     for (int i = 0; i < padded; i++)
-        db_bind_str(&p, rows[i < n ? i : n - 1].id);
+        wd_bind_str(&p, rows[i < n ? i : n - 1].id);
     int rc = execute(c, st, &p, "update wallets", err);
     if (rc == 0)
         rc = expect_rows(st, n, "update wallets (rows matched)", err);
-    db_binder_release(&p);
+    wd_bind_release(&p);
     return rc;
 }
 
 static const char sql_get_wallet[] = "SELECT " WALLET_COLS " FROM wallets WHERE id = ?";
 
-int ledger_get_wallet(struct db_conn *c,
-                      const char *id,
-                      struct ledger_wallet *out,
-                      struct wd_error *err)
+int wd_ledger_get_wallet(struct wd_conn *c,
+                         const char *id,
+                         struct wd_wallet *out,
+                         struct wd_error *err)
 {
-    struct db_binder p;
+    struct wd_binder p;
     int found = 0;
     MYSQL_STMT *st = stmt_fixed(c, S_GET_W, sql_get_wallet, err);
 
     if (!st)
         return err->code;
-    if (db_binder_init(&p, 1) < 0)
+    if (wd_bind_init(&p, 1) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    db_bind_str(&p, id);
+    wd_bind_str(&p, id);
     int rc = collect_wallets(c, st, &p, out, 1, &found, "get wallet", err);
-    db_binder_release(&p);
+    wd_bind_release(&p);
     if (rc == 0 && found == 0)
         rc = wd_error_set(err, -WD_E_NOT_FOUND, NULL);
     return rc;
@@ -656,25 +650,25 @@ static const char sql_list_wallets[] =
     "SELECT " WALLET_COLS " FROM wallets WHERE tenant_id = ? AND account_id = ? "
     "ORDER BY created_at, id LIMIT 1000";
 
-int ledger_list_wallets(struct db_conn *c,
-                        const char *tenant,
-                        const char *account,
-                        struct ledger_wallet *out,
-                        int max,
-                        int *n,
-                        struct wd_error *err)
+int wd_ledger_list_wallets(struct wd_conn *c,
+                           const char *tenant,
+                           const char *account,
+                           struct wd_wallet *out,
+                           int max,
+                           int *n,
+                           struct wd_error *err)
 {
-    struct db_binder p;
+    struct wd_binder p;
     MYSQL_STMT *st = stmt_fixed(c, S_LIST_W, sql_list_wallets, err);
 
     if (!st)
         return err->code;
-    if (db_binder_init(&p, 2) < 0)
+    if (wd_bind_init(&p, 2) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    db_bind_str(&p, tenant);
-    db_bind_str(&p, account);
+    wd_bind_str(&p, tenant);
+    wd_bind_str(&p, account);
     int rc = collect_wallets(c, st, &p, out, max, n, "list wallets", err);
-    db_binder_release(&p);
+    wd_bind_release(&p);
     return rc;
 }
 
@@ -685,59 +679,59 @@ int ledger_list_wallets(struct db_conn *c,
     "expires_at, created_at, updated_at"
 
 struct txn_result {
-    struct ledger_txn row;
+    struct wd_txn row;
     char type[16];
     char status[16];
 };
 
-static void bind_txn_result(struct db_binder *r, struct txn_result *t)
+static void bind_txn_result(struct wd_binder *r, struct txn_result *t)
 {
-    db_result_str(r, t->row.id, sizeof(t->row.id));
-    db_result_str(r, t->row.tenant, sizeof(t->row.tenant));
-    db_result_str(r, t->row.wallet_id, sizeof(t->row.wallet_id));
-    db_result_str(r, t->type, sizeof(t->type));
-    db_result_str(r, t->status, sizeof(t->status));
-    db_result_i64(r, &t->row.amount);
-    db_result_i64(r, &t->row.captured);
-    db_result_str(r, t->row.currency, sizeof(t->row.currency));
-    db_result_str(r, t->row.reference, sizeof(t->row.reference));
-    db_result_time(r);
-    db_result_time(r);
-    db_result_time(r);
+    wd_bind_result_str(r, t->row.id, sizeof(t->row.id));
+    wd_bind_result_str(r, t->row.tenant, sizeof(t->row.tenant));
+    wd_bind_result_str(r, t->row.wallet_id, sizeof(t->row.wallet_id));
+    wd_bind_result_str(r, t->type, sizeof(t->type));
+    wd_bind_result_str(r, t->status, sizeof(t->status));
+    wd_bind_result_i64(r, &t->row.amount);
+    wd_bind_result_i64(r, &t->row.captured);
+    wd_bind_result_str(r, t->row.currency, sizeof(t->row.currency));
+    wd_bind_result_str(r, t->row.reference, sizeof(t->row.reference));
+    wd_bind_result_time(r);
+    wd_bind_result_time(r);
+    wd_bind_result_time(r);
 }
 
-static void fix_txn_result(struct db_binder *r, struct txn_result *t)
+static void fix_txn_result(struct wd_binder *r, struct txn_result *t)
 {
-    db_result_fix_str(r, 0, t->row.id, sizeof(t->row.id));
-    db_result_fix_str(r, 1, t->row.tenant, sizeof(t->row.tenant));
-    db_result_fix_str(r, 2, t->row.wallet_id, sizeof(t->row.wallet_id));
-    db_result_fix_str(r, 3, t->type, sizeof(t->type));
-    db_result_fix_str(r, 4, t->status, sizeof(t->status));
-    db_result_fix_str(r, 7, t->row.currency, sizeof(t->row.currency));
-    db_result_fix_str(r, 8, t->row.reference, sizeof(t->row.reference));
+    wd_bind_fix_str(r, 0, t->row.id, sizeof(t->row.id));
+    wd_bind_fix_str(r, 1, t->row.tenant, sizeof(t->row.tenant));
+    wd_bind_fix_str(r, 2, t->row.wallet_id, sizeof(t->row.wallet_id));
+    wd_bind_fix_str(r, 3, t->type, sizeof(t->type));
+    wd_bind_fix_str(r, 4, t->status, sizeof(t->status));
+    wd_bind_fix_str(r, 7, t->row.currency, sizeof(t->row.currency));
+    wd_bind_fix_str(r, 8, t->row.reference, sizeof(t->row.reference));
     t->row.type = INDEX_OF(txn_type_names, t->type);
     t->row.status = INDEX_OF(txn_status_names, t->status);
-    if (db_result_is_null(r, 6))
+    if (wd_bind_is_null(r, 6))
         t->row.captured = 0;
-    t->row.expires_ms = db_result_time_ms(r, 9);
-    t->row.created_ms = db_result_time_ms(r, 10);
-    t->row.updated_ms = db_result_time_ms(r, 11);
+    t->row.expires_ms = wd_bind_time_ms(r, 9);
+    t->row.created_ms = wd_bind_time_ms(r, 10);
+    t->row.updated_ms = wd_bind_time_ms(r, 11);
 }
 
-static int collect_txns(struct db_conn *c,
+static int collect_txns(struct wd_conn *c,
                         MYSQL_STMT *st,
-                        struct db_binder *p,
-                        struct ledger_txn *out,
+                        struct wd_binder *p,
+                        struct wd_txn *out,
                         int max,
                         int *found,
                         const char *what,
                         struct wd_error *err)
 {
-    struct db_binder r;
+    struct wd_binder r;
     struct txn_result t;
 
     *found = 0;
-    if (db_binder_init(&r, 12) < 0)
+    if (wd_bind_init(&r, 12) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     bind_txn_result(&r, &t);
     int rc = execute(c, st, p, what, err);
@@ -749,7 +743,7 @@ static int collect_txns(struct db_conn *c,
             out[(*found)++] = t.row;
         rc = 0;
     }
-    db_binder_release(&r);
+    wd_bind_release(&r);
     return rc < 0 ? rc : 0;
 }
 
@@ -759,14 +753,14 @@ static int sql_lock_txns(char *buf, int n)
                  ") ORDER BY id FOR UPDATE");
 }
 
-int ledger_lock_txns(struct db_conn *c,
-                     const char (*ids)[LEDGER_ID_LEN + 1],
-                     int n,
-                     struct ledger_txn *out,
-                     int *found,
-                     struct wd_error *err)
+int wd_ledger_lock_txns(struct wd_conn *c,
+                        const char (*ids)[WD_ID_LEN + 1],
+                        int n,
+                        struct wd_txn *out,
+                        int *found,
+                        struct wd_error *err)
 {
-    struct db_binder p;
+    struct wd_binder p;
     MYSQL_STMT *st;
     int padded;
 
@@ -778,7 +772,7 @@ int ledger_lock_txns(struct db_conn *c,
     if (bind_padded_ids(&p, ids, n, padded) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     int rc = collect_txns(c, st, &p, out, n, found, "lock transactions", err);
-    db_binder_release(&p);
+    wd_bind_release(&p);
     return rc;
 }
 
@@ -791,12 +785,9 @@ static const char sql_insert_txns[] =
     "u CHAR(3) PATH '$[7]', r VARCHAR(64) PATH '$[8]', e DATETIME(3) PATH '$[9]')) "
     "AS j";
 
-int ledger_insert_txns(struct db_conn *c,
-                       const struct ledger_txn *rows,
-                       int n,
-                       struct wd_error *err)
+int wd_ledger_insert_txns(struct wd_conn *c, const struct wd_txn *rows, int n, struct wd_error *err)
 {
-    struct db_binder p;
+    struct wd_binder p;
     MYSQL_STMT *st;
     char expires[WD_TIMESTAMP_LEN];
 
@@ -806,12 +797,12 @@ int ledger_insert_txns(struct db_conn *c,
         return err->code;
     json_t *list = json_array();
     for (int i = 0; i < n; i++) {
-        const struct ledger_txn *t = &rows[i];
+        const struct wd_txn *t = &rows[i];
         if (t->expires_ms)
             sql_datetime(t->expires_ms, expires);
         add_row(&list, json_pack("[sssssIosso]", t->id, t->tenant, t->wallet_id,
-                                 ledger_txn_type_name(t->type), ledger_txn_status_name(t->status),
-                                 (json_int_t)t->amount,
+                                 wd_ledger_txn_type_name(t->type),
+                                 wd_ledger_txn_status_name(t->status), (json_int_t)t->amount,
                                  t->captured ? json_integer(t->captured) : json_null(), t->currency,
                                  t->reference, t->expires_ms ? json_string(expires) : json_null()));
     }
@@ -823,7 +814,7 @@ int ledger_insert_txns(struct db_conn *c,
     if (rc == 0)
         rc = expect_rows(st, n, "insert transactions", err);
     free(json);
-    db_binder_release(&p);
+    wd_bind_release(&p);
     return rc;
 }
 
@@ -840,12 +831,9 @@ static int sql_update_txns(char *buf, int n)
     return build(buf, head, "?", ", ", n, ")");
 }
 
-int ledger_update_txns(struct db_conn *c,
-                       const struct ledger_txn *rows,
-                       int n,
-                       struct wd_error *err)
+int wd_ledger_update_txns(struct wd_conn *c, const struct wd_txn *rows, int n, struct wd_error *err)
 {
-    struct db_binder p;
+    struct wd_binder p;
     MYSQL_STMT *st;
     int padded;
 
@@ -853,46 +841,46 @@ int ledger_update_txns(struct db_conn *c,
         return 0;
     if (!(st = stmt_for(c, S_UPD_T, n, sql_update_txns, &padded, err)))
         return err->code;
-    if (db_binder_init(&p, 5 * padded + 1) < 0)
+    if (wd_bind_init(&p, 5 * padded + 1) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     for (int i = 0; i < padded; i++) {
-        const struct ledger_txn *t = &rows[i < n ? i : n - 1];
-        db_bind_str(&p, t->id);
-        db_bind_str(&p, ledger_txn_status_name(t->status));
+        const struct wd_txn *t = &rows[i < n ? i : n - 1];
+        wd_bind_str(&p, t->id);
+        wd_bind_str(&p, wd_ledger_txn_status_name(t->status));
     }
     for (int i = 0; i < padded; i++) {
-        const struct ledger_txn *t = &rows[i < n ? i : n - 1];
-        db_bind_str(&p, t->id);
+        const struct wd_txn *t = &rows[i < n ? i : n - 1];
+        wd_bind_str(&p, t->id);
         if (t->captured)
-            db_bind_i64(&p, &t->captured);
+            wd_bind_i64(&p, &t->captured);
         else
-            db_bind_null(&p);
+            wd_bind_null(&p);
     }
-    db_bind_time(&p, rows[0].updated_ms); /* one batch, one clock reading */
+    wd_bind_time(&p, rows[0].updated_ms); /* one batch, one clock reading */
     for (int i = 0; i < padded; i++)
-        db_bind_str(&p, rows[i < n ? i : n - 1].id);
+        wd_bind_str(&p, rows[i < n ? i : n - 1].id);
     int rc = execute(c, st, &p, "update transactions", err);
     if (rc == 0)
         rc = expect_rows(st, n, "update transactions (rows matched)", err);
-    db_binder_release(&p);
+    wd_bind_release(&p);
     return rc;
 }
 
 static const char sql_get_txn[] = "SELECT " TXN_COLS " FROM transactions WHERE id = ?";
 
-int ledger_get_txn(struct db_conn *c, const char *id, struct ledger_txn *out, struct wd_error *err)
+int wd_ledger_get_txn(struct wd_conn *c, const char *id, struct wd_txn *out, struct wd_error *err)
 {
-    struct db_binder p;
+    struct wd_binder p;
     int found = 0;
     MYSQL_STMT *st = stmt_fixed(c, S_GET_T, sql_get_txn, err);
 
     if (!st)
         return err->code;
-    if (db_binder_init(&p, 1) < 0)
+    if (wd_bind_init(&p, 1) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    db_bind_str(&p, id);
+    wd_bind_str(&p, id);
     int rc = collect_txns(c, st, &p, out, 1, &found, "get transaction", err);
-    db_binder_release(&p);
+    wd_bind_release(&p);
     if (rc == 0 && found == 0)
         rc = wd_error_set(err, -WD_E_NOT_FOUND, NULL);
     return rc;
@@ -902,28 +890,28 @@ static const char sql_find_reference[] =
     "SELECT " TXN_COLS " FROM transactions WHERE tenant_id = ? AND reference_id = ? "
     "ORDER BY created_at DESC, id DESC LIMIT ?";
 
-int ledger_find_by_reference(struct db_conn *c,
-                             const char *tenant,
-                             const char *reference,
-                             struct ledger_txn *out,
-                             int max,
-                             int *n,
-                             struct wd_error *err)
+int wd_ledger_find_by_reference(struct wd_conn *c,
+                                const char *tenant,
+                                const char *reference,
+                                struct wd_txn *out,
+                                int max,
+                                int *n,
+                                struct wd_error *err)
 {
-    struct db_binder p;
+    struct wd_binder p;
     int32_t limit = max;
     MYSQL_STMT *st = stmt_fixed(c, S_FIND_REF, sql_find_reference, err);
 
     *n = 0;
     if (!st)
         return err->code;
-    if (db_binder_init(&p, 3) < 0)
+    if (wd_bind_init(&p, 3) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    db_bind_str(&p, tenant);
-    db_bind_str(&p, reference);
-    db_bind_i32(&p, &limit);
+    wd_bind_str(&p, tenant);
+    wd_bind_str(&p, reference);
+    wd_bind_i32(&p, &limit);
     int rc = collect_txns(c, st, &p, out, max, n, "find by reference", err);
-    db_binder_release(&p);
+    wd_bind_release(&p);
     return rc;
 }
 
@@ -931,39 +919,39 @@ static const char sql_expired[] =
     "SELECT id FROM transactions WHERE status = 'PENDING' AND expires_at <= ? "
     "ORDER BY expires_at LIMIT ?";
 
-int ledger_expired_holds(struct db_conn *c,
-                         int64_t now_ms,
-                         char (*ids)[LEDGER_ID_LEN + 1],
-                         int max,
-                         int *n,
-                         struct wd_error *err)
+int wd_ledger_expired_holds(struct wd_conn *c,
+                            int64_t now_ms,
+                            char (*ids)[WD_ID_LEN + 1],
+                            int max,
+                            int *n,
+                            struct wd_error *err)
 {
-    struct db_binder p, r;
+    struct wd_binder p, r;
     int32_t limit = max;
-    char id[LEDGER_ID_LEN + 1];
+    char id[WD_ID_LEN + 1];
     MYSQL_STMT *st = stmt_fixed(c, S_EXPIRED, sql_expired, err);
 
     *n = 0;
     if (!st)
         return err->code;
-    if (db_binder_init(&p, 2) < 0 || db_binder_init(&r, 1) < 0) {
-        db_binder_release(&p);
+    if (wd_bind_init(&p, 2) < 0 || wd_bind_init(&r, 1) < 0) {
+        wd_bind_release(&p);
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     }
-    db_bind_time(&p, now_ms);
-    db_bind_i32(&p, &limit);
-    db_result_str(&r, id, sizeof(id));
+    wd_bind_time(&p, now_ms);
+    wd_bind_i32(&p, &limit);
+    wd_bind_result_str(&r, id, sizeof(id));
     int rc = execute(c, st, &p, "expired holds", err);
     if (rc == 0)
         rc = bind_results(c, st, &r, "expired holds", err);
     while (rc == 0 && (rc = fetch(c, st, "expired holds", err)) == 1) {
-        db_result_fix_str(&r, 0, id, sizeof(id));
+        wd_bind_fix_str(&r, 0, id, sizeof(id));
         if (*n < max)
             memcpy(ids[(*n)++], id, sizeof(id));
         rc = 0;
     }
-    db_binder_release(&p);
-    db_binder_release(&r);
+    wd_bind_release(&p);
+    wd_bind_release(&r);
     return rc < 0 ? rc : 0;
 }
 
@@ -980,12 +968,12 @@ static const char sql_insert_entries[] =
     "t CHAR(40) PATH '$[1]', y VARCHAR(8) PATH '$[2]', a BIGINT PATH '$[3]', "
     "d BIGINT PATH '$[4]', b BIGINT PATH '$[5]', h BIGINT PATH '$[6]')) AS j";
 
-int ledger_insert_entries(struct db_conn *c,
-                          const struct ledger_entry *rows,
-                          int n,
-                          struct wd_error *err)
+int wd_ledger_insert_entries(struct wd_conn *c,
+                             const struct wd_entry *rows,
+                             int n,
+                             struct wd_error *err)
 {
-    struct db_binder p;
+    struct wd_binder p;
     MYSQL_STMT *st;
 
     if (n == 0)
@@ -994,9 +982,9 @@ int ledger_insert_entries(struct db_conn *c,
         return err->code;
     json_t *list = json_array();
     for (int i = 0; i < n; i++) {
-        const struct ledger_entry *e = &rows[i];
+        const struct wd_entry *e = &rows[i];
         add_row(&list,
-                json_pack("[sssIIII]", e->wallet_id, e->txn_id, ledger_entry_type_name(e->type),
+                json_pack("[sssIIII]", e->wallet_id, e->txn_id, wd_ledger_entry_type_name(e->type),
                           (json_int_t)e->amount, (json_int_t)e->held_delta,
                           (json_int_t)e->balance_after, (json_int_t)e->held_after));
     }
@@ -1007,23 +995,23 @@ int ledger_insert_entries(struct db_conn *c,
     if (rc == 0)
         rc = expect_rows(st, n, "insert ledger entries", err);
     free(json);
-    db_binder_release(&p);
+    wd_bind_release(&p);
     return rc;
 }
 
 static const char sql_page[] = "SELECT " ENTRY_COLS " FROM ledger WHERE wallet_id = ? AND id < ? "
                                "ORDER BY id DESC LIMIT ?";
 
-int ledger_page(struct db_conn *c,
-                const char *wallet_id,
-                uint64_t before,
-                struct ledger_entry *out,
-                int max,
-                int *n,
-                struct wd_error *err)
+int wd_ledger_page(struct wd_conn *c,
+                   const char *wallet_id,
+                   uint64_t before,
+                   struct wd_entry *out,
+                   int max,
+                   int *n,
+                   struct wd_error *err)
 {
-    struct db_binder p, r;
-    struct ledger_entry e;
+    struct wd_binder p, r;
+    struct wd_entry e;
     char type[16];
     uint64_t bound = before ? before : UINT64_MAX;
     int32_t limit = max;
@@ -1032,59 +1020,59 @@ int ledger_page(struct db_conn *c,
     *n = 0;
     if (!st)
         return err->code;
-    if (db_binder_init(&p, 3) < 0 || db_binder_init(&r, 9) < 0) {
-        db_binder_release(&p);
+    if (wd_bind_init(&p, 3) < 0 || wd_bind_init(&r, 9) < 0) {
+        wd_bind_release(&p);
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     }
-    db_bind_str(&p, wallet_id);
-    db_bind_u64(&p, &bound);
-    db_bind_i32(&p, &limit);
-    db_result_u64(&r, &e.id);
-    db_result_str(&r, e.wallet_id, sizeof(e.wallet_id));
-    db_result_str(&r, e.txn_id, sizeof(e.txn_id));
-    db_result_str(&r, type, sizeof(type));
-    db_result_i64(&r, &e.amount);
-    db_result_i64(&r, &e.held_delta);
-    db_result_i64(&r, &e.balance_after);
-    db_result_i64(&r, &e.held_after);
-    db_result_time(&r);
+    wd_bind_str(&p, wallet_id);
+    wd_bind_u64(&p, &bound);
+    wd_bind_i32(&p, &limit);
+    wd_bind_result_u64(&r, &e.id);
+    wd_bind_result_str(&r, e.wallet_id, sizeof(e.wallet_id));
+    wd_bind_result_str(&r, e.txn_id, sizeof(e.txn_id));
+    wd_bind_result_str(&r, type, sizeof(type));
+    wd_bind_result_i64(&r, &e.amount);
+    wd_bind_result_i64(&r, &e.held_delta);
+    wd_bind_result_i64(&r, &e.balance_after);
+    wd_bind_result_i64(&r, &e.held_after);
+    wd_bind_result_time(&r);
     int rc = execute(c, st, &p, "ledger page", err);
     if (rc == 0)
         rc = bind_results(c, st, &r, "ledger page", err);
     while (rc == 0 && (rc = fetch(c, st, "ledger page", err)) == 1) {
-        db_result_fix_str(&r, 1, e.wallet_id, sizeof(e.wallet_id));
-        db_result_fix_str(&r, 2, e.txn_id, sizeof(e.txn_id));
-        db_result_fix_str(&r, 3, type, sizeof(type));
+        wd_bind_fix_str(&r, 1, e.wallet_id, sizeof(e.wallet_id));
+        wd_bind_fix_str(&r, 2, e.txn_id, sizeof(e.txn_id));
+        wd_bind_fix_str(&r, 3, type, sizeof(type));
         e.type = INDEX_OF(entry_type_names, type);
-        e.created_ms = db_result_time_ms(&r, 8);
+        e.created_ms = wd_bind_time_ms(&r, 8);
         if (*n < max)
             out[(*n)++] = e;
         rc = 0;
     }
-    db_binder_release(&p);
-    db_binder_release(&r);
+    wd_bind_release(&p);
+    wd_bind_release(&r);
     return rc < 0 ? rc : 0;
 }
 
 static const char sql_purge[] = "DELETE FROM idempotency_keys WHERE created_at < ? LIMIT ?";
 
-int ledger_purge_keys(
-    struct db_conn *c, int64_t before_ms, int max, int *deleted, struct wd_error *err)
+int wd_ledger_purge_keys(
+    struct wd_conn *c, int64_t before_ms, int max, int *deleted, struct wd_error *err)
 {
-    struct db_binder p;
+    struct wd_binder p;
     int32_t limit = max;
     MYSQL_STMT *st = stmt_fixed(c, S_PURGE, sql_purge, err);
 
     *deleted = 0;
     if (!st)
         return err->code;
-    if (db_binder_init(&p, 2) < 0)
+    if (wd_bind_init(&p, 2) < 0)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    db_bind_time(&p, before_ms);
-    db_bind_i32(&p, &limit);
+    wd_bind_time(&p, before_ms);
+    wd_bind_i32(&p, &limit);
     int rc = execute(c, st, &p, "purge keys", err);
     if (rc == 0)
         *deleted = (int)mysql_stmt_affected_rows(st);
-    db_binder_release(&p);
+    wd_bind_release(&p);
     return rc;
 }

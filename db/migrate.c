@@ -95,86 +95,86 @@ static char *read_file(const char *path, size_t *len, struct wd_error *err)
 }
 
 /* Runs a whole file (several statements) and drains every result. */
-static int run_script(struct db_conn *c, const char *sql, size_t len, struct wd_error *err)
+static int run_script(struct wd_conn *c, const char *sql, size_t len, struct wd_error *err)
 {
     if (mysql_real_query(c->mysql, sql, (unsigned long)len))
-        return db_conn_fail(c, "migration", err);
+        return wd_conn_fail(c, "migration", err);
     int status;
     do {
         MYSQL_RES *res = mysql_store_result(c->mysql);
         if (res)
             mysql_free_result(res);
         else if (mysql_field_count(c->mysql) != 0)
-            return db_conn_fail(c, "migration", err);
+            return wd_conn_fail(c, "migration", err);
         status = mysql_next_result(c->mysql);
         if (status > 0)
-            return db_conn_fail(c, "migration", err);
+            return wd_conn_fail(c, "migration", err);
     } while (status == 0);
     return 0;
 }
 
 /* Looks up version: 1 and checksum filled if applied, 0 if not, or a negative code. */
-static int applied_checksum(struct db_conn *c,
+static int applied_checksum(struct wd_conn *c,
                             unsigned version,
                             char checksum[65],
                             struct wd_error *err)
 {
     MYSQL_STMT *st =
-        db_conn_stmt(c, 0, "SELECT checksum FROM schema_migrations WHERE version = ?", err);
-    struct db_binder p, r;
+        wd_conn_stmt(c, 0, "SELECT checksum FROM schema_migrations WHERE version = ?", err);
+    struct wd_binder p, r;
     int32_t v = (int32_t)version;
     int rc = 0;
 
     if (!st)
         return err->code;
-    db_binder_init(&p, 1);
-    db_binder_init(&r, 1);
-    db_bind_i32(&p, &v);
-    db_result_str(&r, checksum, 65);
-    if (db_binder_ok(&p) || db_binder_ok(&r))
+    wd_bind_init(&p, 1);
+    wd_bind_init(&r, 1);
+    wd_bind_i32(&p, &v);
+    wd_bind_result_str(&r, checksum, 65);
+    if (wd_bind_ok(&p) || wd_bind_ok(&r))
         rc = wd_error_set(err, -WD_E_NOMEM, NULL);
     else if (mysql_stmt_bind_param(st, p.binds) || mysql_stmt_execute(st) ||
              mysql_stmt_bind_result(st, r.binds) || mysql_stmt_store_result(st))
-        rc = db_conn_stmt_fail(c, st, "read schema_migrations", err);
+        rc = wd_conn_stmt_fail(c, st, "read schema_migrations", err);
     else {
         rc = mysql_stmt_fetch(st) == 0 ? 1 : 0;
         if (rc == 1)
-            db_result_fix_str(&r, 0, checksum, 65);
+            wd_bind_fix_str(&r, 0, checksum, 65);
         mysql_stmt_free_result(st);
     }
-    db_binder_release(&p);
-    db_binder_release(&r);
+    wd_bind_release(&p);
+    wd_bind_release(&r);
     return rc;
 }
 
-static int record(struct db_conn *c,
+static int record(struct wd_conn *c,
                   const struct migration *m,
                   const char *checksum,
                   struct wd_error *err)
 {
-    MYSQL_STMT *st = db_conn_stmt(c, 1,
+    MYSQL_STMT *st = wd_conn_stmt(c, 1,
                                   "INSERT INTO schema_migrations (version, name, checksum, "
                                   "applied_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3))",
                                   err);
-    struct db_binder p;
+    struct wd_binder p;
     int32_t v = (int32_t)m->version;
     int rc = 0;
 
     if (!st)
         return err->code;
-    db_binder_init(&p, 3);
-    db_bind_i32(&p, &v);
-    db_bind_str(&p, m->name);
-    db_bind_str(&p, checksum);
-    if (db_binder_ok(&p))
+    wd_bind_init(&p, 3);
+    wd_bind_i32(&p, &v);
+    wd_bind_str(&p, m->name);
+    wd_bind_str(&p, checksum);
+    if (wd_bind_ok(&p))
         rc = wd_error_set(err, -WD_E_NOMEM, NULL);
     else if (mysql_stmt_bind_param(st, p.binds) || mysql_stmt_execute(st))
-        rc = db_conn_stmt_fail(c, st, "record migration", err);
-    db_binder_release(&p);
+        rc = wd_conn_stmt_fail(c, st, "record migration", err);
+    wd_bind_release(&p);
     return rc;
 }
 
-static int apply_one(struct db_conn *c,
+static int apply_one(struct wd_conn *c,
                      const char *dir,
                      const struct migration *m,
                      int *applied,
@@ -200,7 +200,7 @@ static int apply_one(struct db_conn *c,
             rc = record(c, m, want, err);
         if (rc == 0) {
             (*applied)++;
-            wd_info("applied %s to %s", m->name, c->label);
+            wd_log_info("applied %s to %s", m->name, c->label);
         }
     } else if (rc == 1) {
         rc = 0;
@@ -215,20 +215,20 @@ static int apply_one(struct db_conn *c,
 }
 
 /* Takes the named lock that serialises migration runs on one primary. */
-static int take_lock(struct db_conn *c, struct wd_error *err)
+static int take_lock(struct wd_conn *c, struct wd_error *err)
 {
     if (mysql_real_query(c->mysql, "SELECT GET_LOCK('walletd_migrate', 60)", 38))
-        return db_conn_fail(c, "GET_LOCK", err);
+        return wd_conn_fail(c, "GET_LOCK", err);
     MYSQL_RES *res = mysql_store_result(c->mysql);
     if (!res)
-        return db_conn_fail(c, "GET_LOCK", err);
+        return wd_conn_fail(c, "GET_LOCK", err);
     MYSQL_ROW row = mysql_fetch_row(res);
     int got = row && row[0] && strcmp(row[0], "1") == 0;
     mysql_free_result(res);
     return got ? 0 : wd_error_set(err, -WD_E_DB, "another migration run holds the lock");
 }
 
-int db_migrate(struct db_conn *c, const char *dir, int *applied, struct wd_error *err)
+int wd_migrate_apply(struct wd_conn *c, const char *dir, int *applied, struct wd_error *err)
 {
     struct migration *files = malloc(MAX_FILES * sizeof(*files));
     int n = 0;
@@ -238,11 +238,11 @@ int db_migrate(struct db_conn *c, const char *dir, int *applied, struct wd_error
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     int rc = list_migrations(dir, files, &n, err);
     if (rc == 0)
-        rc = db_conn_open(c, err);
+        rc = wd_conn_open(c, err);
     if (rc == 0)
         rc = take_lock(c, err);
     if (rc == 0)
-        rc = db_conn_exec(c,
+        rc = wd_conn_exec(c,
                           "CREATE TABLE IF NOT EXISTS schema_migrations ("
                           "version INT NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL, "
                           "checksum CHAR(64) NOT NULL, applied_at DATETIME(3) NOT NULL"
@@ -252,7 +252,7 @@ int db_migrate(struct db_conn *c, const char *dir, int *applied, struct wd_error
         rc = apply_one(c, dir, &files[i], applied, err);
     if (c->mysql) {
         struct wd_error ignored;
-        db_conn_exec(c, "DO RELEASE_LOCK('walletd_migrate')", &ignored);
+        wd_conn_exec(c, "DO RELEASE_LOCK('walletd_migrate')", &ignored);
     }
     free(files);
     return rc;

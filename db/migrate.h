@@ -16,9 +16,9 @@
 
 /*
  * Applies every pending migration in dir to the primary behind c (opened with
- * DB_CONN_MULTI_STATEMENTS). *applied counts the files applied now. 0 or a code, err says which
+ * WD_CONN_MULTI_STATEMENTS). *applied counts the files applied now. 0 or a code, err says which
  * file failed and why.
  */
-int db_migrate(struct db_conn *c, const char *dir, int *applied, struct wd_error *err);
+int wd_migrate_apply(struct wd_conn *c, const char *dir, int *applied, struct wd_error *err);
 
 #endif

@@ -11,14 +11,14 @@
 
 #define REDIS_BACKOFF_NS 200000000LL
 
-void db_redis_init(struct db_redis *r, const struct wd_url *url, int timeout_ms)
+void wd_redis_init(struct wd_redis *r, const struct wd_url *url, int timeout_ms)
 {
     memset(r, 0, sizeof(*r));
     r->url = url;
     r->timeout_ms = timeout_ms;
 }
 
-void db_redis_close(struct db_redis *r)
+void wd_redis_close(struct wd_redis *r)
 {
     if (r->ctx) {
         redisFree(r->ctx);
@@ -28,13 +28,13 @@ void db_redis_close(struct db_redis *r)
 
 /* Sends argv on a connected context. NULL with err set if the connection broke: it is dropped
  * and the next call reconnects after the back-off (hiredis's errors are sticky). */
-static redisReply *send_argv(struct db_redis *r, int argc, const char **argv, struct wd_error *err)
+static redisReply *send_argv(struct wd_redis *r, int argc, const char **argv, struct wd_error *err)
 {
     redisReply *reply = redisCommandArgv(r->ctx, argc, argv, NULL);
 
     if (!reply) {
         wd_error_set(err, -WD_E_SERVICE_UNAVAILABLE, "redis: %s", r->ctx->errstr);
-        db_redis_close(r);
+        wd_redis_close(r);
         r->retry_after_ns = wd_clock_mono_ns() + REDIS_BACKOFF_NS;
     }
     return reply;
@@ -43,7 +43,7 @@ static redisReply *send_argv(struct db_redis *r, int argc, const char **argv, st
 /* Runs one command given as argv on a connected context; checks for an error reply and, if
  * expect is set, for that status reply. 0 or -1 with err set (the connection is dropped). */
 static int command(
-    struct db_redis *r, int argc, const char **argv, const char *expect, struct wd_error *err)
+    struct wd_redis *r, int argc, const char **argv, const char *expect, struct wd_error *err)
 {
     redisReply *reply = send_argv(r, argc, argv, err);
 
@@ -54,13 +54,13 @@ static int command(
     if (bad) {
         wd_error_set(err, -WD_E_SERVICE_UNAVAILABLE, "redis: %s: unexpected reply %.80s", argv[0],
                      reply->str ? reply->str : "");
-        db_redis_close(r);
+        wd_redis_close(r);
     }
     freeReplyObject(reply);
     return bad ? -1 : 0;
 }
 
-static int handshake(struct db_redis *r, struct wd_error *err)
+static int handshake(struct wd_redis *r, struct wd_error *err)
 {
     if (r->url->password[0]) {
         const char *argv[] = {"AUTH", r->url->password};
@@ -75,7 +75,7 @@ static int handshake(struct db_redis *r, struct wd_error *err)
     return 0;
 }
 
-int db_redis_open(struct db_redis *r, struct wd_error *err)
+int wd_redis_open(struct wd_redis *r, struct wd_error *err)
 {
     if (r->ctx)
         return 0;
@@ -87,21 +87,21 @@ int db_redis_open(struct db_redis *r, struct wd_error *err)
     if (!r->ctx || r->ctx->err) {
         wd_error_set(err, -WD_E_SERVICE_UNAVAILABLE, "redis: connect: %s",
                      r->ctx ? r->ctx->errstr : "out of memory");
-        db_redis_close(r);
+        wd_redis_close(r);
         r->retry_after_ns = now + REDIS_BACKOFF_NS;
         return -WD_E_SERVICE_UNAVAILABLE;
     }
     if (redisSetTimeout(r->ctx, tv) != REDIS_OK || handshake(r, err) < 0) {
-        db_redis_close(r);
+        wd_redis_close(r);
         r->retry_after_ns = now + REDIS_BACKOFF_NS;
         return -WD_E_SERVICE_UNAVAILABLE;
     }
     return 0;
 }
 
-int db_redis_ping(struct db_redis *r, struct wd_error *err)
+int wd_redis_ping(struct wd_redis *r, struct wd_error *err)
 {
-    int rc = db_redis_open(r, err);
+    int rc = wd_redis_open(r, err);
 
     if (rc < 0)
         return rc;
@@ -109,7 +109,7 @@ int db_redis_ping(struct db_redis *r, struct wd_error *err)
     return command(r, 1, argv, "PONG", err) < 0 ? -WD_E_SERVICE_UNAVAILABLE : 0;
 }
 
-redisReply *db_redis_command(struct db_redis *r, int argc, const char **argv, struct wd_error *err)
+redisReply *wd_redis_command(struct wd_redis *r, int argc, const char **argv, struct wd_error *err)
 {
-    return db_redis_open(r, err) < 0 ? NULL : send_argv(r, argc, argv, err);
+    return wd_redis_open(r, err) < 0 ? NULL : send_argv(r, argc, argv, err);
 }

@@ -16,23 +16,23 @@
 #include <hiredis/hiredis.h>
 #include <stdint.h>
 
-struct db_redis {
+struct wd_redis {
     redisContext *ctx;        /* NULL while disconnected */
     const struct wd_url *url; /* borrowed from the immutable configuration */
     int timeout_ms;
     int64_t retry_after_ns;
 };
 
-void db_redis_init(struct db_redis *r, const struct wd_url *url, int timeout_ms);
+void wd_redis_init(struct wd_redis *r, const struct wd_url *url, int timeout_ms);
 
 /* Drops the connection. */
-void db_redis_close(struct db_redis *r);
+void wd_redis_close(struct wd_redis *r);
 
 /* Connects if needed. 0 or -WD_E_SERVICE_UNAVAILABLE with err saying why. */
-int db_redis_open(struct db_redis *r, struct wd_error *err);
+int wd_redis_open(struct wd_redis *r, struct wd_error *err);
 
 /* Connects if needed and sends PING. 0 or -WD_E_SERVICE_UNAVAILABLE. */
-int db_redis_ping(struct db_redis *r, struct wd_error *err);
+int wd_redis_ping(struct wd_redis *r, struct wd_error *err);
 
 /*
  * Connects if needed and runs one command given as argv (lengths from strlen). Returns the
@@ -40,6 +40,6 @@ int db_redis_ping(struct db_redis *r, struct wd_error *err);
  * set (-WD_E_SERVICE_UNAVAILABLE) if Redis could not be reached or the connection broke; the
  * connection is then dropped and the next call reconnects.
  */
-redisReply *db_redis_command(struct db_redis *r, int argc, const char **argv, struct wd_error *err);
+redisReply *wd_redis_command(struct wd_redis *r, int argc, const char **argv, struct wd_error *err);
 
 #endif

@@ -36,7 +36,7 @@ static const struct check checks[] = {
      "balance/held != newest ledger entry's"},
 };
 
-static int run_check(struct db_conn *c,
+static int run_check(struct wd_conn *c,
                      const struct check *k,
                      db_verify_report_fn report,
                      void *ctx,
@@ -44,10 +44,10 @@ static int run_check(struct db_conn *c,
                      struct wd_error *err)
 {
     if (mysql_real_query(c->mysql, k->sql, (unsigned long)strlen(k->sql)))
-        return db_conn_fail(c, "verify", err);
+        return wd_conn_fail(c, "verify", err);
     MYSQL_RES *res = mysql_use_result(c->mysql);
     if (!res)
-        return db_conn_fail(c, "verify", err);
+        return wd_conn_fail(c, "verify", err);
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(res))) {
         char problem[256];
@@ -58,40 +58,40 @@ static int run_check(struct db_conn *c,
     }
     int failed = mysql_errno(c->mysql) != 0;
     mysql_free_result(res);
-    return failed ? db_conn_fail(c, "verify", err) : 0;
+    return failed ? wd_conn_fail(c, "verify", err) : 0;
 }
 
-static int count_wallets(struct db_conn *c, long *wallets, struct wd_error *err)
+static int count_wallets(struct wd_conn *c, long *wallets, struct wd_error *err)
 {
     static const char sql[] = "SELECT COUNT(*) FROM wallets";
 
     if (mysql_real_query(c->mysql, sql, sizeof(sql) - 1))
-        return db_conn_fail(c, "verify", err);
+        return wd_conn_fail(c, "verify", err);
     MYSQL_RES *res = mysql_store_result(c->mysql);
     if (!res)
-        return db_conn_fail(c, "verify", err);
+        return wd_conn_fail(c, "verify", err);
     MYSQL_ROW row = mysql_fetch_row(res);
     *wallets = row && row[0] ? strtol(row[0], NULL, 10) : 0; /* the server's own digits */
     mysql_free_result(res);
     return 0;
 }
 
-int db_verify(struct db_conn *c,
-              db_verify_report_fn report,
-              void *ctx,
-              long *wallets,
-              long *violations,
-              struct wd_error *err)
+int wd_verify_shard(struct wd_conn *c,
+                    db_verify_report_fn report,
+                    void *ctx,
+                    long *wallets,
+                    long *violations,
+                    struct wd_error *err)
 {
     int rc;
 
     *wallets = *violations = 0;
-    if ((rc = db_conn_exec(c, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", err)) ||
-        (rc = db_conn_exec(c, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", err)) ||
+    if ((rc = wd_conn_exec(c, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", err)) ||
+        (rc = wd_conn_exec(c, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", err)) ||
         (rc = count_wallets(c, wallets, err)))
         return rc;
     for (size_t i = 0; rc == 0 && i < sizeof(checks) / sizeof(checks[0]); i++)
         rc = run_check(c, &checks[i], report, ctx, violations, err);
-    db_conn_rollback(c);
+    wd_conn_rollback(c);
     return rc;
 }

@@ -51,13 +51,13 @@
 
 struct run {
     struct wd_config cfg;
-    struct shard_map map;
-    struct wallet_engine *engine;
+    struct wd_map map;
+    struct wd_engine *engine;
     bool engine_mode;
     int clients, seconds, nwallets;
     const char *wallets_file; /* NULL: seed nwallets wallets */
     const char *tenant;
-    char (*wallets)[SHARD_ID_LEN + 1];
+    char (*wallets)[WD_ID_LEN + 1];
     atomic_bool stop;
     atomic_bool failure_shown; /* the first failure went to stderr */
     atomic_long done, failed;
@@ -70,11 +70,11 @@ struct session {
     pthread_mutex_t mu; /* engine mode: op_done's signal */
     pthread_cond_t cv;
     bool done;
-    struct wallet_batch *batch;          /* single mode */
-    struct db_conn conns[WD_MAX_SHARDS]; /* single mode: one per shard primary */
+    struct wd_batch *batch;              /* single mode */
+    struct wd_conn conns[WD_MAX_SHARDS]; /* single mode: one per shard primary */
 };
 
-static void op_done(struct wallet_op *op)
+static void op_done(struct wd_op *op)
 {
     struct session *ss = op->arg;
 
@@ -92,17 +92,17 @@ static int session_open(struct run *r, struct session *ss)
     if (r->engine_mode)
         return 0;
     for (int s = 0; s < r->cfg.shard_count; s++)
-        db_conn_init(&ss->conns[s], &r->cfg.shards[s].primary, "ceiling", DB_CONN_TRANSACTIONAL, 5,
+        wd_conn_init(&ss->conns[s], &r->cfg.shards[s].primary, "ceiling", WD_CONN_TRANSACTIONAL, 5,
                      30);
-    ss->batch = wallet_batch_new(r->cfg.resolve_timeout_s);
+    ss->batch = wd_batch_new(r->cfg.resolve_timeout_s);
     return ss->batch ? 0 : -1;
 }
 
 static void session_close(struct run *r, struct session *ss)
 {
     for (int s = 0; !r->engine_mode && s < r->cfg.shard_count; s++)
-        db_conn_release(&ss->conns[s]);
-    wallet_batch_free(ss->batch);
+        wd_conn_release(&ss->conns[s]);
+    wd_batch_free(ss->batch);
     pthread_cond_destroy(&ss->cv);
     pthread_mutex_destroy(&ss->mu);
 }
@@ -112,20 +112,17 @@ static void session_close(struct run *r, struct session *ss)
  * single mode runs it alone in one DB transaction on the session's connection to its shard.
  * Returns 0, or -1 if the engine refused to queue it (err says why; op has no reply).
  */
-static int submit_wait(struct run *r,
-                       struct session *ss,
-                       struct wallet_op *op,
-                       struct wd_error *err)
+static int submit_wait(struct run *r, struct session *ss, struct wd_op *op, struct wd_error *err)
 {
     if (!r->engine_mode) {
-        struct wallet_op *ops[1] = {op};
-        wallet_batch_run(ss->batch, &ss->conns[op->shard], ops, 1);
+        struct wd_op *ops[1] = {op};
+        wd_batch_run(ss->batch, &ss->conns[op->shard], ops, 1);
         return 0;
     }
     op->done = op_done;
     op->arg = ss;
     ss->done = false;
-    if (wallet_engine_submit(r->engine, op, err) < 0)
+    if (wd_engine_submit(r->engine, op, err) < 0)
         return -1;
     pthread_mutex_lock(&ss->mu);
     while (!ss->done)
@@ -134,18 +131,18 @@ static int submit_wait(struct run *r,
     return 0;
 }
 
-static void fill_authorize(struct run *r, struct wallet_op *op, unsigned *seed, long n, int id)
+static void fill_authorize(struct run *r, struct wd_op *op, unsigned *seed, long n, int id)
 {
     const char *wallet = r->wallets[rand_r(seed) % (unsigned)r->nwallets];
     uint32_t bucket = 0;
 
     memset(op, 0, sizeof(*op));
     op->kind = WALLET_OP_AUTHORIZE;
-    shard_id_parse(wallet, SHARD_ID_LEN, SHARD_ID_WALLET, &bucket);
+    wd_id_parse(wallet, WD_ID_LEN, WD_ID_WALLET, &bucket);
     op->bucket = bucket;
-    op->shard = shard_map_lookup(&r->map, bucket);
+    op->shard = wd_map_lookup(&r->map, bucket);
     snprintf(op->tenant, sizeof(op->tenant), "%s", r->tenant);
-    memcpy(op->wallet_id, wallet, SHARD_ID_LEN + 1);
+    memcpy(op->wallet_id, wallet, WD_ID_LEN + 1);
     op->amount = 1;
     op->has_amount = true;
     snprintf(op->reference_id, sizeof(op->reference_id), "ceiling");
@@ -156,7 +153,7 @@ static void fill_authorize(struct run *r, struct wallet_op *op, unsigned *seed, 
     randombytes_buf(op->request_hash, sizeof(op->request_hash));
 }
 
-static void record(struct run *r, int64_t start_ns, const struct wallet_op *op)
+static void record(struct run *r, int64_t start_ns, const struct wd_op *op)
 {
     int64_t us = (wd_clock_mono_ns() - start_ns) / 1000;
     long i = atomic_fetch_add(&r->nlat, 1);
@@ -183,7 +180,7 @@ static void *client_main(void *arg)
 {
     struct client *c = arg;
     struct run *r = c->run;
-    struct wallet_op op;
+    struct wd_op op;
     struct session ss;
     unsigned seed = (unsigned)c->id * 2654435761u;
     struct wd_error err = {0};
@@ -204,7 +201,7 @@ static void *client_main(void *arg)
             continue;
         }
         record(r, start, &op);
-        wd_body_release(&op.reply);
+        wd_envelope_release(&op.reply);
     }
     session_close(r, &ss);
     return NULL;
@@ -229,7 +226,7 @@ static int load_wallets(struct run *r)
             line[--len] = '\0';
         if (len == 0)
             continue;
-        if (shard_id_parse(line, len, SHARD_ID_WALLET, &bucket) < 0) {
+        if (wd_id_parse(line, len, WD_ID_WALLET, &bucket) < 0) {
             fprintf(stderr, "wallet-ceiling: %s:%d: not a wallet ID: %.60s\n", r->wallets_file,
                     lineno, line);
             fclose(f);
@@ -244,7 +241,7 @@ static int load_wallets(struct run *r)
             }
             r->wallets = p;
         }
-        memcpy(r->wallets[r->nwallets++], line, SHARD_ID_LEN + 1);
+        memcpy(r->wallets[r->nwallets++], line, WD_ID_LEN + 1);
     }
     fclose(f);
     if (r->nwallets == 0)
@@ -257,7 +254,7 @@ static int seed_wallets(struct run *r)
 {
     struct wd_error err = {0};
     struct session ss;
-    struct wallet_op op;
+    struct wd_op op;
     int rc = -1;
 
     r->wallets = calloc((size_t)r->nwallets, sizeof(*r->wallets));
@@ -275,18 +272,18 @@ static int seed_wallets(struct run *r)
                 op.kind = WALLET_OP_CREATE_WALLET;
                 snprintf(op.account_id, sizeof(op.account_id), "ceiling-%d-%lld", i,
                          (long long)wd_clock_now_ms());
-                op.bucket = shard_hash_bucket(op.account_id, strlen(op.account_id));
+                op.bucket = wd_hash_bucket(op.account_id, strlen(op.account_id));
                 memcpy(op.currency, "USD", 4);
             } else {
                 op.kind = WALLET_OP_CREDIT;
-                memcpy(op.wallet_id, r->wallets[i], SHARD_ID_LEN + 1);
-                shard_id_parse(op.wallet_id, SHARD_ID_LEN, SHARD_ID_WALLET, &op.bucket);
+                memcpy(op.wallet_id, r->wallets[i], WD_ID_LEN + 1);
+                wd_id_parse(op.wallet_id, WD_ID_LEN, WD_ID_WALLET, &op.bucket);
                 op.amount = SEED_AMOUNT;
                 snprintf(op.reference_id, sizeof(op.reference_id), "seed");
                 op.has_idem = true;
                 snprintf(op.idem_key, sizeof(op.idem_key), "seed-%s", op.wallet_id);
             }
-            op.shard = shard_map_lookup(&r->map, op.bucket);
+            op.shard = wd_map_lookup(&r->map, op.bucket);
             if (submit_wait(r, &ss, &op, &err) < 0) {
                 fprintf(stderr, "wallet-ceiling: seed: %s\n", err.message);
                 goto out;
@@ -295,14 +292,14 @@ static int seed_wallets(struct run *r)
             if (op.reply.status != 201 || (step == 0 && !id)) {
                 fprintf(stderr, "wallet-ceiling: seed failed: %d %s\n", op.reply.status,
                         op.reply.data ? op.reply.data : "");
-                wd_body_release(&op.reply);
+                wd_envelope_release(&op.reply);
                 goto out;
             }
             if (step == 0) {
-                memcpy(r->wallets[i], id + 6, SHARD_ID_LEN);
-                r->wallets[i][SHARD_ID_LEN] = '\0';
+                memcpy(r->wallets[i], id + 6, WD_ID_LEN);
+                r->wallets[i][WD_ID_LEN] = '\0';
             }
-            wd_body_release(&op.reply);
+            wd_envelope_release(&op.reply);
         }
     }
     rc = 0;
@@ -359,7 +356,7 @@ static int parse_args(struct run *r, int argc, char **argv)
     if (!r->tenant)
         r->tenant = SEED_TENANT;
     return r->clients < 1 || r->clients > MAX_CLIENTS || r->seconds < 1 || r->nwallets < 1 ||
-                   !*r->tenant || strlen(r->tenant) > WALLET_TENANT_MAX
+                   !*r->tenant || strlen(r->tenant) > WD_TENANT_MAX
                ? -1
                : 0;
 }
@@ -379,19 +376,19 @@ int main(int argc, char **argv)
         return 1;
     wd_log_min_level = WD_LOG_ERROR;
     if (wd_config_load_storage(&r.cfg, wd_config_process_env, NULL, &err) < 0 ||
-        shard_map_init(&r.map, r.cfg.shard_count, r.cfg.shard_map, &err) < 0) {
+        wd_map_init(&r.map, r.cfg.shard_count, r.cfg.shard_map, &err) < 0) {
         fprintf(stderr, "wallet-ceiling: %s\n", err.message);
         return 2;
     }
     r.lat_us = calloc(LAT_SLOTS, sizeof(*r.lat_us));
     if (!r.lat_us)
         return 1;
-    if (r.engine_mode && wallet_engine_start(&r.engine, &r.cfg, &err) < 0) {
+    if (r.engine_mode && wd_engine_start(&r.engine, &r.cfg, &err) < 0) {
         fprintf(stderr, "wallet-ceiling: %s\n", err.message);
         return 1;
     }
     if ((r.wallets_file ? load_wallets(&r) : seed_wallets(&r)) < 0) {
-        wallet_engine_free(r.engine);
+        wd_engine_free(r.engine);
         return 1;
     }
     int64_t start = wd_clock_mono_ns();
@@ -404,7 +401,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < r.clients; i++)
         pthread_join(clients[i].tid, NULL);
     double secs = (double)(wd_clock_mono_ns() - start) / 1e9;
-    wallet_engine_free(r.engine);
+    wd_engine_free(r.engine);
     long n = atomic_load(&r.nlat) < LAT_SLOTS ? atomic_load(&r.nlat) : LAT_SLOTS;
     qsort(r.lat_us, (size_t)n, sizeof(*r.lat_us), cmp_u32);
     printf("{\"mode\":\"%s\",\"clients\":%d,\"seconds\":%.1f,\"tps\":%.1f,\"failed\":%ld,"

@@ -5,9 +5,9 @@
 
 #include <sodium.h>
 
-bool shard_account_id_valid(const char *s, size_t len)
+bool wd_hash_account_valid(const char *s, size_t len)
 {
-    if (len < 1 || len > SHARD_ACCOUNT_ID_MAX)
+    if (len < 1 || len > WD_ACCOUNT_MAX)
         return false;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -19,7 +19,7 @@ bool shard_account_id_valid(const char *s, size_t len)
     return true;
 }
 
-uint32_t shard_hash_bucket(const char *s, size_t len)
+uint32_t wd_hash_bucket(const char *s, size_t len)
 {
     unsigned char digest[16];
     uint64_t value = 0;
@@ -27,5 +27,5 @@ uint32_t shard_hash_bucket(const char *s, size_t len)
     crypto_generichash(digest, sizeof(digest), (const unsigned char *)s, len, NULL, 0);
     for (int i = 7; i >= 0; i--)
         value = (value << 8) | digest[i];
-    return (uint32_t)(value % SHARD_BUCKETS);
+    return (uint32_t)(value % WD_BUCKETS);
 }

@@ -2,7 +2,7 @@
  * shard/hash.h - the fixed hash from a customer account ID to a virtual bucket.
  *
  * Owns: the keyspace's first step. An account ID (1-64 chars of [A-Za-z0-9_.:-]) maps to one of
- * SHARD_BUCKETS virtual buckets by a hash that must never change, on any pod, in any version:
+ * WD_BUCKETS virtual buckets by a hash that must never change, on any pod, in any version:
  *
  *     bucket = LE64(BLAKE2b(accountId, digest 16 bytes, no key)[0..8)) mod 16384
  *
@@ -19,13 +19,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SHARD_BUCKETS        16384
-#define SHARD_ACCOUNT_ID_MAX 64
+#define WD_BUCKETS     16384
+#define WD_ACCOUNT_MAX 64
 
 /* True if s[0..len) is a valid account ID: 1-64 chars of [A-Za-z0-9_.:-]. */
-bool shard_account_id_valid(const char *s, size_t len);
+bool wd_hash_account_valid(const char *s, size_t len);
 
 /* The bucket of account ID s[0..len). The ID should be valid; any bytes hash safely. */
-uint32_t shard_hash_bucket(const char *s, size_t len);
+uint32_t wd_hash_bucket(const char *s, size_t len);
 
 #endif

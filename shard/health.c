@@ -23,20 +23,20 @@
  */
 #define FAILS_TO_DOWN 2
 
-struct shard_health {
+struct wd_health {
     const struct wd_config *cfg;
     pthread_t tid;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stopping;
-    struct shard_health_status status;       /* guarded by mu */
-    struct db_conn primaries[WD_MAX_SHARDS]; /* the checker thread's own */
-    struct db_redis redis;
+    struct wd_health_status status;          /* guarded by mu */
+    struct wd_conn primaries[WD_MAX_SHARDS]; /* the checker thread's own */
+    struct wd_redis redis;
     int primary_fails[WD_MAX_SHARDS]; /* consecutive failed rounds; checker thread only */
     bool primary_seen[WD_MAX_SHARDS]; /* answered at least once */
     int redis_fails;
     bool redis_seen;
-    struct db_conn *replicas; /* every shard's replicas, in order; the checker thread's own */
+    struct wd_conn *replicas; /* every shard's replicas, in order; the checker thread's own */
     int nreplicas;
 };
 
@@ -52,7 +52,7 @@ static bool judge(bool ok, int *fails, bool *seen)
     return *seen && *fails < FAILS_TO_DOWN;
 }
 
-bool shard_health_all_ok(const struct shard_health_status *s)
+bool wd_health_all_ok(const struct wd_health_status *s)
 {
     if (!s->checked || !s->redis_ok)
         return false;
@@ -64,10 +64,10 @@ bool shard_health_all_ok(const struct shard_health_status *s)
 }
 
 /* Publishes the primaries' and Redis's results (readiness), keeping the last replica results. */
-static void publish_gating(struct shard_health *h, const struct shard_health_status *next)
+static void publish_gating(struct wd_health *h, const struct wd_health_status *next)
 {
     pthread_mutex_lock(&h->mu);
-    bool was_ok = shard_health_all_ok(&h->status) || !h->status.checked;
+    bool was_ok = wd_health_all_ok(&h->status) || !h->status.checked;
     h->status.checked = true;
     h->status.shard_count = next->shard_count;
     memcpy(h->status.primary_ok, next->primary_ok, sizeof(next->primary_ok));
@@ -75,9 +75,9 @@ static void publish_gating(struct shard_health *h, const struct shard_health_sta
     h->status.redis_ok = next->redis_ok;
     memcpy(h->status.redis_error, next->redis_error, sizeof(next->redis_error));
     pthread_mutex_unlock(&h->mu);
-    if (was_ok != shard_health_all_ok(next))
-        WD_LOG(shard_health_all_ok(next) ? WD_LOG_INFO : WD_LOG_WARN, "dependencies %s",
-               shard_health_all_ok(next) ? "all reachable" : "not all reachable");
+    if (was_ok != wd_health_all_ok(next))
+        WD_LOG(wd_health_all_ok(next) ? WD_LOG_INFO : WD_LOG_WARN, "dependencies %s",
+               wd_health_all_ok(next) ? "all reachable" : "not all reachable");
 }
 
 /*
@@ -85,34 +85,34 @@ static void publish_gating(struct shard_health *h, const struct shard_health_sta
  * then the replicas, which are only reported (a dead replica can take a connect timeout per
  * round and must not make readiness stale). The first round publishes everything together.
  */
-static void check_round(struct shard_health *h)
+static void check_round(struct wd_health *h)
 {
-    struct shard_health_status next = {.checked = true, .shard_count = h->cfg->shard_count};
+    struct wd_health_status next = {.checked = true, .shard_count = h->cfg->shard_count};
     struct wd_error err;
 
     for (int i = 0; i < h->cfg->shard_count; i++) {
         wd_error_clear(&err);
-        bool ok = db_conn_ping(&h->primaries[i], &err) == 0;
+        bool ok = wd_conn_ping(&h->primaries[i], &err) == 0;
         next.primary_ok[i] = judge(ok, &h->primary_fails[i], &h->primary_seen[i]);
         if (!next.primary_ok[i])
-            snprintf(next.primary_error[i], SHARD_HEALTH_MSG, "%s", err.message);
+            snprintf(next.primary_error[i], WD_HEALTH_MSG, "%s", err.message);
     }
     wd_error_clear(&err);
-    bool ok = db_redis_ping(&h->redis, &err) == 0;
+    bool ok = wd_redis_ping(&h->redis, &err) == 0;
     next.redis_ok = judge(ok, &h->redis_fails, &h->redis_seen);
     if (!next.redis_ok)
-        snprintf(next.redis_error, SHARD_HEALTH_MSG, "%s", err.message);
+        snprintf(next.redis_error, WD_HEALTH_MSG, "%s", err.message);
     bool first = !h->status.checked; /* this thread alone writes status */
     if (!first)
         publish_gating(h, &next);
 
-    struct db_conn *replica = h->replicas;
+    struct wd_conn *replica = h->replicas;
     for (int i = 0; i < h->cfg->shard_count; i++) {
         next.replica_count[i] = h->cfg->shards[i].replica_count;
         for (int r = 0; r < next.replica_count[i]; r++, replica++) {
             wd_error_clear(&err);
             next.replica_ok[i][r] =
-                db_conn_replica_lag(replica, &next.replica_lag_s[i][r], &err) == 0;
+                wd_conn_replica_lag(replica, &next.replica_lag_s[i][r], &err) == 0;
         }
     }
     pthread_mutex_lock(&h->mu);
@@ -126,7 +126,7 @@ static void check_round(struct shard_health *h)
 
 static void *health_main(void *arg)
 {
-    struct shard_health *h = arg;
+    struct wd_health *h = arg;
 
     pthread_mutex_lock(&h->mu);
     while (!h->stopping) {
@@ -142,9 +142,9 @@ static void *health_main(void *arg)
     return NULL;
 }
 
-int shard_health_start(struct shard_health **out, const struct wd_config *cfg, struct wd_error *err)
+int wd_health_start(struct wd_health **out, const struct wd_config *cfg, struct wd_error *err)
 {
-    struct shard_health *h = calloc(1, sizeof(*h));
+    struct wd_health *h = calloc(1, sizeof(*h));
 
     if (!h)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
@@ -154,10 +154,10 @@ int shard_health_start(struct shard_health **out, const struct wd_config *cfg, s
     for (int i = 0; i < cfg->shard_count; i++) {
         char label[48];
         snprintf(label, sizeof(label), "shard%d-primary", i);
-        db_conn_init(&h->primaries[i], &cfg->shards[i].primary, label, 0, CHECK_TIMEOUT_S,
+        wd_conn_init(&h->primaries[i], &cfg->shards[i].primary, label, 0, CHECK_TIMEOUT_S,
                      CHECK_TIMEOUT_S);
     }
-    db_redis_init(&h->redis, &cfg->redis, CHECK_TIMEOUT_S * 1000);
+    wd_redis_init(&h->redis, &cfg->redis, CHECK_TIMEOUT_S * 1000);
     for (int i = 0; i < cfg->shard_count; i++)
         h->nreplicas += cfg->shards[i].replica_count;
     h->replicas = calloc((size_t)h->nreplicas + 1, sizeof(*h->replicas));
@@ -169,7 +169,7 @@ int shard_health_start(struct shard_health **out, const struct wd_config *cfg, s
         for (int r = 0; r < cfg->shards[i].replica_count; r++) {
             char label[48];
             snprintf(label, sizeof(label), "shard%d-replica%d", i, r);
-            db_conn_init(&h->replicas[n++], &cfg->shards[i].replicas[r], label, 0, CHECK_TIMEOUT_S,
+            wd_conn_init(&h->replicas[n++], &cfg->shards[i].replicas[r], label, 0, CHECK_TIMEOUT_S,
                          CHECK_TIMEOUT_S);
         }
     }
@@ -182,14 +182,14 @@ int shard_health_start(struct shard_health **out, const struct wd_config *cfg, s
     return 0;
 }
 
-void shard_health_snapshot(struct shard_health *h, struct shard_health_status *out)
+void wd_health_snapshot(struct wd_health *h, struct wd_health_status *out)
 {
     pthread_mutex_lock(&h->mu);
     *out = h->status;
     pthread_mutex_unlock(&h->mu);
 }
 
-void shard_health_stop(struct shard_health *h)
+void wd_health_stop(struct wd_health *h)
 {
     if (!h)
         return;
@@ -198,16 +198,16 @@ void shard_health_stop(struct shard_health *h)
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
     for (int i = 0; i < h->cfg->shard_count; i++) /* a ping of a stuck server ends now */
-        db_conn_interrupt(&h->primaries[i]);
+        wd_conn_interrupt(&h->primaries[i]);
     for (int i = 0; i < h->nreplicas; i++)
-        db_conn_interrupt(&h->replicas[i]);
+        wd_conn_interrupt(&h->replicas[i]);
     pthread_join(h->tid, NULL);
     for (int i = 0; i < h->cfg->shard_count; i++)
-        db_conn_release(&h->primaries[i]);
+        wd_conn_release(&h->primaries[i]);
     for (int i = 0; i < h->nreplicas; i++)
-        db_conn_release(&h->replicas[i]);
+        wd_conn_release(&h->replicas[i]);
     free(h->replicas);
-    db_redis_close(&h->redis);
+    wd_redis_close(&h->redis);
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->cv);
     free(h);

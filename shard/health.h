@@ -16,33 +16,31 @@
 
 #include <stdbool.h>
 
-#define SHARD_HEALTH_MSG 160
+#define WD_HEALTH_MSG 160
 
-struct shard_health_status {
+struct wd_health_status {
     bool checked; /* at least one full round has run */
     int shard_count;
     bool primary_ok[WD_MAX_SHARDS];
-    char primary_error[WD_MAX_SHARDS][SHARD_HEALTH_MSG];
+    char primary_error[WD_MAX_SHARDS][WD_HEALTH_MSG];
     int replica_count[WD_MAX_SHARDS];
     bool replica_ok[WD_MAX_SHARDS][WD_MAX_REPLICAS];
     int replica_lag_s[WD_MAX_SHARDS][WD_MAX_REPLICAS]; /* -1: replication not running */
     bool redis_ok;
-    char redis_error[SHARD_HEALTH_MSG];
+    char redis_error[WD_HEALTH_MSG];
 };
 
-struct shard_health;
+struct wd_health;
 
 /* Starts the checker; the first round runs at once. cfg must outlive it. */
-int shard_health_start(struct shard_health **out,
-                       const struct wd_config *cfg,
-                       struct wd_error *err);
+int wd_health_start(struct wd_health **out, const struct wd_config *cfg, struct wd_error *err);
 
 /* Copies the latest status into out. */
-void shard_health_snapshot(struct shard_health *h, struct shard_health_status *out);
+void wd_health_snapshot(struct wd_health *h, struct wd_health_status *out);
 
 /* True if every dependency in s is up. */
-bool shard_health_all_ok(const struct shard_health_status *s);
+bool wd_health_all_ok(const struct wd_health_status *s);
 
-void shard_health_stop(struct shard_health *h);
+void wd_health_stop(struct wd_health *h);
 
 #endif

@@ -23,10 +23,10 @@ static int read_number(const char **p, long max, long *out)
     return 0;
 }
 
-static int parse_spec(struct shard_map *map, const char *spec, struct wd_error *err)
+static int parse_spec(struct wd_map *map, const char *spec, struct wd_error *err)
 {
-    static const long last = SHARD_BUCKETS - 1;
-    bool seen[SHARD_BUCKETS] = {false};
+    static const long last = WD_BUCKETS - 1;
+    bool seen[WD_BUCKETS] = {false};
     const char *p = spec;
 
     while (*p) {
@@ -57,14 +57,14 @@ static int parse_spec(struct shard_map *map, const char *spec, struct wd_error *
     return 0;
 }
 
-int shard_map_init(struct shard_map *map, int shard_count, const char *spec, struct wd_error *err)
+int wd_map_init(struct wd_map *map, int shard_count, const char *spec, struct wd_error *err)
 {
     if (shard_count < 1 || shard_count > 255)
         return wd_error_set(err, -WD_E_CONFIG, "SHARD_COUNT: must be in 1..255");
     map->shard_count = shard_count;
     if (spec && spec[0])
         return parse_spec(map, spec, err);
-    for (uint32_t b = 0; b < SHARD_BUCKETS; b++)
-        map->shard_of[b] = (uint8_t)((uint64_t)b * (uint64_t)shard_count / SHARD_BUCKETS);
+    for (uint32_t b = 0; b < WD_BUCKETS; b++)
+        map->shard_of[b] = (uint8_t)((uint64_t)b * (uint64_t)shard_count / WD_BUCKETS);
     return 0;
 }

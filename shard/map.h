@@ -15,21 +15,21 @@
 
 #include <stdint.h>
 
-struct shard_map {
+struct wd_map {
     int shard_count;
-    uint8_t shard_of[SHARD_BUCKETS];
+    uint8_t shard_of[WD_BUCKETS];
 };
 
 /*
  * Builds map for shard_count shards from spec (NULL or "" for the even split). Returns 0 or
  * -WD_E_CONFIG with err saying what is wrong with the spec.
  */
-int shard_map_init(struct shard_map *map, int shard_count, const char *spec, struct wd_error *err);
+int wd_map_init(struct wd_map *map, int shard_count, const char *spec, struct wd_error *err);
 
-/* The shard that owns bucket (bucket < SHARD_BUCKETS). */
-static inline int shard_map_lookup(const struct shard_map *map, uint32_t bucket)
+/* The shard that owns bucket (bucket < WD_BUCKETS). */
+static inline int wd_map_lookup(const struct wd_map *map, uint32_t bucket)
 {
-    return map->shard_of[bucket % SHARD_BUCKETS];
+    return map->shard_of[bucket % WD_BUCKETS];
 }
 
 #endif

@@ -33,14 +33,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX         LEDGER_BATCH_MAX
+#define MAX         WD_BATCH_MAX
 #define MAX_RETRIES 3
 
-typedef char row_id[LEDGER_ID_LEN + 1];
-_Static_assert(SHARD_ID_LEN == LEDGER_ID_LEN, "routable IDs are the ledger's row IDs");
+typedef char row_id[WD_ID_LEN + 1];
+_Static_assert(WD_ID_LEN == WD_ID_LEN, "routable IDs are the ledger's row IDs");
 
 struct item {
-    struct wallet_op *op;
+    struct wd_op *op;
     bool fixed;    /* answered by the lock phase or by an existing key: passes leave it alone */
     bool by_key;   /* answered by an existing key: it takes no effect and writes nothing */
     bool restated; /* decided again after its key was claimed: the stored reply is rewritten */
@@ -48,11 +48,11 @@ struct item {
     bool own;      /* answered from what a lost COMMIT of this very op made: a first answer */
     int code;      /* 0 or the refusal/failure code */
     int wallet_ix, txn_ix, create_ix, claim_ix;
-    struct ledger_txn txn; /* the transaction the reply shows */
+    struct wd_txn txn; /* the transaction the reply shows */
     struct wd_body body;
 };
 
-struct wallet_batch {
+struct wd_batch {
     struct item items[MAX];
     int n;
     int64_t now_ms;
@@ -60,50 +60,50 @@ struct wallet_batch {
     bool commit_lost;   /* this attempt's COMMIT was sent and its answer lost */
 
     row_id txn_ids[MAX];
-    struct ledger_txn txns[MAX], txns_locked[MAX];
+    struct wd_txn txns[MAX], txns_locked[MAX];
     bool txn_dirty[MAX];
     int ntxns;
 
     row_id wallet_ids[MAX];
-    struct ledger_wallet wallets[MAX], wallets_locked[MAX];
+    struct wd_wallet wallets[MAX], wallets_locked[MAX];
     bool wallet_dirty[MAX];
     int nwallets;
 
-    struct ledger_wallet creates[MAX];
+    struct wd_wallet creates[MAX];
     bool created[MAX];
     int create_item[MAX];
     int ncreates;
 
-    struct ledger_idem claims[MAX];
+    struct wd_idem claims[MAX];
     int claim_item[MAX];
     int nclaims;
 
-    struct ledger_txn inserts[MAX];
+    struct wd_txn inserts[MAX];
     int ninserts;
-    struct ledger_entry entries[2 * MAX];
+    struct wd_entry entries[2 * MAX];
     int nentries;
-    struct ledger_txn txn_updates[MAX];
-    struct ledger_wallet wallet_updates[MAX];
-    struct ledger_idem fixups[MAX];
+    struct wd_txn txn_updates[MAX];
+    struct wd_wallet wallet_updates[MAX];
+    struct wd_idem fixups[MAX];
 };
 
-struct wallet_batch *wallet_batch_new(int resolve_timeout_s)
+struct wd_batch *wd_batch_new(int resolve_timeout_s)
 {
-    struct wallet_batch *b = calloc(1, sizeof(struct wallet_batch));
+    struct wd_batch *b = calloc(1, sizeof(struct wd_batch));
 
     if (b)
         b->resolve_ns = (int64_t)resolve_timeout_s * 1000000000LL;
     return b;
 }
 
-void wallet_batch_free(struct wallet_batch *b)
+void wd_batch_free(struct wd_batch *b)
 {
     free(b);
 }
 
-static void item_reset(struct item *it, struct wallet_op *op)
+static void item_reset(struct item *it, struct wd_op *op)
 {
-    wd_body_release(&it->body);
+    wd_envelope_release(&it->body);
     memset(it, 0, sizeof(*it));
     it->op = op;
     it->wallet_ix = it->txn_ix = it->create_ix = it->claim_ix = -1;
@@ -115,7 +115,7 @@ static void item_reset(struct item *it, struct wallet_op *op)
  */
 static int decide(struct item *it, int code, int status, json_t *data)
 {
-    wd_body_release(&it->body);
+    wd_envelope_release(&it->body);
     int rc = code ? wd_envelope_error(&it->body, code, NULL)
                   : wd_envelope_success(&it->body, status, data);
     if (code && data)
@@ -146,12 +146,12 @@ static int sort_unique(row_id *ids, int n)
     return out;
 }
 
-static bool needs_txn(enum wallet_op_kind k)
+static bool needs_txn(enum wd_op_kind k)
 {
     return k == WALLET_OP_CAPTURE || k == WALLET_OP_VOID || k == WALLET_OP_EXPIRE;
 }
 
-static int find_txn(const struct wallet_batch *b, const char *id)
+static int find_txn(const struct wd_batch *b, const char *id)
 {
     for (int i = 0; i < b->ntxns; i++) {
         if (strcmp(b->txns_locked[i].id, id) == 0)
@@ -160,7 +160,7 @@ static int find_txn(const struct wallet_batch *b, const char *id)
     return -1;
 }
 
-static int find_wallet(const struct wallet_batch *b, const char *id)
+static int find_wallet(const struct wd_batch *b, const char *id)
 {
     for (int i = 0; i < b->nwallets; i++) {
         if (strcmp(b->wallets_locked[i].id, id) == 0)
@@ -184,7 +184,7 @@ static int not_found(struct item *it)
     return rc;
 }
 
-static int lock_txns(struct wallet_batch *b, struct db_conn *c, struct wd_error *err)
+static int lock_txns(struct wd_batch *b, struct wd_conn *c, struct wd_error *err)
 {
     int n = 0;
 
@@ -193,7 +193,7 @@ static int lock_txns(struct wallet_batch *b, struct db_conn *c, struct wd_error 
             memcpy(b->txn_ids[n++], b->items[i].op->txn_id, sizeof(row_id));
     }
     n = sort_unique(b->txn_ids, n);
-    int rc = ledger_lock_txns(c, (const row_id *)b->txn_ids, n, b->txns_locked, &b->ntxns, err);
+    int rc = wd_ledger_lock_txns(c, (const row_id *)b->txn_ids, n, b->txns_locked, &b->ntxns, err);
     for (int i = 0; rc == 0 && i < b->n; i++) {
         struct item *it = &b->items[i];
         if (!needs_txn(it->op->kind))
@@ -205,12 +205,12 @@ static int lock_txns(struct wallet_batch *b, struct db_conn *c, struct wd_error 
     return rc;
 }
 
-static const char *wallet_of(const struct wallet_batch *b, const struct item *it)
+static const char *wallet_of(const struct wd_batch *b, const struct item *it)
 {
     return it->txn_ix >= 0 ? b->txns_locked[it->txn_ix].wallet_id : it->op->wallet_id;
 }
 
-static int lock_wallets(struct wallet_batch *b, struct db_conn *c, struct wd_error *err)
+static int lock_wallets(struct wd_batch *b, struct wd_conn *c, struct wd_error *err)
 {
     int n = 0;
 
@@ -220,8 +220,8 @@ static int lock_wallets(struct wallet_batch *b, struct db_conn *c, struct wd_err
             memcpy(b->wallet_ids[n++], wallet_of(b, it), sizeof(row_id));
     }
     n = sort_unique(b->wallet_ids, n);
-    int rc = ledger_lock_wallets(c, (const row_id *)b->wallet_ids, n, b->wallets_locked,
-                                 &b->nwallets, err);
+    int rc = wd_ledger_lock_wallets(c, (const row_id *)b->wallet_ids, n, b->wallets_locked,
+                                    &b->nwallets, err);
     for (int i = 0; rc == 0 && i < b->n; i++) {
         struct item *it = &b->items[i];
         if (it->fixed || it->op->kind == WALLET_OP_CREATE_WALLET)
@@ -234,23 +234,23 @@ static int lock_wallets(struct wallet_batch *b, struct db_conn *c, struct wd_err
 }
 
 /* New wallets get their rows (and IDs) before the rules run, so their replies can be claimed. */
-static void prepare_creates(struct wallet_batch *b)
+static void prepare_creates(struct wd_batch *b)
 {
     b->ncreates = 0;
     for (int i = 0; i < b->n; i++) {
         struct item *it = &b->items[i];
         if (it->op->kind != WALLET_OP_CREATE_WALLET)
             continue;
-        struct ledger_wallet *w = &b->creates[b->ncreates];
-        struct wallet_op_memo *memo = &it->op->memo;
+        struct wd_wallet *w = &b->creates[b->ncreates];
+        struct wd_op_memo *memo = &it->op->memo;
         memset(w, 0, sizeof(*w));
         if (!memo->made_id[0]) /* one ID for all of the op's attempts */
-            shard_id_new(memo->made_id, SHARD_ID_WALLET, it->op->bucket, b->now_ms);
+            wd_id_new(memo->made_id, WD_ID_WALLET, it->op->bucket, b->now_ms);
         memcpy(w->id, memo->made_id, sizeof(w->id));
         memcpy(w->tenant, it->op->tenant, sizeof(w->tenant));
         memcpy(w->account, it->op->account_id, sizeof(w->account));
         memcpy(w->currency, it->op->currency, sizeof(w->currency));
-        w->status = LEDGER_WALLET_ACTIVE;
+        w->status = WD_WALLET_ACTIVE;
         w->created_ms = w->updated_ms = b->now_ms;
         it->create_ix = b->ncreates;
         b->create_item[b->ncreates++] = i;
@@ -259,8 +259,8 @@ static void prepare_creates(struct wallet_batch *b)
 
 /* ---- decide: the money rules --------------------------------------------------------------- */
 
-static void add_entry(struct wallet_batch *b,
-                      struct ledger_entry *e,
+static void add_entry(struct wd_batch *b,
+                      struct wd_entry *e,
                       const char *wallet_id,
                       const char *txn_id)
 {
@@ -274,14 +274,14 @@ static void add_entry(struct wallet_batch *b,
  * reply claimed in one pass keeps its ID in the next, and an attempt that runs again after a
  * lost COMMIT writes the same row (a second insert of it would fail, never move money twice). */
 static void new_txn(
-    struct wallet_batch *b, struct item *it, const struct ledger_wallet *w, int type, int status)
+    struct wd_batch *b, struct item *it, const struct wd_wallet *w, int type, int status)
 {
-    struct ledger_txn *t = &it->txn;
-    struct wallet_op *op = it->op;
+    struct wd_txn *t = &it->txn;
+    struct wd_op *op = it->op;
 
     memset(t, 0, sizeof(*t));
     if (!op->memo.made_id[0])
-        shard_id_new(op->memo.made_id, SHARD_ID_TXN, op->bucket, b->now_ms);
+        wd_id_new(op->memo.made_id, WD_ID_TXN, op->bucket, b->now_ms);
     memcpy(t->id, op->memo.made_id, sizeof(t->id));
     memcpy(t->tenant, op->tenant, sizeof(t->tenant));
     memcpy(t->wallet_id, w->id, sizeof(t->wallet_id));
@@ -290,28 +290,28 @@ static void new_txn(
     t->amount = op->amount;
     memcpy(t->currency, w->currency, sizeof(t->currency));
     memcpy(t->reference, op->reference_id, sizeof(t->reference));
-    if (type == LEDGER_TXN_AUTHORIZATION)
+    if (type == WD_TXN_AUTHORIZATION)
         t->expires_ms = b->now_ms + op->expires_in_s * 1000;
     t->created_ms = t->updated_ms = b->now_ms;
 }
 
-static int apply_new(struct wallet_batch *b, struct item *it)
+static int apply_new(struct wd_batch *b, struct item *it)
 {
-    struct ledger_wallet *w = &b->wallets[it->wallet_ix];
-    const struct wallet_op *op = it->op;
-    struct ledger_entry e;
-    int rc, type, status = LEDGER_TXN_COMPLETED;
+    struct wd_wallet *w = &b->wallets[it->wallet_ix];
+    const struct wd_op *op = it->op;
+    struct wd_entry e;
+    int rc, type, status = WD_TXN_COMPLETED;
 
     if (op->kind == WALLET_OP_CREDIT) {
-        rc = rules_credit(w, op->amount, &e);
-        type = LEDGER_TXN_CREDIT;
+        rc = wd_rules_credit(w, op->amount, &e);
+        type = WD_TXN_CREDIT;
     } else if (op->kind == WALLET_OP_AUTHORIZE) {
-        rc = rules_authorize(w, op->amount, op->has_currency ? op->currency : NULL, &e);
-        type = LEDGER_TXN_AUTHORIZATION;
-        status = LEDGER_TXN_PENDING;
+        rc = wd_rules_authorize(w, op->amount, op->has_currency ? op->currency : NULL, &e);
+        type = WD_TXN_AUTHORIZATION;
+        status = WD_TXN_PENDING;
     } else {
-        rc = rules_debit(w, op->amount, &e);
-        type = LEDGER_TXN_DEBIT;
+        rc = wd_rules_debit(w, op->amount, &e);
+        type = WD_TXN_DEBIT;
     }
     if (rc < 0)
         return decide(it, rc, 0, NULL);
@@ -319,38 +319,38 @@ static int apply_new(struct wallet_batch *b, struct item *it)
     b->inserts[b->ninserts++] = it->txn;
     add_entry(b, &e, w->id, it->txn.id);
     b->wallet_dirty[it->wallet_ix] = true;
-    return decide(it, 0, 201, render_txn(&it->txn));
+    return decide(it, 0, 201, wd_render_txn(&it->txn));
 }
 
-static int apply_existing(struct wallet_batch *b, struct item *it)
+static int apply_existing(struct wd_batch *b, struct item *it)
 {
-    struct ledger_wallet *w = &b->wallets[it->wallet_ix];
-    struct ledger_txn *t = &b->txns[it->txn_ix];
-    const struct wallet_op *op = it->op;
-    struct ledger_entry e;
+    struct wd_wallet *w = &b->wallets[it->wallet_ix];
+    struct wd_txn *t = &b->txns[it->txn_ix];
+    const struct wd_op *op = it->op;
+    struct wd_entry e;
     int rc = 0;
 
-    if (rules_hold_expired(t, b->now_ms) && rules_expire(w, t, b->now_ms, &e) == 0) {
+    if (wd_rules_hold_expired(t, b->now_ms) && wd_rules_expire(w, t, b->now_ms, &e) == 0) {
         add_entry(b, &e, w->id, t->id);
         b->txn_dirty[it->txn_ix] = b->wallet_dirty[it->wallet_ix] = true;
     }
     if (op->kind == WALLET_OP_EXPIRE)
         return 0; /* internal: no reply, no key */
     if (op->kind == WALLET_OP_CAPTURE)
-        rc = rules_capture(w, t, op->has_amount, op->amount, &e);
+        rc = wd_rules_capture(w, t, op->has_amount, op->amount, &e);
     else
-        rc = rules_void(w, t, &e);
+        rc = wd_rules_void(w, t, &e);
     if (rc < 0)
         return decide(it, rc, 0, NULL);
     t->updated_ms = b->now_ms;
     add_entry(b, &e, w->id, t->id);
     b->txn_dirty[it->txn_ix] = b->wallet_dirty[it->wallet_ix] = true;
     it->txn = *t;
-    return decide(it, 0, 200, render_txn(t));
+    return decide(it, 0, 200, wd_render_txn(t));
 }
 
 /* One pass of the rules over every op not fixed, from the rows as they were locked. */
-static int apply_rules(struct wallet_batch *b, struct wd_error *err)
+static int apply_rules(struct wd_batch *b, struct wd_error *err)
 {
     memcpy(b->wallets, b->wallets_locked, sizeof(b->wallets[0]) * (size_t)b->nwallets);
     memcpy(b->txns, b->txns_locked, sizeof(b->txns[0]) * (size_t)b->ntxns);
@@ -363,7 +363,7 @@ static int apply_rules(struct wallet_batch *b, struct wd_error *err)
             continue;
         int rc;
         if (it->op->kind == WALLET_OP_CREATE_WALLET)
-            rc = decide(it, 0, 201, render_wallet(&b->creates[it->create_ix]));
+            rc = decide(it, 0, 201, wd_render_wallet(&b->creates[it->create_ix]));
         else
             rc = needs_txn(it->op->kind) ? apply_existing(b, it) : apply_new(b, it);
         if (rc < 0)
@@ -380,7 +380,7 @@ static int cmp_key(const struct item *i, const struct item *j)
     int c = strcmp(i->op->tenant, j->op->tenant);
 
     if (c == 0)
-        c = strcmp(wallet_op_key_scope(i->op), wallet_op_key_scope(j->op));
+        c = strcmp(wd_op_key_scope(i->op), wd_op_key_scope(j->op));
     return c ? c : strcmp(i->op->idem_key, j->op->idem_key);
 }
 
@@ -394,7 +394,7 @@ static int cmp_claim(const void *x, const void *y)
 }
 
 /* The keyed ops, sorted by key: every batch locks keys in that order. */
-static int sorted_keyed_items(struct wallet_batch *b, struct item **order)
+static int sorted_keyed_items(struct wd_batch *b, struct item **order)
 {
     int n = 0;
 
@@ -407,7 +407,7 @@ static int sorted_keyed_items(struct wallet_batch *b, struct item **order)
 }
 
 /* True if reply is what a lost COMMIT of op stored with its key (op->memo). */
-static bool stored_by_lost_commit(const struct wallet_op *op, const char *reply, size_t len)
+static bool stored_by_lost_commit(const struct wd_op *op, const char *reply, size_t len)
 {
     unsigned char digest[16];
 
@@ -425,12 +425,12 @@ static bool stored_by_lost_commit(const struct wallet_op *op, const char *reply,
  * Fixes it from the committed record of its key: a replay, a refusal of a reused key, or, when
  * the record is what a lost COMMIT of this op stored, the op's own first answer.
  */
-static int answer_from_record(struct db_conn *c,
+static int answer_from_record(struct wd_conn *c,
                               struct item *it,
-                              struct ledger_idem *k,
+                              struct wd_idem *k,
                               struct wd_error *err)
 {
-    int rc = ledger_load_key(c, k, err);
+    int rc = wd_ledger_load_key(c, k, err);
 
     if (rc == -WD_E_NOT_FOUND) /* purged between claim and read: run the batch again */
         return wd_error_set(err, -WD_E_DB_RETRY, "idempotency key vanished");
@@ -444,7 +444,7 @@ static int answer_from_record(struct db_conn *c,
             k->status == 0 ? -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS : -WD_E_IDEMPOTENCY_KEY_REUSED;
         return decide(it, code, 0, NULL);
     }
-    wd_body_release(&it->body);
+    wd_envelope_release(&it->body);
     it->body.data = k->response; /* taken over */
     it->body.len = k->response_len;
     it->body.status = k->status;
@@ -458,7 +458,7 @@ static int answer_from_record(struct db_conn *c,
  * Claims every keyed op's key with its reply. Returns 0 with *again set when some ops turned out
  * to be duplicates after their effects were computed: the rules must run again without them.
  */
-static int claim_keys(struct wallet_batch *b, struct db_conn *c, bool *again, struct wd_error *err)
+static int claim_keys(struct wd_batch *b, struct wd_conn *c, bool *again, struct wd_error *err)
 {
     struct item *order[MAX];
     int n = sorted_keyed_items(b, order);
@@ -473,10 +473,10 @@ static int claim_keys(struct wallet_batch *b, struct db_conn *c, bool *again, st
             *again = true;
             continue;
         }
-        struct ledger_idem *k = &b->claims[b->nclaims];
+        struct wd_idem *k = &b->claims[b->nclaims];
         memset(k, 0, sizeof(*k));
         k->tenant = it->op->tenant;
-        k->scope = wallet_op_key_scope(it->op);
+        k->scope = wd_op_key_scope(it->op);
         k->key = it->op->idem_key;
         k->hash = it->op->request_hash;
         k->status = it->body.status;
@@ -487,7 +487,7 @@ static int claim_keys(struct wallet_batch *b, struct db_conn *c, bool *again, st
     }
     if (b->nclaims == 0)
         return 0;
-    int rc = ledger_claim_keys(c, b->claims, b->nclaims, b->now_ms, err);
+    int rc = wd_ledger_claim_keys(c, b->claims, b->nclaims, b->now_ms, err);
     for (int i = 0; rc == 0 && i < b->nclaims; i++) {
         struct item *it = &b->items[b->claim_item[i]];
         if (b->claims[i].claimed)
@@ -506,7 +506,7 @@ static int claim_keys(struct wallet_batch *b, struct db_conn *c, bool *again, st
  * decision, so each key is rewritten once with its final reply (the claims' own response
  * pointers went stale when the replies were re-rendered).
  */
-static int collect_fixups(struct wallet_batch *b)
+static int collect_fixups(struct wd_batch *b)
 {
     int n = 0;
 
@@ -530,29 +530,26 @@ static int collect_fixups(struct wallet_batch *b)
  * there carries the ID this op made, the lost COMMIT did create it, and the op answers 201 with
  * it. *own says whether it did.
  */
-static int find_own_wallet(struct db_conn *c,
-                           struct item *it,
-                           const struct ledger_wallet *w,
-                           bool *own,
-                           struct wd_error *err)
+static int find_own_wallet(
+    struct wd_conn *c, struct item *it, const struct wd_wallet *w, bool *own, struct wd_error *err)
 {
-    struct ledger_wallet found;
+    struct wd_wallet found;
 
     *own = false;
     if (!it->op->memo.lost_commit)
         return 0;
-    int rc = ledger_get_wallet(c, w->id, &found, err);
+    int rc = wd_ledger_get_wallet(c, w->id, &found, err);
     if (rc == -WD_E_NOT_FOUND)
         return 0;
     if (rc < 0)
         return rc;
     *own = it->own = true;
-    rc = decide(it, 0, 201, render_wallet(&found));
+    rc = decide(it, 0, 201, wd_render_wallet(&found));
     return rc < 0 ? wd_error_set(err, rc, "rendering a reply failed") : 0;
 }
 
 /* Inserts the new wallets; a wallet the account already has in that currency is a 409. */
-static int insert_creates(struct wallet_batch *b, struct db_conn *c, struct wd_error *err)
+static int insert_creates(struct wd_batch *b, struct wd_conn *c, struct wd_error *err)
 {
     int n = 0;
 
@@ -563,7 +560,7 @@ static int insert_creates(struct wallet_batch *b, struct db_conn *c, struct wd_e
         }
     }
     b->ncreates = n;
-    int rc = ledger_insert_wallets(c, b->creates, b->ncreates, b->created, err);
+    int rc = wd_ledger_insert_wallets(c, b->creates, b->ncreates, b->created, err);
 
     for (int i = 0; rc == 0 && i < b->ncreates; i++) {
         struct item *it = &b->items[b->create_item[i]];
@@ -577,7 +574,7 @@ static int insert_creates(struct wallet_batch *b, struct db_conn *c, struct wd_e
     return rc;
 }
 
-static int write_rows(struct wallet_batch *b, struct db_conn *c, int nfix, struct wd_error *err)
+static int write_rows(struct wd_batch *b, struct wd_conn *c, int nfix, struct wd_error *err)
 {
     int nt = 0, nw = 0, rc;
 
@@ -593,12 +590,12 @@ static int write_rows(struct wallet_batch *b, struct db_conn *c, int nfix, struc
             b->wallet_updates[nw++] = b->wallets[i];
         }
     }
-    if ((rc = ledger_insert_txns(c, b->inserts, b->ninserts, err)) ||
-        (rc = ledger_update_txns(c, b->txn_updates, nt, err)) ||
-        (rc = ledger_update_wallets(c, b->wallet_updates, nw, err)) ||
-        (rc = ledger_insert_entries(c, b->entries, b->nentries, err)))
+    if ((rc = wd_ledger_insert_txns(c, b->inserts, b->ninserts, err)) ||
+        (rc = wd_ledger_update_txns(c, b->txn_updates, nt, err)) ||
+        (rc = wd_ledger_update_wallets(c, b->wallet_updates, nw, err)) ||
+        (rc = wd_ledger_insert_entries(c, b->entries, b->nentries, err)))
         return rc;
-    return ledger_finish_keys(c, b->fixups, nfix, err);
+    return wd_ledger_finish_keys(c, b->fixups, nfix, err);
 }
 
 /*
@@ -606,25 +603,25 @@ static int write_rows(struct wallet_batch *b, struct db_conn *c, int nfix, struc
  * remembers that, and the digest of the reply stored with its key, for the next attempt to
  * recognise (ops answered by an earlier request's record wrote nothing).
  */
-static void remember_lost_commit(struct wallet_batch *b)
+static void remember_lost_commit(struct wd_batch *b)
 {
     b->commit_lost = true;
     for (int i = 0; i < b->n; i++) {
         struct item *it = &b->items[i];
-        struct wallet_op_memo *memo = &it->op->memo;
+        struct wd_op_memo *memo = &it->op->memo;
         if (it->by_key && !it->own)
             continue;
         memo->lost_commit = true;
-        if (it->claim_ix < 0 || memo->nlost == WALLET_OP_LOST_MAX)
+        if (it->claim_ix < 0 || memo->nlost == WD_OP_LOST_MAX)
             continue;
         crypto_generichash(memo->lost_reply[memo->nlost++], sizeof(memo->lost_reply[0]),
                            (const unsigned char *)it->body.data, it->body.len, NULL, 0);
     }
 }
 
-static int commit(struct wallet_batch *b, struct db_conn *c, struct wd_error *err)
+static int commit(struct wd_batch *b, struct wd_conn *c, struct wd_error *err)
 {
-    int rc = db_conn_commit(c, err);
+    int rc = wd_conn_commit(c, err);
 
     if (rc == -WD_E_DB_UNAVAILABLE) /* lost on the way: the server may have committed */
         remember_lost_commit(b);
@@ -632,7 +629,7 @@ static int commit(struct wallet_batch *b, struct db_conn *c, struct wd_error *er
 }
 
 /* Rules, then claims; the rules once more if claims turned up duplicates. */
-static int decide_and_claim(struct wallet_batch *b, struct db_conn *c, struct wd_error *err)
+static int decide_and_claim(struct wd_batch *b, struct wd_conn *c, struct wd_error *err)
 {
     bool again = false;
     int rc = apply_rules(b, err);
@@ -646,7 +643,7 @@ static int decide_and_claim(struct wallet_batch *b, struct db_conn *c, struct wd
 
 /* One attempt at the whole batch. 0 when committed. */
 static int attempt(
-    struct wallet_batch *b, struct db_conn *c, struct wallet_op **ops, int n, struct wd_error *err)
+    struct wd_batch *b, struct wd_conn *c, struct wd_op **ops, int n, struct wd_error *err)
 {
     b->n = n;
     b->now_ms = wd_clock_now_ms();
@@ -655,7 +652,7 @@ static int attempt(
         item_reset(&b->items[i], ops[i]);
     b->nclaims = b->ntxns = b->nwallets = b->ncreates = 0;
     prepare_creates(b);
-    int rc = db_conn_open(c, err);
+    int rc = wd_conn_open(c, err);
     if (rc == 0)
         rc = lock_txns(b, c, err);
     if (rc == 0)
@@ -669,7 +666,7 @@ static int attempt(
     if (rc == 0)
         rc = commit(b, c, err);
     if (rc < 0)
-        db_conn_rollback(c);
+        wd_conn_rollback(c);
     return rc;
 }
 
@@ -683,11 +680,11 @@ static enum wd_metrics_outcome outcome_of(const struct item *it)
 }
 
 /* Hands each item's reply to its op. */
-static void deliver(struct wallet_batch *b)
+static void deliver(struct wd_batch *b)
 {
     for (int i = 0; i < b->n; i++) {
         struct item *it = &b->items[i];
-        wd_body_release(&it->op->reply);
+        wd_envelope_release(&it->op->reply);
         it->op->reply = it->body;
         it->op->replayed = it->replay;
         memset(&it->body, 0, sizeof(it->body));
@@ -696,10 +693,10 @@ static void deliver(struct wallet_batch *b)
 }
 
 /* Answers every op with code, or 503 OUTCOME_UNKNOWN where a lost COMMIT may have applied it. */
-static void fail_all(struct wallet_op **ops, int n, int code)
+static void fail_all(struct wd_op **ops, int n, int code)
 {
     for (int i = 0; i < n; i++) {
-        wd_body_release(&ops[i]->reply);
+        wd_envelope_release(&ops[i]->reply);
         wd_envelope_error(&ops[i]->reply, ops[i]->memo.lost_commit ? -WD_E_OUTCOME_UNKNOWN : code,
                           NULL);
         ops[i]->replayed = false;
@@ -712,11 +709,11 @@ static void fail_all(struct wallet_op **ops, int n, int code)
  * unknown, tries at the connection's back-off until deadline_ns (the batch must run again to
  * learn it). Gives up at once when c was interrupted (the process is stopping).
  */
-static int reconnect(struct db_conn *c, int64_t deadline_ns, struct wd_error *err)
+static int reconnect(struct wd_conn *c, int64_t deadline_ns, struct wd_error *err)
 {
     int rc;
 
-    while ((rc = db_conn_open(c, err)) < 0 && !db_conn_interrupted(c)) {
+    while ((rc = wd_conn_open(c, err)) < 0 && !wd_conn_interrupted(c)) {
         int64_t now = wd_clock_mono_ns();
         if (now >= deadline_ns)
             break;
@@ -731,7 +728,7 @@ static bool must_retry(int rc)
     return rc == -WD_E_DB_RETRY || rc == -WD_E_DB_UNAVAILABLE;
 }
 
-void wallet_batch_run(struct wallet_batch *b, struct db_conn *c, struct wallet_op **ops, int n)
+void wd_batch_run(struct wd_batch *b, struct wd_conn *c, struct wd_op **ops, int n)
 {
     struct wd_error err = {0};
     int64_t resolve_until = 0; /* while a lost COMMIT is unresolved: when to give up */
@@ -750,7 +747,7 @@ void wallet_batch_run(struct wallet_batch *b, struct db_conn *c, struct wallet_o
             break;
         if (b->commit_lost && !resolve_until) {
             resolve_until = wd_clock_mono_ns() + b->resolve_ns;
-            wd_warn("batch of %d: COMMIT sent, answer lost (%s); resolving", n, err.message);
+            wd_log_warn("batch of %d: COMMIT sent, answer lost (%s); resolving", n, err.message);
         }
         if (rc == -WD_E_DB_UNAVAILABLE && reconnect(c, resolve_until ? resolve_until : 0, &err) < 0)
             break;
@@ -758,15 +755,15 @@ void wallet_batch_run(struct wallet_batch *b, struct db_conn *c, struct wallet_o
     for (int i = 0; i < b->n; i++)
         item_reset(&b->items[i], ops[i]);
     if (!must_retry(rc) && n > 1) {
-        wd_warn("batch of %d failed (%s); running its operations one by one", n, err.message);
+        wd_log_warn("batch of %d failed (%s); running its operations one by one", n, err.message);
         for (int i = 0; i < n; i++)
-            wallet_batch_run(b, c, &ops[i], 1);
+            wd_batch_run(b, c, &ops[i], 1);
         return;
     }
     if (resolve_until)
-        wd_error("batch of %d: outcome unknown after %d s: %s", n,
-                 (int)(b->resolve_ns / 1000000000LL), err.message);
+        wd_log_error("batch of %d: outcome unknown after %d s: %s", n,
+                     (int)(b->resolve_ns / 1000000000LL), err.message);
     else
-        wd_error("write failed: %s", err.message);
+        wd_log_error("write failed: %s", err.message);
     fail_all(ops, n, rc);
 }

@@ -11,7 +11,7 @@
  * which idempotency makes safe; a COMMIT whose answer was lost is resolved by that retry (the ops
  * recognise what they committed) or answered 503 OUTCOME_UNKNOWN; an unexpected SQL error re-runs
  * each op alone so only the broken one fails.
- * Thread-safety: a struct wallet_batch is scratch for one writer thread.
+ * Thread-safety: a struct wd_batch is scratch for one writer thread.
  */
 #ifndef WD_WALLET_BATCH_H
 #define WD_WALLET_BATCH_H
@@ -19,17 +19,17 @@
 #include "db/conn.h"
 #include "wallet/op.h"
 
-struct wallet_batch;
+struct wd_batch;
 
 /* A batch's scratch; a lost COMMIT is resolved for at most resolve_timeout_s seconds. */
-struct wallet_batch *wallet_batch_new(int resolve_timeout_s);
-void wallet_batch_free(struct wallet_batch *b);
+struct wd_batch *wd_batch_new(int resolve_timeout_s);
+void wd_batch_free(struct wd_batch *b);
 
 /*
- * Runs ops[0..n) (1 <= n <= LEDGER_BATCH_MAX, all write kinds for the shard c belongs to).
+ * Runs ops[0..n) (1 <= n <= WD_BATCH_MAX, all write kinds for the shard c belongs to).
  * Every op gets its reply (a success, a refusal or a 5xx); done is not called here. Each op's
  * memo must have been zeroed when it was submitted (it carries what its earlier attempts did).
  */
-void wallet_batch_run(struct wallet_batch *b, struct db_conn *c, struct wallet_op **ops, int n);
+void wd_batch_run(struct wd_batch *b, struct wd_conn *c, struct wd_op **ops, int n);
 
 #endif

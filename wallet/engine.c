@@ -27,7 +27,7 @@
 struct queue {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct wallet_op *head, *tail;
+    struct wd_op *head, *tail;
     int len;
     bool stopping;
 };
@@ -37,24 +37,24 @@ struct shard_exec;
 struct exec_thread {
     pthread_t tid;
     struct shard_exec *shard;
-    struct db_conn conn;
+    struct wd_conn conn;
     bool started;
     atomic_bool busy; /* holds ops taken from its queue; set under the queue's lock */
 };
 
 struct shard_exec {
-    struct wallet_engine *engine;
+    struct wd_engine *engine;
     int index;
     struct queue writes, reads;
     struct exec_thread *writers, *readers;
     int nwriters, nreaders;
 };
 
-struct wallet_engine {
+struct wd_engine {
     const struct wd_config *cfg;
     int nshards;
     struct shard_exec *shards;
-    struct wallet_inflight *inflight;
+    struct wd_inflight *inflight;
 };
 
 static void queue_init(struct queue *q)
@@ -70,7 +70,7 @@ static void queue_destroy(struct queue *q)
     pthread_cond_destroy(&q->cv);
 }
 
-static int queue_push(struct queue *q, struct wallet_op *op)
+static int queue_push(struct queue *q, struct wd_op *op)
 {
     pthread_mutex_lock(&q->mu);
     if (q->stopping || q->len >= QUEUE_MAX) {
@@ -91,14 +91,14 @@ static int queue_push(struct queue *q, struct wallet_op *op)
 }
 
 /* Takes up to max ops, waiting while the queue is empty. 0 ops means: stop. Locked by caller. */
-static int queue_take_locked(struct queue *q, struct wallet_op **out, int max)
+static int queue_take_locked(struct queue *q, struct wd_op **out, int max)
 {
     int n = 0;
 
     while (!q->head && !q->stopping)
         pthread_cond_wait(&q->cv, &q->mu);
     if (q->stopping)
-        return 0; /* whatever is left is answered by wallet_engine_shutdown */
+        return 0; /* whatever is left is answered by wd_engine_shutdown */
     while (q->head && n < max) {
         out[n++] = q->head;
         q->head = q->head->next;
@@ -110,8 +110,7 @@ static int queue_take_locked(struct queue *q, struct wallet_op **out, int max)
 }
 
 /* Waits up to window_us for the batch to fill, then takes more. Locked by caller. */
-static int queue_top_up_locked(
-    struct queue *q, struct wallet_op **out, int n, int max, int window_us)
+static int queue_top_up_locked(struct queue *q, struct wd_op **out, int n, int max, int window_us)
 {
     struct timespec deadline;
 
@@ -130,10 +129,10 @@ static int queue_top_up_locked(
     return n;
 }
 
-static void complete(struct wallet_engine *e, struct wallet_op *op)
+static void complete(struct wd_engine *e, struct wd_op *op)
 {
     if (op->has_idem)
-        wallet_inflight_remove(e->inflight, op->tenant, wallet_op_key_scope(op), op->idem_key);
+        wd_inflight_remove(e->inflight, op->tenant, wd_op_key_scope(op), op->idem_key);
     op->done(op);
 }
 
@@ -142,11 +141,11 @@ static void *writer_main(void *arg)
     struct exec_thread *t = arg;
     struct shard_exec *s = t->shard;
     const struct wd_config *cfg = s->engine->cfg;
-    struct wallet_batch *batch = wallet_batch_new(cfg->resolve_timeout_s);
-    struct wallet_op *ops[LEDGER_BATCH_MAX];
+    struct wd_batch *batch = wd_batch_new(cfg->resolve_timeout_s);
+    struct wd_op *ops[WD_BATCH_MAX];
 
     if (!batch) {
-        wd_error("shard %d writer: out of memory", s->index);
+        wd_log_error("shard %d writer: out of memory", s->index);
         return NULL;
     }
     for (;;) {
@@ -159,68 +158,68 @@ static void *writer_main(void *arg)
         if (n == 0)
             break;
         wd_metrics_db_conns(1, 0);
-        wallet_batch_run(batch, &t->conn, ops, n);
+        wd_batch_run(batch, &t->conn, ops, n);
         wd_metrics_db_conns(-1, 0);
         for (int i = 0; i < n; i++)
             complete(s->engine, ops[i]);
         atomic_store(&t->busy, false);
     }
-    wallet_batch_free(batch);
+    wd_batch_free(batch);
     return NULL;
 }
 
 /* ---- reads --------------------------------------------------------------------------------- */
 
-static int read_wallet(struct db_conn *c,
-                       struct wallet_op *op,
-                       struct ledger_wallet *w,
+static int read_wallet(struct wd_conn *c,
+                       struct wd_op *op,
+                       struct wd_wallet *w,
                        struct wd_error *err)
 {
-    int rc = ledger_get_wallet(c, op->wallet_id, w, err);
+    int rc = wd_ledger_get_wallet(c, op->wallet_id, w, err);
 
     if (rc == 0 && strcmp(w->tenant, op->tenant) != 0)
         rc = wd_error_set(err, -WD_E_NOT_FOUND, NULL); /* never reveal another tenant's wallet */
     return rc;
 }
 
-static int read_list(struct db_conn *c, struct wallet_op *op, json_t **data, struct wd_error *err)
+static int read_list(struct wd_conn *c, struct wd_op *op, json_t **data, struct wd_error *err)
 {
-    struct ledger_wallet *rows = malloc(LIST_MAX * sizeof(*rows));
+    struct wd_wallet *rows = malloc(LIST_MAX * sizeof(*rows));
     int n = 0;
 
     if (!rows)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    int rc = ledger_list_wallets(c, op->tenant, op->account_id, rows, LIST_MAX, &n, err);
+    int rc = wd_ledger_list_wallets(c, op->tenant, op->account_id, rows, LIST_MAX, &n, err);
     if (rc == 0) {
         json_t *list = json_array();
         for (int i = 0; i < n; i++)
-            json_array_append_new(list, render_wallet(&rows[i]));
+            json_array_append_new(list, wd_render_wallet(&rows[i]));
         *data = json_pack("{s:s, s:o}", "accountId", op->account_id, "wallets", list);
     }
     free(rows);
     return rc;
 }
 
-static int read_page(struct db_conn *c, struct wallet_op *op, json_t **data, struct wd_error *err)
+static int read_page(struct wd_conn *c, struct wd_op *op, json_t **data, struct wd_error *err)
 {
-    struct ledger_wallet w;
+    struct wd_wallet w;
     int rc = read_wallet(c, op, &w, err);
 
     if (rc < 0)
         return rc;
-    struct ledger_entry *rows = malloc((size_t)(op->limit + 1) * sizeof(*rows));
+    struct wd_entry *rows = malloc((size_t)(op->limit + 1) * sizeof(*rows));
     int n = 0;
     if (!rows)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    rc = ledger_page(c, op->wallet_id, op->cursor, rows, op->limit + 1, &n, err);
+    rc = wd_ledger_page(c, op->wallet_id, op->cursor, rows, op->limit + 1, &n, err);
     if (rc == 0) {
         json_t *list = json_array();
         for (int i = 0; i < n && i < op->limit; i++)
-            json_array_append_new(list, render_entry(&rows[i]));
+            json_array_append_new(list, wd_render_entry(&rows[i]));
         char cursor[32];
         json_t *next = json_null();
         if (n > op->limit) {
-            render_cursor(rows[op->limit - 1].id, cursor);
+            wd_render_cursor(rows[op->limit - 1].id, cursor);
             json_decref(next);
             next = json_string(cursor);
         }
@@ -234,43 +233,40 @@ static int read_page(struct db_conn *c, struct wallet_op *op, json_t **data, str
 /* One shard's part of a search by reference (see search_submit): the op a reader runs, and the
  * rows it found, kept as rows until the parts are merged. */
 struct search_part {
-    struct wallet_op op; /* first: readers are handed &part->op */
-    struct ledger_txn *rows;
+    struct wd_op op; /* first: readers are handed &part->op */
+    struct wd_txn *rows;
     int n;
 };
 
 /* Reads one shard's rows of a search: at most limit + 1, so the merge knows if there are more. */
-static int read_reference(struct db_conn *c, struct search_part *part, struct wd_error *err)
+static int read_reference(struct wd_conn *c, struct search_part *part, struct wd_error *err)
 {
-    struct wallet_op *op = &part->op;
+    struct wd_op *op = &part->op;
 
     if (!part->rows && !(part->rows = malloc((size_t)(op->limit + 1) * sizeof(*part->rows))))
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    return ledger_find_by_reference(c, op->tenant, op->reference_id, part->rows, op->limit + 1,
-                                    &part->n, err);
+    return wd_ledger_find_by_reference(c, op->tenant, op->reference_id, part->rows, op->limit + 1,
+                                       &part->n, err);
 }
 
-static int run_read_once(struct db_conn *c,
-                         struct wallet_op *op,
-                         json_t **data,
-                         struct wd_error *err)
+static int run_read_once(struct wd_conn *c, struct wd_op *op, json_t **data, struct wd_error *err)
 {
-    struct ledger_wallet w;
-    struct ledger_txn t;
+    struct wd_wallet w;
+    struct wd_txn t;
     int rc;
 
     switch (op->kind) {
     case WALLET_OP_GET_WALLET:
         rc = read_wallet(c, op, &w, err);
         if (rc == 0)
-            *data = render_wallet(&w);
+            *data = wd_render_wallet(&w);
         return rc;
     case WALLET_OP_GET_TXN:
-        rc = ledger_get_txn(c, op->txn_id, &t, err);
+        rc = wd_ledger_get_txn(c, op->txn_id, &t, err);
         if (rc == 0 && strcmp(t.tenant, op->tenant) != 0)
             rc = wd_error_set(err, -WD_E_NOT_FOUND, NULL);
         if (rc == 0)
-            *data = render_txn(&t);
+            *data = wd_render_txn(&t);
         return rc;
     case WALLET_OP_LIST_WALLETS:
         return read_list(c, op, data, err);
@@ -283,7 +279,7 @@ static int run_read_once(struct db_conn *c,
     }
 }
 
-static void run_read(struct db_conn *c, struct wallet_op *op)
+static void run_read(struct wd_conn *c, struct wd_op *op)
 {
     struct wd_error err = {0};
     json_t *data = NULL;
@@ -291,14 +287,14 @@ static void run_read(struct db_conn *c, struct wallet_op *op)
 
     if (rc == -WD_E_DB_UNAVAILABLE && !c->mysql) /* a stale connection: one fresh try */
         rc = run_read_once(c, op, &data, &err);
-    wd_body_release(&op->reply);
+    wd_envelope_release(&op->reply);
     if (rc == 0 && op->kind == WALLET_OP_FIND_REFERENCE)
         return;
     if (rc == 0)
         rc = wd_envelope_success(&op->reply, 200, data);
     if (rc < 0) {
-        if (wd_code_status(rc) >= 500)
-            wd_warn("read failed: %s", err.message);
+        if (wd_error_status(rc) >= 500)
+            wd_log_warn("read failed: %s", err.message);
         wd_envelope_error(&op->reply, rc, NULL);
     }
 }
@@ -312,7 +308,7 @@ static void run_read(struct db_conn *c, struct wallet_op *op)
  * op. If any shard fails, the search fails: a partial answer would look like a complete one.
  */
 struct search {
-    struct wallet_op *parent;
+    struct wd_op *parent;
     atomic_int pending; /* parts not finished, plus one held by the submitter */
     int nparts;
     struct search_part parts[];
@@ -321,8 +317,8 @@ struct search {
 /* The SQL's own order: created_at DESC, id DESC. */
 static int txn_newer_first(const void *a, const void *b)
 {
-    const struct ledger_txn *x = *(const struct ledger_txn *const *)a;
-    const struct ledger_txn *y = *(const struct ledger_txn *const *)b;
+    const struct wd_txn *x = *(const struct wd_txn *const *)a;
+    const struct wd_txn *y = *(const struct wd_txn *const *)b;
 
     if (x->created_ms != y->created_ms)
         return x->created_ms < y->created_ms ? 1 : -1;
@@ -332,12 +328,12 @@ static int txn_newer_first(const void *a, const void *b)
 /* The parent's reply: the first part's failure, or the merged rows. */
 static void search_merge(struct search *sr)
 {
-    struct wallet_op *op = sr->parent;
+    struct wd_op *op = sr->parent;
     int total = 0;
 
-    wd_body_release(&op->reply);
+    wd_envelope_release(&op->reply);
     for (int i = 0; i < sr->nparts; i++) {
-        struct wallet_op *part = &sr->parts[i].op;
+        struct wd_op *part = &sr->parts[i].op;
         if (part->reply.data) { /* an error envelope: taken over */
             op->reply = part->reply;
             memset(&part->reply, 0, sizeof(part->reply));
@@ -345,7 +341,7 @@ static void search_merge(struct search *sr)
         }
         total += sr->parts[i].n;
     }
-    const struct ledger_txn **all = malloc((size_t)(total ? total : 1) * sizeof(*all));
+    const struct wd_txn **all = malloc((size_t)(total ? total : 1) * sizeof(*all));
     if (!all) {
         wd_envelope_error(&op->reply, -WD_E_NOMEM, NULL);
         return;
@@ -357,7 +353,7 @@ static void search_merge(struct search *sr)
     qsort(all, (size_t)n, sizeof(*all), txn_newer_first);
     json_t *list = json_array();
     for (int i = 0; i < n && i < op->limit; i++)
-        json_array_append_new(list, render_txn(all[i]));
+        json_array_append_new(list, wd_render_txn(all[i]));
     free(all);
     json_t *data = json_pack("{s:s, s:o, s:b}", "referenceId", op->reference_id, "transactions",
                              list, "hasMore", n > op->limit);
@@ -369,7 +365,7 @@ static void search_free(struct search *sr)
 {
     for (int i = 0; i < sr->nparts; i++) {
         free(sr->parts[i].rows);
-        wd_body_release(&sr->parts[i].op.reply);
+        wd_envelope_release(&sr->parts[i].op.reply);
     }
     free(sr);
 }
@@ -379,18 +375,18 @@ static void search_release(struct search *sr)
 {
     if (atomic_fetch_sub(&sr->pending, 1) != 1)
         return;
-    struct wallet_op *parent = sr->parent;
+    struct wd_op *parent = sr->parent;
     search_merge(sr);
     search_free(sr);
     parent->done(parent);
 }
 
-static void search_part_done(struct wallet_op *part)
+static void search_part_done(struct wd_op *part)
 {
     search_release(part->arg);
 }
 
-static int search_submit(struct wallet_engine *e, struct wallet_op *op, struct wd_error *err)
+static int search_submit(struct wd_engine *e, struct wd_op *op, struct wd_error *err)
 {
     struct search *sr = calloc(1, sizeof(*sr) + (size_t)e->nshards * sizeof(sr->parts[0]));
     int queued = 0;
@@ -401,7 +397,7 @@ static int search_submit(struct wallet_engine *e, struct wallet_op *op, struct w
     sr->nparts = e->nshards;
     atomic_init(&sr->pending, e->nshards + 1);
     for (int i = 0; i < sr->nparts; i++) {
-        struct wallet_op *part = &sr->parts[i].op;
+        struct wd_op *part = &sr->parts[i].op;
         memcpy(part->tenant, op->tenant, sizeof(part->tenant));
         memcpy(part->reference_id, op->reference_id, sizeof(part->reference_id));
         part->kind = op->kind;
@@ -412,7 +408,7 @@ static int search_submit(struct wallet_engine *e, struct wallet_op *op, struct w
         part->arg = sr;
     }
     for (int i = 0; i < sr->nparts; i++) {
-        struct wallet_op *part = &sr->parts[i].op;
+        struct wd_op *part = &sr->parts[i].op;
         if (queue_push(&e->shards[i].reads, part) == 0) {
             queued++;
             continue;
@@ -432,7 +428,7 @@ static void *reader_main(void *arg)
 {
     struct exec_thread *t = arg;
     struct shard_exec *s = t->shard;
-    struct wallet_op *op;
+    struct wd_op *op;
 
     for (;;) {
         pthread_mutex_lock(&s->reads.mu);
@@ -464,7 +460,7 @@ static int start_threads(
         struct exec_thread *t = &threads[i];
         t->shard = s;
         /* Reads use the primary until replica routing (with lag awareness) lands. */
-        db_conn_init(&t->conn, &sc->primary, label, writer ? DB_CONN_TRANSACTIONAL : 0,
+        wd_conn_init(&t->conn, &sc->primary, label, writer ? WD_CONN_TRANSACTIONAL : 0,
                      cfg->db_connect_timeout_s, cfg->db_query_timeout_s);
         if (pthread_create(&t->tid, NULL, writer ? writer_main : reader_main, t) != 0)
             return wd_error_set(err, -WD_E_INTERNAL_ERROR, "cannot start a thread");
@@ -474,10 +470,7 @@ static int start_threads(
     return 0;
 }
 
-static int shard_start(struct wallet_engine *e,
-                       struct shard_exec *s,
-                       int index,
-                       struct wd_error *err)
+static int shard_start(struct wd_engine *e, struct shard_exec *s, int index, struct wd_error *err)
 {
     s->engine = e;
     s->index = index;
@@ -497,19 +490,19 @@ static int shard_start(struct wallet_engine *e,
 
 /* Closes q to new ops and answers the ones still queued: none of them ran, so 503
  * SERVICE_UNAVAILABLE says the truth (nothing was done). */
-static void stop_queue(struct wallet_engine *e, struct queue *q)
+static void stop_queue(struct wd_engine *e, struct queue *q)
 {
     pthread_mutex_lock(&q->mu);
     q->stopping = true;
-    struct wallet_op *left = q->head;
+    struct wd_op *left = q->head;
     q->head = q->tail = NULL;
     q->len = 0;
     pthread_cond_broadcast(&q->cv);
     pthread_mutex_unlock(&q->mu);
     while (left) {
-        struct wallet_op *op = left;
+        struct wd_op *op = left;
         left = op->next;
-        wd_body_release(&op->reply);
+        wd_envelope_release(&op->reply);
         wd_envelope_error(&op->reply, -WD_E_SERVICE_UNAVAILABLE, "server is stopping");
         op->replayed = false;
         complete(e, op);
@@ -522,7 +515,7 @@ static void end_threads(struct exec_thread *threads, int n)
 {
     for (int i = 0; threads && i < n; i++) {
         if (threads[i].started && atomic_load(&threads[i].busy))
-            db_conn_interrupt(&threads[i].conn);
+            wd_conn_interrupt(&threads[i].conn);
     }
     for (int i = 0; threads && i < n; i++) {
         if (threads[i].started)
@@ -544,7 +537,7 @@ static void shard_shutdown(struct shard_exec *s)
 static void release_threads(struct exec_thread *threads, int n)
 {
     for (int i = 0; threads && i < n; i++)
-        db_conn_release(&threads[i].conn);
+        wd_conn_release(&threads[i].conn);
     free(threads);
 }
 
@@ -558,26 +551,24 @@ static void shard_free(struct shard_exec *s)
     queue_destroy(&s->reads);
 }
 
-int wallet_engine_start(struct wallet_engine **out,
-                        const struct wd_config *cfg,
-                        struct wd_error *err)
+int wd_engine_start(struct wd_engine **out, const struct wd_config *cfg, struct wd_error *err)
 {
-    struct wallet_engine *e = calloc(1, sizeof(*e));
+    struct wd_engine *e = calloc(1, sizeof(*e));
 
     if (!e)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     e->cfg = cfg;
     e->nshards = cfg->shard_count;
     e->shards = calloc((size_t)e->nshards, sizeof(*e->shards));
-    e->inflight = wallet_inflight_new();
+    e->inflight = wd_inflight_new();
     if (!e->shards || !e->inflight) {
-        wallet_engine_free(e);
+        wd_engine_free(e);
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     }
     for (int i = 0; i < e->nshards; i++) {
         int rc = shard_start(e, &e->shards[i], i, err);
         if (rc < 0) {
-            wallet_engine_free(e);
+            wd_engine_free(e);
             return rc;
         }
     }
@@ -585,39 +576,39 @@ int wallet_engine_start(struct wallet_engine **out,
     return 0;
 }
 
-int wallet_engine_submit(struct wallet_engine *e, struct wallet_op *op, struct wd_error *err)
+int wd_engine_submit(struct wd_engine *e, struct wd_op *op, struct wd_error *err)
 {
     if (op->kind == WALLET_OP_FIND_REFERENCE)
         return search_submit(e, op, err);
     if (op->shard < 0 || op->shard >= e->nshards)
         return wd_error_set(err, -WD_E_INTERNAL_ERROR, "op for unknown shard %d", op->shard);
     if (op->has_idem &&
-        !wallet_inflight_add(e->inflight, op->tenant, wallet_op_key_scope(op), op->idem_key))
+        !wd_inflight_add(e->inflight, op->tenant, wd_op_key_scope(op), op->idem_key))
         return wd_error_set(err, -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS, NULL);
     memset(&op->memo, 0, sizeof(op->memo));
     struct shard_exec *s = &e->shards[op->shard];
-    if (queue_push(wallet_op_is_write(op->kind) ? &s->writes : &s->reads, op) < 0) {
+    if (queue_push(wd_op_is_write(op->kind) ? &s->writes : &s->reads, op) < 0) {
         if (op->has_idem)
-            wallet_inflight_remove(e->inflight, op->tenant, wallet_op_key_scope(op), op->idem_key);
+            wd_inflight_remove(e->inflight, op->tenant, wd_op_key_scope(op), op->idem_key);
         return wd_error_set(err, -WD_E_SERVICE_UNAVAILABLE, "server is overloaded or stopping");
     }
     return 0;
 }
 
-void wallet_engine_shutdown(struct wallet_engine *e)
+void wd_engine_shutdown(struct wd_engine *e)
 {
     for (int i = 0; e && e->shards && i < e->nshards; i++)
         shard_shutdown(&e->shards[i]);
 }
 
-void wallet_engine_free(struct wallet_engine *e)
+void wd_engine_free(struct wd_engine *e)
 {
     if (!e)
         return;
-    wallet_engine_shutdown(e);
+    wd_engine_shutdown(e);
     for (int i = 0; e->shards && i < e->nshards; i++)
         shard_free(&e->shards[i]);
     free(e->shards);
-    wallet_inflight_free(e->inflight);
+    wd_inflight_free(e->inflight);
     free(e);
 }

@@ -7,7 +7,7 @@
  * by reference, whose rows may be on any shard, is read on every shard at once and merged. Also
  * the in-process set of in-flight idempotency keys. HTTP threads never block on a database: they
  * submit and are called back.
- * Thread-safety: wallet_engine_submit may be called from any thread; start, shutdown and free
+ * Thread-safety: wd_engine_submit may be called from any thread; start, shutdown and free
  * from the worker's main thread only.
  */
 #ifndef WD_WALLET_ENGINE_H
@@ -17,12 +17,10 @@
 #include "core/error.h"
 #include "wallet/op.h"
 
-struct wallet_engine;
+struct wd_engine;
 
 /* Starts the executors for every shard in cfg. cfg must outlive the engine. */
-int wallet_engine_start(struct wallet_engine **out,
-                        const struct wd_config *cfg,
-                        struct wd_error *err);
+int wd_engine_start(struct wd_engine **out, const struct wd_config *cfg, struct wd_error *err);
 
 /*
  * Queues op for op->shard; a WALLET_OP_FIND_REFERENCE reads every shard and merges the answers.
@@ -32,7 +30,7 @@ int wallet_engine_start(struct wallet_engine **out,
  * op's (tenant, key), or -WD_E_SERVICE_UNAVAILABLE when the engine is stopping or the shard's queue
  * is full.
  */
-int wallet_engine_submit(struct wallet_engine *e, struct wallet_op *op, struct wd_error *err);
+int wd_engine_submit(struct wd_engine *e, struct wd_op *op, struct wd_error *err);
 
 /*
  * Stops e (for a process that is stopping, after its requests had their time): new ops are
@@ -41,9 +39,9 @@ int wallet_engine_submit(struct wallet_engine *e, struct wallet_op *op, struct w
  * SERVICE_UNAVAILABLE, or OUTCOME_UNKNOWN after a lost COMMIT), and the threads are joined.
  * When it returns, every op ever submitted has had done called. Idempotent; e stays valid.
  */
-void wallet_engine_shutdown(struct wallet_engine *e);
+void wd_engine_shutdown(struct wd_engine *e);
 
 /* Shuts e down if that was not done yet, and frees it. */
-void wallet_engine_free(struct wallet_engine *e);
+void wd_engine_free(struct wd_engine *e);
 
 #endif

@@ -16,7 +16,7 @@ struct node {
     struct node *next;
 };
 
-struct wallet_inflight {
+struct wd_inflight {
     pthread_mutex_t mu;
     struct node *buckets[NBUCKETS];
 };
@@ -37,16 +37,16 @@ static unsigned bucket_of(const unsigned char digest[16])
     return ((unsigned)digest[0] << 8 | digest[1]) % NBUCKETS;
 }
 
-struct wallet_inflight *wallet_inflight_new(void)
+struct wd_inflight *wd_inflight_new(void)
 {
-    struct wallet_inflight *set = calloc(1, sizeof(*set));
+    struct wd_inflight *set = calloc(1, sizeof(*set));
 
     if (set)
         pthread_mutex_init(&set->mu, NULL);
     return set;
 }
 
-void wallet_inflight_free(struct wallet_inflight *set)
+void wd_inflight_free(struct wd_inflight *set)
 {
     if (!set)
         return;
@@ -62,10 +62,10 @@ void wallet_inflight_free(struct wallet_inflight *set)
     free(set);
 }
 
-bool wallet_inflight_add(struct wallet_inflight *set,
-                         const char *tenant,
-                         const char *scope,
-                         const char *key)
+bool wd_inflight_add(struct wd_inflight *set,
+                     const char *tenant,
+                     const char *scope,
+                     const char *key)
 {
     struct node *fresh = malloc(sizeof(*fresh));
 
@@ -87,10 +87,10 @@ bool wallet_inflight_add(struct wallet_inflight *set,
     return true;
 }
 
-void wallet_inflight_remove(struct wallet_inflight *set,
-                            const char *tenant,
-                            const char *scope,
-                            const char *key)
+void wd_inflight_remove(struct wd_inflight *set,
+                        const char *tenant,
+                        const char *scope,
+                        const char *key)
 {
     unsigned char digest[16];
     struct node *gone = NULL;

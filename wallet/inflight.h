@@ -6,7 +6,7 @@
  * IDEMPOTENCY_KEY_IN_PROGRESS at once, without touching the database. It is only a fast path:
  * across processes and pods the database's unique key on (tenant, scope, key) is what decides,
  * and a duplicate arriving at another pod waits for the first to commit and then gets its
- * replay. The scope is the resource the key is for (wallet_op_key_scope). Keys are stored as
+ * replay. The scope is the resource the key is for (wd_op_key_scope). Keys are stored as
  * BLAKE2b digests of (tenant, scope, key).
  * Thread-safe (one mutex).
  */
@@ -15,21 +15,21 @@
 
 #include <stdbool.h>
 
-struct wallet_inflight;
+struct wd_inflight;
 
-struct wallet_inflight *wallet_inflight_new(void);
-void wallet_inflight_free(struct wallet_inflight *set);
+struct wd_inflight *wd_inflight_new(void);
+void wd_inflight_free(struct wd_inflight *set);
 
 /* Adds (tenant, scope, key); false if it is already there (or memory ran out). */
-bool wallet_inflight_add(struct wallet_inflight *set,
-                         const char *tenant,
-                         const char *scope,
-                         const char *key);
+bool wd_inflight_add(struct wd_inflight *set,
+                     const char *tenant,
+                     const char *scope,
+                     const char *key);
 
 /* Removes (tenant, scope, key), which must have been added. */
-void wallet_inflight_remove(struct wallet_inflight *set,
-                            const char *tenant,
-                            const char *scope,
-                            const char *key);
+void wd_inflight_remove(struct wd_inflight *set,
+                        const char *tenant,
+                        const char *scope,
+                        const char *key);
 
 #endif

@@ -16,12 +16,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define WALLET_TENANT_MAX    64
-#define WALLET_REFERENCE_MAX 64
-#define WALLET_IDEM_KEY_MAX  255
-#define WALLET_HASH_LEN      32
+#define WD_TENANT_MAX    64
+#define WD_REFERENCE_MAX 64
+#define WD_IDEM_KEY_MAX  255
+#define WD_HASH_LEN      32
 
-enum wallet_op_kind {
+enum wd_op_kind {
     /* movements and other writes: run on the shard primary, batched */
     WALLET_OP_CREATE_WALLET = 0,
     WALLET_OP_CREDIT,
@@ -36,22 +36,22 @@ enum wallet_op_kind {
     WALLET_OP_GET_TXN,
     WALLET_OP_LEDGER,
     WALLET_OP_FIND_REFERENCE, /* the tenant's transactions with a referenceId, on every shard */
-    WALLET_OP_KIND_COUNT
+    WD_OP_KIND_COUNT
 };
 
 /* op->shard of an op that reads every shard (WALLET_OP_FIND_REFERENCE); says so to the reader. */
-#define WALLET_ALL_SHARDS (-1)
+#define WD_OP_ALL_SHARDS (-1)
 
-static inline bool wallet_op_is_write(enum wallet_op_kind kind)
+static inline bool wd_op_is_write(enum wd_op_kind kind)
 {
     return kind <= WALLET_OP_EXPIRE;
 }
 
-struct wallet_op;
-typedef void (*wallet_op_done_fn)(struct wallet_op *op);
+struct wd_op;
+typedef void (*wd_op_done_fn)(struct wd_op *op);
 
 /* Most lost COMMITs remembered per write op (its batch's tries, then its tries alone). */
-#define WALLET_OP_LOST_MAX 8
+#define WD_OP_LOST_MAX 8
 
 /*
  * What the group commit (wallet/batch) remembers of a write op across its attempts, so that a
@@ -59,34 +59,34 @@ typedef void (*wallet_op_done_fn)(struct wallet_op *op);
  * one ID, and the replies stored with its key by lost COMMITs are known by digest. Reset by the
  * engine when the op is submitted.
  */
-struct wallet_op_memo {
-    char made_id[SHARD_ID_LEN + 1]; /* the wallet or transaction the op creates ("" = none yet) */
+struct wd_op_memo {
+    char made_id[WD_ID_LEN + 1]; /* the wallet or transaction the op creates ("" = none yet) */
     bool lost_commit; /* a COMMIT with the op in it lost its answer: it may have committed */
     int nlost;
-    unsigned char lost_reply[WALLET_OP_LOST_MAX][16]; /* digests of what those COMMITs stored */
+    unsigned char lost_reply[WD_OP_LOST_MAX][16]; /* digests of what those COMMITs stored */
 };
 
-struct wallet_op {
-    enum wallet_op_kind kind;
+struct wd_op {
+    enum wd_op_kind kind;
     int shard; /* set by the submitter from the ID's or account's bucket */
 
-    char tenant[WALLET_TENANT_MAX + 1];
+    char tenant[WD_TENANT_MAX + 1];
 
     /* idempotency: key as sent, and a hash of the canonical request */
     bool has_idem;
-    char idem_key[WALLET_IDEM_KEY_MAX + 1];
-    unsigned char request_hash[WALLET_HASH_LEN];
+    char idem_key[WD_IDEM_KEY_MAX + 1];
+    unsigned char request_hash[WD_HASH_LEN];
 
     /* inputs; which ones are used depends on kind */
-    char wallet_id[SHARD_ID_LEN + 1];
-    char txn_id[SHARD_ID_LEN + 1];
-    char account_id[SHARD_ACCOUNT_ID_MAX + 1];
+    char wallet_id[WD_ID_LEN + 1];
+    char txn_id[WD_ID_LEN + 1];
+    char account_id[WD_ACCOUNT_MAX + 1];
     uint32_t bucket; /* of the account (create wallet) or wallet (new transactions) */
     char currency[4];
     bool has_currency;
     int64_t amount;
     bool has_amount;
-    char reference_id[WALLET_REFERENCE_MAX + 1];
+    char reference_id[WD_REFERENCE_MAX + 1];
     int64_t expires_in_s;
     int limit;       /* ledger page size; most transactions a reference search returns */
     uint64_t cursor; /* ledger: entries with id < cursor; 0 = from the newest */
@@ -97,13 +97,13 @@ struct wallet_op {
     bool replayed;        /* reply is a stored idempotent answer */
 
     /* completion: called exactly once, from an engine thread */
-    wallet_op_done_fn done;
+    wd_op_done_fn done;
     void *arg;
 
     /* engine bookkeeping */
-    struct wallet_op *next;
+    struct wd_op *next;
     int64_t enqueued_ns;
-    struct wallet_op_memo memo;
+    struct wd_op_memo memo;
 };
 
 /*
@@ -112,7 +112,7 @@ struct wallet_op {
  * that a wallet create names. The same key sent for another resource is another request,
  * wherever either lives; the key's record is on that resource's shard (docs/API.md).
  */
-static inline const char *wallet_op_key_scope(const struct wallet_op *op)
+static inline const char *wd_op_key_scope(const struct wd_op *op)
 {
     switch (op->kind) {
     case WALLET_OP_CREATE_WALLET:

@@ -21,7 +21,7 @@ static json_t *timestamp(int64_t ms)
     return json_string(text);
 }
 
-json_t *render_wallet(const struct ledger_wallet *w)
+json_t *wd_render_wallet(const struct wd_wallet *w)
 {
     json_t *o = json_object();
 
@@ -30,7 +30,7 @@ json_t *render_wallet(const struct ledger_wallet *w)
     json_object_set_new(o, "id", json_string(w->id));
     json_object_set_new(o, "accountId", json_string(w->account));
     json_object_set_new(o, "currency", json_string(w->currency));
-    json_object_set_new(o, "status", json_string(ledger_wallet_status_name(w->status)));
+    json_object_set_new(o, "status", json_string(wd_ledger_wallet_status_name(w->status)));
     json_object_set_new(o, "balance", json_integer(w->balance));
     json_object_set_new(o, "held", json_integer(w->held));
     json_object_set_new(o, "available", json_integer(w->balance - w->held));
@@ -39,7 +39,7 @@ json_t *render_wallet(const struct ledger_wallet *w)
     return o;
 }
 
-json_t *render_txn(const struct ledger_txn *t)
+json_t *wd_render_txn(const struct wd_txn *t)
 {
     json_t *o = json_object();
 
@@ -47,8 +47,8 @@ json_t *render_txn(const struct ledger_txn *t)
         return NULL;
     json_object_set_new(o, "id", json_string(t->id));
     json_object_set_new(o, "walletId", json_string(t->wallet_id));
-    json_object_set_new(o, "type", json_string(ledger_txn_type_name(t->type)));
-    json_object_set_new(o, "status", json_string(ledger_txn_status_name(t->status)));
+    json_object_set_new(o, "type", json_string(wd_ledger_txn_type_name(t->type)));
+    json_object_set_new(o, "status", json_string(wd_ledger_txn_status_name(t->status)));
     json_object_set_new(o, "amount", json_integer(t->amount));
     json_object_set_new(o, "capturedAmount", t->captured ? json_integer(t->captured) : json_null());
     json_object_set_new(o, "currency", json_string(t->currency));
@@ -59,7 +59,7 @@ json_t *render_txn(const struct ledger_txn *t)
     return o;
 }
 
-json_t *render_entry(const struct ledger_entry *e)
+json_t *wd_render_entry(const struct wd_entry *e)
 {
     char id[24];
     json_t *o = json_object();
@@ -69,7 +69,7 @@ json_t *render_entry(const struct ledger_entry *e)
     snprintf(id, sizeof(id), "%llu", (unsigned long long)e->id);
     json_object_set_new(o, "id", json_string(id));
     json_object_set_new(o, "transactionId", json_string(e->txn_id));
-    json_object_set_new(o, "type", json_string(ledger_entry_type_name(e->type)));
+    json_object_set_new(o, "type", json_string(wd_ledger_entry_type_name(e->type)));
     json_object_set_new(o, "amount", json_integer(e->amount));
     json_object_set_new(o, "heldChange", json_integer(e->held_delta));
     json_object_set_new(o, "balanceAfter", json_integer(e->balance_after));
@@ -83,7 +83,7 @@ json_t *render_entry(const struct ledger_entry *e)
  * A cursor is base64url("v1." + decimal id): opaque to clients, versioned so its contents can
  * change without breaking the ones they hold.
  */
-void render_cursor(uint64_t id, char out[32])
+void wd_render_cursor(uint64_t id, char out[32])
 {
     char plain[24];
     int len = snprintf(plain, sizeof(plain), "v1.%llu", (unsigned long long)id);
@@ -92,7 +92,7 @@ void render_cursor(uint64_t id, char out[32])
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
-int render_parse_cursor(const char *text, uint64_t *id)
+int wd_render_parse_cursor(const char *text, uint64_t *id)
 {
     unsigned char plain[24];
     size_t len = 0;

@@ -10,7 +10,7 @@
 
 /* Applies a change to (balance, held) if the result keeps every invariant; fills entry. */
 static int apply(
-    struct ledger_wallet *w, int type, int64_t dbalance, int64_t dheld, struct ledger_entry *entry)
+    struct wd_wallet *w, int type, int64_t dbalance, int64_t dheld, struct wd_entry *entry)
 {
     int64_t balance, held;
 
@@ -31,62 +31,56 @@ static int apply(
     return 0;
 }
 
-int rules_credit(struct ledger_wallet *w, int64_t amount, struct ledger_entry *entry)
+int wd_rules_credit(struct wd_wallet *w, int64_t amount, struct wd_entry *entry)
 {
     if (!wd_money_amount_valid(amount))
         return -WD_E_INVALID_AMOUNT;
-    return apply(w, LEDGER_ENTRY_CREDIT, amount, 0, entry);
+    return apply(w, WD_ENTRY_CREDIT, amount, 0, entry);
 }
 
-int rules_authorize(struct ledger_wallet *w,
-                    int64_t amount,
-                    const char *currency,
-                    struct ledger_entry *entry)
+int wd_rules_authorize(struct wd_wallet *w,
+                       int64_t amount,
+                       const char *currency,
+                       struct wd_entry *entry)
 {
     if (!wd_money_amount_valid(amount))
         return -WD_E_INVALID_AMOUNT;
     if (currency && strcmp(currency, w->currency) != 0)
         return -WD_E_CURRENCY_MISMATCH;
-    return apply(w, LEDGER_ENTRY_HOLD, 0, amount, entry);
+    return apply(w, WD_ENTRY_HOLD, 0, amount, entry);
 }
 
-int rules_debit(struct ledger_wallet *w, int64_t amount, struct ledger_entry *entry)
+int wd_rules_debit(struct wd_wallet *w, int64_t amount, struct wd_entry *entry)
 {
     if (!wd_money_amount_valid(amount))
         return -WD_E_INVALID_AMOUNT;
-    return apply(w, LEDGER_ENTRY_DEBIT, -amount, 0, entry);
+    return apply(w, WD_ENTRY_DEBIT, -amount, 0, entry);
 }
 
-static bool is_pending_hold(const struct ledger_txn *t)
+static bool is_pending_hold(const struct wd_txn *t)
 {
-    return t->type == LEDGER_TXN_AUTHORIZATION && t->status == LEDGER_TXN_PENDING;
+    return t->type == WD_TXN_AUTHORIZATION && t->status == WD_TXN_PENDING;
 }
 
-bool rules_hold_expired(const struct ledger_txn *t, int64_t now_ms)
+bool wd_rules_hold_expired(const struct wd_txn *t, int64_t now_ms)
 {
     return is_pending_hold(t) && t->expires_ms != 0 && t->expires_ms <= now_ms;
 }
 
-int rules_expire(struct ledger_wallet *w,
-                 struct ledger_txn *t,
-                 int64_t now_ms,
-                 struct ledger_entry *entry)
+int wd_rules_expire(struct wd_wallet *w, struct wd_txn *t, int64_t now_ms, struct wd_entry *entry)
 {
-    if (!rules_hold_expired(t, now_ms))
+    if (!wd_rules_hold_expired(t, now_ms))
         return -WD_E_INVALID_TRANSACTION_STATE;
-    int rc = apply(w, LEDGER_ENTRY_RELEASE, 0, -t->amount, entry);
+    int rc = apply(w, WD_ENTRY_RELEASE, 0, -t->amount, entry);
     if (rc == 0)
-        t->status = LEDGER_TXN_EXPIRED;
+        t->status = WD_TXN_EXPIRED;
     return rc;
 }
 
-int rules_capture(struct ledger_wallet *w,
-                  struct ledger_txn *t,
-                  bool has_amount,
-                  int64_t amount,
-                  struct ledger_entry *entry)
+int wd_rules_capture(
+    struct wd_wallet *w, struct wd_txn *t, bool has_amount, int64_t amount, struct wd_entry *entry)
 {
-    if (t->type == LEDGER_TXN_AUTHORIZATION && t->status == LEDGER_TXN_EXPIRED)
+    if (t->type == WD_TXN_AUTHORIZATION && t->status == WD_TXN_EXPIRED)
         return -WD_E_TRANSACTION_EXPIRED;
     if (!is_pending_hold(t))
         return -WD_E_INVALID_TRANSACTION_STATE;
@@ -95,20 +89,20 @@ int rules_capture(struct ledger_wallet *w,
         return -WD_E_INVALID_AMOUNT;
     if (capture > t->amount)
         return -WD_E_AMOUNT_EXCEEDS_HOLD;
-    int rc = apply(w, LEDGER_ENTRY_CAPTURE, -capture, -t->amount, entry);
+    int rc = apply(w, WD_ENTRY_CAPTURE, -capture, -t->amount, entry);
     if (rc == 0) {
-        t->status = LEDGER_TXN_COMPLETED;
+        t->status = WD_TXN_COMPLETED;
         t->captured = capture;
     }
     return rc;
 }
 
-int rules_void(struct ledger_wallet *w, struct ledger_txn *t, struct ledger_entry *entry)
+int wd_rules_void(struct wd_wallet *w, struct wd_txn *t, struct wd_entry *entry)
 {
     if (!is_pending_hold(t))
         return -WD_E_INVALID_TRANSACTION_STATE;
-    int rc = apply(w, LEDGER_ENTRY_RELEASE, 0, -t->amount, entry);
+    int rc = apply(w, WD_ENTRY_RELEASE, 0, -t->amount, entry);
     if (rc == 0)
-        t->status = LEDGER_TXN_VOIDED;
+        t->status = WD_TXN_VOIDED;
     return rc;
 }

@@ -18,31 +18,28 @@
 #include <stdint.h>
 
 /* Top-up: balance += amount. 0 or -WD_E_BALANCE_LIMIT_EXCEEDED. */
-int rules_credit(struct ledger_wallet *w, int64_t amount, struct ledger_entry *entry);
+int wd_rules_credit(struct wd_wallet *w, int64_t amount, struct wd_entry *entry);
 
 /*
  * Hold: held += amount if available >= amount; currency, when not NULL, must equal the
  * wallet's. 0, -WD_E_CURRENCY_MISMATCH or -WD_E_INSUFFICIENT_FUNDS.
  */
-int rules_authorize(struct ledger_wallet *w,
-                    int64_t amount,
-                    const char *currency,
-                    struct ledger_entry *entry);
+int wd_rules_authorize(struct wd_wallet *w,
+                       int64_t amount,
+                       const char *currency,
+                       struct wd_entry *entry);
 
 /* Direct debit: balance -= amount if available >= amount. 0 or -WD_E_INSUFFICIENT_FUNDS. */
-int rules_debit(struct ledger_wallet *w, int64_t amount, struct ledger_entry *entry);
+int wd_rules_debit(struct wd_wallet *w, int64_t amount, struct wd_entry *entry);
 
 /* True if t is a pending authorization whose expiry is at or before now_ms. */
-bool rules_hold_expired(const struct ledger_txn *t, int64_t now_ms);
+bool wd_rules_hold_expired(const struct wd_txn *t, int64_t now_ms);
 
 /*
  * Expiry: releases t's hold (status EXPIRED, held -= amount). Only for a hold that
- * rules_hold_expired says is due; returns 0, or -WD_E_INVALID_TRANSACTION_STATE otherwise.
+ * wd_rules_hold_expired says is due; returns 0, or -WD_E_INVALID_TRANSACTION_STATE otherwise.
  */
-int rules_expire(struct ledger_wallet *w,
-                 struct ledger_txn *t,
-                 int64_t now_ms,
-                 struct ledger_entry *entry);
+int wd_rules_expire(struct wd_wallet *w, struct wd_txn *t, int64_t now_ms, struct wd_entry *entry);
 
 /*
  * Capture of a pending authorization: amount (or the whole hold when has_amount is false) is
@@ -50,13 +47,10 @@ int rules_expire(struct ledger_wallet *w,
  * -WD_E_INVALID_TRANSACTION_STATE if t is not a pending authorization,
  * -WD_E_AMOUNT_EXCEEDS_HOLD if amount > the hold.
  */
-int rules_capture(struct ledger_wallet *w,
-                  struct ledger_txn *t,
-                  bool has_amount,
-                  int64_t amount,
-                  struct ledger_entry *entry);
+int wd_rules_capture(
+    struct wd_wallet *w, struct wd_txn *t, bool has_amount, int64_t amount, struct wd_entry *entry);
 
 /* Void: releases a pending hold (status VOIDED). -WD_E_INVALID_TRANSACTION_STATE otherwise. */
-int rules_void(struct ledger_wallet *w, struct ledger_txn *t, struct ledger_entry *entry);
+int wd_rules_void(struct wd_wallet *w, struct wd_txn *t, struct wd_entry *entry);
 
 #endif

@@ -23,24 +23,24 @@
 #define PURGE_BATCH  1000
 #define PURGE_ROUNDS 10
 
-struct wallet_sweeper {
+struct wd_sweeper {
     const struct wd_config *cfg;
-    struct wallet_engine *engine;
+    struct wd_engine *engine;
     pthread_t tid;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stopping;
     int pending; /* EXPIRE ops submitted and not done */
-    struct db_conn conns[WD_MAX_SHARDS];
-    struct wallet_op ops[EXPIRE_BATCH];
-    char ids[EXPIRE_BATCH][LEDGER_ID_LEN + 1];
+    struct wd_conn conns[WD_MAX_SHARDS];
+    struct wd_op ops[EXPIRE_BATCH];
+    char ids[EXPIRE_BATCH][WD_ID_LEN + 1];
 };
 
-static void expire_done(struct wallet_op *op)
+static void expire_done(struct wd_op *op)
 {
-    struct wallet_sweeper *s = op->arg;
+    struct wd_sweeper *s = op->arg;
 
-    wd_body_release(&op->reply);
+    wd_envelope_release(&op->reply);
     pthread_mutex_lock(&s->mu);
     if (--s->pending == 0)
         pthread_cond_broadcast(&s->cv);
@@ -48,12 +48,12 @@ static void expire_done(struct wallet_op *op)
 }
 
 /* Submits an EXPIRE op per id and waits until all are done (the ops array is reused). */
-static void expire(struct wallet_sweeper *s, int shard, char (*ids)[LEDGER_ID_LEN + 1], int n)
+static void expire(struct wd_sweeper *s, int shard, char (*ids)[WD_ID_LEN + 1], int n)
 {
     struct wd_error err;
 
     for (int i = 0; i < n; i++) {
-        struct wallet_op *op = &s->ops[i];
+        struct wd_op *op = &s->ops[i];
         memset(op, 0, sizeof(*op));
         op->kind = WALLET_OP_EXPIRE;
         op->shard = shard;
@@ -63,7 +63,7 @@ static void expire(struct wallet_sweeper *s, int shard, char (*ids)[LEDGER_ID_LE
         pthread_mutex_lock(&s->mu);
         s->pending++;
         pthread_mutex_unlock(&s->mu);
-        if (wallet_engine_submit(s->engine, op, &err) < 0)
+        if (wd_engine_submit(s->engine, op, &err) < 0)
             expire_done(op);
     }
     pthread_mutex_lock(&s->mu);
@@ -72,25 +72,25 @@ static void expire(struct wallet_sweeper *s, int shard, char (*ids)[LEDGER_ID_LE
     pthread_mutex_unlock(&s->mu);
 }
 
-static void sweep_shard(struct wallet_sweeper *s, int shard)
+static void sweep_shard(struct wd_sweeper *s, int shard)
 {
     struct wd_error err = {0};
     int n = EXPIRE_BATCH, released = 0, deleted = 0;
     int64_t now = wd_clock_now_ms();
 
     for (int round = 0; round < EXPIRE_ROUNDS && n == EXPIRE_BATCH; round++) {
-        if (ledger_expired_holds(&s->conns[shard], now, s->ids, EXPIRE_BATCH, &n, &err) < 0) {
-            wd_debug("sweeper: shard %d: %s", shard, err.message);
+        if (wd_ledger_expired_holds(&s->conns[shard], now, s->ids, EXPIRE_BATCH, &n, &err) < 0) {
+            wd_log_debug("sweeper: shard %d: %s", shard, err.message);
             return;
         }
         expire(s, shard, s->ids, n);
         released += n;
     }
     if (released > 0)
-        wd_info("sweeper: shard %d: released %d expired holds", shard, released);
+        wd_log_info("sweeper: shard %d: released %d expired holds", shard, released);
     int64_t before = now - (int64_t)s->cfg->idempotency_retention_s * 1000;
     for (int round = 0; round < PURGE_ROUNDS; round++) {
-        if (ledger_purge_keys(&s->conns[shard], before, PURGE_BATCH, &deleted, &err) < 0 ||
+        if (wd_ledger_purge_keys(&s->conns[shard], before, PURGE_BATCH, &deleted, &err) < 0 ||
             deleted < PURGE_BATCH)
             break;
     }
@@ -98,7 +98,7 @@ static void sweep_shard(struct wallet_sweeper *s, int shard)
 
 static void *sweeper_main(void *arg)
 {
-    struct wallet_sweeper *s = arg;
+    struct wd_sweeper *s = arg;
 
     pthread_mutex_lock(&s->mu);
     while (!s->stopping) {
@@ -115,12 +115,12 @@ static void *sweeper_main(void *arg)
     return NULL;
 }
 
-int wallet_sweeper_start(struct wallet_sweeper **out,
-                         const struct wd_config *cfg,
-                         struct wallet_engine *engine,
-                         struct wd_error *err)
+int wd_sweeper_start(struct wd_sweeper **out,
+                     const struct wd_config *cfg,
+                     struct wd_engine *engine,
+                     struct wd_error *err)
 {
-    struct wallet_sweeper *s = calloc(1, sizeof(*s));
+    struct wd_sweeper *s = calloc(1, sizeof(*s));
 
     if (!s)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
@@ -131,7 +131,7 @@ int wallet_sweeper_start(struct wallet_sweeper **out,
     for (int i = 0; i < cfg->shard_count; i++) {
         char label[48];
         snprintf(label, sizeof(label), "shard%d-primary", i);
-        db_conn_init(&s->conns[i], &cfg->shards[i].primary, label, 0, cfg->db_connect_timeout_s,
+        wd_conn_init(&s->conns[i], &cfg->shards[i].primary, label, 0, cfg->db_connect_timeout_s,
                      cfg->db_query_timeout_s);
     }
     if (pthread_create(&s->tid, NULL, sweeper_main, s) != 0) {
@@ -142,7 +142,7 @@ int wallet_sweeper_start(struct wallet_sweeper **out,
     return 0;
 }
 
-void wallet_sweeper_stop(struct wallet_sweeper *s)
+void wd_sweeper_stop(struct wd_sweeper *s)
 {
     if (!s)
         return;
@@ -151,10 +151,10 @@ void wallet_sweeper_stop(struct wallet_sweeper *s)
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     for (int i = 0; i < s->cfg->shard_count; i++) /* a query on a stuck primary ends now */
-        db_conn_interrupt(&s->conns[i]);
+        wd_conn_interrupt(&s->conns[i]);
     pthread_join(s->tid, NULL);
     for (int i = 0; i < s->cfg->shard_count; i++)
-        db_conn_release(&s->conns[i]);
+        wd_conn_release(&s->conns[i]);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);

@@ -16,12 +16,12 @@
 #include "core/error.h"
 #include "wallet/engine.h"
 
-struct wallet_sweeper;
+struct wd_sweeper;
 
-int wallet_sweeper_start(struct wallet_sweeper **out,
-                         const struct wd_config *cfg,
-                         struct wallet_engine *engine,
-                         struct wd_error *err);
-void wallet_sweeper_stop(struct wallet_sweeper *s);
+int wd_sweeper_start(struct wd_sweeper **out,
+                     const struct wd_config *cfg,
+                     struct wd_engine *engine,
+                     struct wd_error *err);
+void wd_sweeper_stop(struct wd_sweeper *s);
 
 #endif

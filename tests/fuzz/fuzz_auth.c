@@ -1,8 +1,8 @@
 /*
- * tests/fuzz/fuzz_auth.c - api_keys_verify on arbitrary Authorization header values, against a
- * small key file loaded once with api_keys_load.
+ * tests/fuzz/fuzz_auth.c - wd_auth_verify on arbitrary Authorization header values, against a
+ * small key file loaded once with wd_auth_load.
  *
- * The keys are fixed (not from api_keys_generate) so runs are reproducible and the corpus can
+ * The keys are fixed (not from wd_auth_generate) so runs are reproducible and the corpus can
  * hold valid headers for the fuzzer to mutate. Input: the header value, cut at a NUL as
  * libmicrohttpd would hand it over. Checked: the answer is 0 exactly when the value is
  * "Bearer " (any case) followed by one of the keys, the tenant is that key's, and a refusal is
@@ -30,7 +30,7 @@ static const struct {
 };
 #define N_KNOWN (sizeof(known) / sizeof(known[0]))
 
-static struct api_keys keys;
+static struct wd_auth keys;
 
 /* Writes the key file (id, tenant, BLAKE2b-256 of the key) and loads it. Once per process. */
 static void load_keys(void)
@@ -49,15 +49,15 @@ static void load_keys(void)
     for (size_t i = 0; i < N_KNOWN; i++) {
         unsigned char hash[32];
         char hex[65];
-        FUZZ_CHECK(strlen(known[i].key) == API_KEY_LEN);
-        crypto_generichash(hash, sizeof(hash), (const unsigned char *)known[i].key, API_KEY_LEN,
+        FUZZ_CHECK(strlen(known[i].key) == WD_AUTH_KEY_LEN);
+        crypto_generichash(hash, sizeof(hash), (const unsigned char *)known[i].key, WD_AUTH_KEY_LEN,
                            NULL, 0);
         sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
         fprintf(f, "%.16s %s %s\n", known[i].key + 4, known[i].tenant, hex);
     }
     FUZZ_CHECK(fclose(f) == 0);
     struct wd_error err = {0};
-    int rc = api_keys_load(&keys, path, &err);
+    int rc = wd_auth_load(&keys, path, &err);
     unlink(path);
     FUZZ_CHECK(rc == 0 && keys.n == N_KNOWN);
     loaded = 1;
@@ -78,7 +78,7 @@ static int presented_key(const char *header)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char header[FUZZ_HEADER_MAX + 1];
-    char tenant[API_TENANT_MAX + 1];
+    char tenant[WD_TENANT_MAX + 1];
 
     if (size > FUZZ_HEADER_MAX)
         return 0;
@@ -86,13 +86,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(header, data, size);
     header[size] = '\0';
     memset(tenant, '#', sizeof(tenant));
-    tenant[API_TENANT_MAX] = '\0';
+    tenant[WD_TENANT_MAX] = '\0';
 
-    int rc = api_keys_verify(&keys, header, tenant, NULL);
+    int rc = wd_auth_verify(&keys, header, tenant, NULL);
     int want = presented_key(header);
     if (want < 0) {
         FUZZ_CHECK(rc == -WD_E_UNAUTHORIZED);
-        for (size_t i = 0; i < API_TENANT_MAX; i++)
+        for (size_t i = 0; i < WD_TENANT_MAX; i++)
             FUZZ_CHECK(tenant[i] == '#');
         return 0;
     }

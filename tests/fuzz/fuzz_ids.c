@@ -1,7 +1,7 @@
 /*
  * tests/fuzz/fuzz_ids.c - the small parsers of IDs and query/header values that come from
- * outside: shard_id_parse (path IDs), render_parse_cursor and api_parse_page (ledger query),
- * api_parse_idempotency_key (headers) and shard_account_id_valid (path account IDs).
+ * outside: wd_id_parse (path IDs), wd_render_parse_cursor and wd_parse_page (ledger query),
+ * wd_parse_idempotency_key (headers) and wd_hash_account_valid (path account IDs).
  *
  * Input: arbitrary bytes, given whole to the length-taking parsers and, cut at the first NUL, to
  * the string ones; for the two-argument parsers the text is split at the first '\n' (the two
@@ -33,56 +33,56 @@ static void check_ids(const char *s, size_t len)
 {
     static const char *const prefixes[] = {"wal_", "txn_"};
 
-    for (int kind = SHARD_ID_WALLET; kind <= SHARD_ID_TXN; kind++) {
+    for (int kind = WD_ID_WALLET; kind <= WD_ID_TXN; kind++) {
         uint32_t bucket = 99999;
-        if (shard_id_parse(s, len, (enum shard_id_kind)kind, &bucket) < 0) {
+        if (wd_id_parse(s, len, (enum wd_id_kind)kind, &bucket) < 0) {
             FUZZ_CHECK(bucket == 99999);
             continue;
         }
-        FUZZ_CHECK(len == SHARD_ID_LEN);
+        FUZZ_CHECK(len == WD_ID_LEN);
         FUZZ_CHECK(memcmp(s, prefixes[kind], 4) == 0);
-        FUZZ_CHECK(is_lower_hex(s + 4, SHARD_ID_LEN - 4));
-        FUZZ_CHECK(bucket < SHARD_BUCKETS);
+        FUZZ_CHECK(is_lower_hex(s + 4, WD_ID_LEN - 4));
+        FUZZ_CHECK(bucket < WD_BUCKETS);
         /* an ID made for that bucket has the same first four hex digits */
-        char made[SHARD_ID_LEN + 1];
-        shard_id_new(made, (enum shard_id_kind)kind, bucket, 0);
+        char made[WD_ID_LEN + 1];
+        wd_id_new(made, (enum wd_id_kind)kind, bucket, 0);
         FUZZ_CHECK(memcmp(made, s, 8) == 0);
     }
 }
 
 static void check_account(const char *s, size_t len)
 {
-    if (!shard_account_id_valid(s, len))
+    if (!wd_hash_account_valid(s, len))
         return;
-    FUZZ_CHECK(len >= 1 && len <= SHARD_ACCOUNT_ID_MAX);
+    FUZZ_CHECK(len >= 1 && len <= WD_ACCOUNT_MAX);
     for (size_t i = 0; i < len; i++)
         FUZZ_CHECK(s[i] != '\0' && strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                           "0123456789_.:-",
                                           s[i]));
-    FUZZ_CHECK(shard_hash_bucket(s, len) < SHARD_BUCKETS);
+    FUZZ_CHECK(wd_hash_bucket(s, len) < WD_BUCKETS);
 }
 
 static void check_cursor(const char *text)
 {
     uint64_t id = 0;
 
-    if (render_parse_cursor(text, &id) < 0)
+    if (wd_render_parse_cursor(text, &id) < 0)
         return;
     FUZZ_CHECK(id >= 1);
     char again[32];
     uint64_t back = 0;
-    render_cursor(id, again);
-    FUZZ_CHECK(render_parse_cursor(again, &back) == 0 && back == id);
+    wd_render_cursor(id, again);
+    FUZZ_CHECK(wd_render_parse_cursor(again, &back) == 0 && back == id);
 }
 
 static void check_idempotency(const char *a, const char *b)
 {
-    static struct wallet_op op;
+    static struct wd_op op;
     struct wd_error err = {0};
 
     for (int required = 0; required <= 1; required++) {
         memset(&op, 0, sizeof(op));
-        int rc = api_parse_idempotency_key(a, b, required, &op, &err);
+        int rc = wd_parse_idempotency_key(a, b, required, &op, &err);
         if (rc < 0) {
             FUZZ_CHECK(rc == -WD_E_INVALID_IDEMPOTENCY_KEY ||
                        (rc == -WD_E_IDEMPOTENCY_KEY_REQUIRED && !a && !b && required));
@@ -95,7 +95,7 @@ static void check_idempotency(const char *a, const char *b)
             continue;
         }
         size_t len = strlen(op.idem_key);
-        FUZZ_CHECK(len >= 1 && len <= WALLET_IDEM_KEY_MAX);
+        FUZZ_CHECK(len >= 1 && len <= WD_IDEM_KEY_MAX);
         for (size_t i = 0; i < len; i++)
             FUZZ_CHECK(op.idem_key[i] >= 0x20 && op.idem_key[i] <= 0x7e);
         FUZZ_CHECK(strcmp(op.idem_key, a ? a : b) == 0);
@@ -105,11 +105,11 @@ static void check_idempotency(const char *a, const char *b)
 
 static void check_page(const char *limit, const char *cursor)
 {
-    static struct wallet_op op;
+    static struct wd_op op;
     struct wd_error err = {0};
 
     memset(&op, 0, sizeof(op));
-    int rc = api_parse_page(limit, cursor, &op, &err);
+    int rc = wd_parse_page(limit, cursor, &op, &err);
     if (rc < 0) {
         FUZZ_CHECK(rc == -WD_E_VALIDATION_ERROR || rc == -WD_E_INVALID_CURSOR);
         FUZZ_CHECK(err.code == rc);

@@ -1,5 +1,5 @@
 /*
- * tests/fuzz/fuzz_parse_body.c - api_parse_body on arbitrary request bodies, for every kind.
+ * tests/fuzz/fuzz_parse_body.c - wd_parse_body on arbitrary request bodies, for every kind.
  *
  * Input: one byte choosing the operation ('w' create wallet, 'c' credit, 'a' authorize,
  * 'd' debit, 'v' void; any other byte modulo 5), then the body. Checked: a refusal is one of the
@@ -19,13 +19,12 @@
 #include <sodium.h>
 #include <string.h>
 
-static const struct api_parse_limits limits = {604800, 2592000};
+static const struct wd_parse_limits limits = {604800, 2592000};
 
-static enum wallet_op_kind pick_kind(uint8_t b)
+static enum wd_op_kind pick_kind(uint8_t b)
 {
-    static const enum wallet_op_kind kinds[] = {WALLET_OP_CREATE_WALLET, WALLET_OP_CREDIT,
-                                                WALLET_OP_AUTHORIZE, WALLET_OP_DEBIT,
-                                                WALLET_OP_VOID};
+    static const enum wd_op_kind kinds[] = {WALLET_OP_CREATE_WALLET, WALLET_OP_CREDIT,
+                                            WALLET_OP_AUTHORIZE, WALLET_OP_DEBIT, WALLET_OP_VOID};
     switch (b) {
     case 'w':
         return WALLET_OP_CREATE_WALLET;
@@ -54,22 +53,22 @@ static void check_refusal(int rc, const struct wd_error *err)
     FUZZ_CHECK(body.status == 400);
     json_t *back = json_loadb(body.data, body.len, JSON_REJECT_DUPLICATES, NULL);
     FUZZ_CHECK(back != NULL);
-    FUZZ_CHECK(strcmp(json_string_value(json_object_get(back, "code")), wd_code_name(rc)) == 0);
+    FUZZ_CHECK(strcmp(json_string_value(json_object_get(back, "code")), wd_error_name(rc)) == 0);
     json_decref(back);
-    wd_body_release(&body);
+    wd_envelope_release(&body);
 }
 
-static void check_id(const char *id, enum shard_id_kind kind, uint32_t bucket)
+static void check_id(const char *id, enum wd_id_kind kind, uint32_t bucket)
 {
     uint32_t parsed;
 
-    FUZZ_CHECK(shard_id_parse(id, strlen(id), kind, &parsed) == 0);
+    FUZZ_CHECK(wd_id_parse(id, strlen(id), kind, &parsed) == 0);
     FUZZ_CHECK(parsed == bucket);
 }
 
-static void check_acceptance(enum wallet_op_kind asked, const struct wallet_op *op)
+static void check_acceptance(enum wd_op_kind asked, const struct wd_op *op)
 {
-    FUZZ_CHECK(op->bucket < SHARD_BUCKETS);
+    FUZZ_CHECK(op->bucket < WD_BUCKETS);
     if (op->has_amount)
         FUZZ_CHECK(wd_money_amount_valid(op->amount));
     if (op->has_currency)
@@ -77,17 +76,17 @@ static void check_acceptance(enum wallet_op_kind asked, const struct wallet_op *
     switch (op->kind) {
     case WALLET_OP_CREATE_WALLET:
         FUZZ_CHECK(asked == WALLET_OP_CREATE_WALLET);
-        FUZZ_CHECK(shard_account_id_valid(op->account_id, strlen(op->account_id)));
-        FUZZ_CHECK(op->bucket == shard_hash_bucket(op->account_id, strlen(op->account_id)));
+        FUZZ_CHECK(wd_hash_account_valid(op->account_id, strlen(op->account_id)));
+        FUZZ_CHECK(op->bucket == wd_hash_bucket(op->account_id, strlen(op->account_id)));
         FUZZ_CHECK(op->has_currency);
         break;
     case WALLET_OP_CREDIT:
     case WALLET_OP_DEBIT:
     case WALLET_OP_AUTHORIZE:
         FUZZ_CHECK(op->kind == asked);
-        check_id(op->wallet_id, SHARD_ID_WALLET, op->bucket);
+        check_id(op->wallet_id, WD_ID_WALLET, op->bucket);
         FUZZ_CHECK(op->has_amount);
-        FUZZ_CHECK(api_parse_reference_valid(op->reference_id, strlen(op->reference_id)));
+        FUZZ_CHECK(wd_parse_reference_valid(op->reference_id, strlen(op->reference_id)));
         if (op->kind == WALLET_OP_AUTHORIZE)
             FUZZ_CHECK(op->expires_in_s >= 1 && op->expires_in_s <= limits.hold_max_s);
         else
@@ -97,7 +96,7 @@ static void check_acceptance(enum wallet_op_kind asked, const struct wallet_op *
     case WALLET_OP_VOID:
         FUZZ_CHECK(op->kind == asked ||
                    (op->kind == WALLET_OP_CAPTURE && asked == WALLET_OP_DEBIT));
-        check_id(op->txn_id, SHARD_ID_TXN, op->bucket);
+        check_id(op->txn_id, WD_ID_TXN, op->bucket);
         FUZZ_CHECK(op->kind == WALLET_OP_CAPTURE || !op->has_amount);
         FUZZ_CHECK(!op->has_currency);
         break;
@@ -135,18 +134,18 @@ static char *reordered(const char *body, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct wallet_op op, again;
+    static struct wd_op op, again;
     struct wd_error err;
 
     if (size < 1)
         return 0;
     FUZZ_CHECK(sodium_init() >= 0);
-    enum wallet_op_kind kind = pick_kind(data[0]);
+    enum wd_op_kind kind = pick_kind(data[0]);
     const char *body = (const char *)data + 1;
     memset(&op, 0, sizeof(op));
     memset(&err, 0, sizeof(err));
     int rc =
-        api_parse_body(kind, "POST", "/api/v1/transactions/x", body, size - 1, &limits, &op, &err);
+        wd_parse_body(kind, "POST", "/api/v1/transactions/x", body, size - 1, &limits, &op, &err);
     if (rc < 0) {
         check_refusal(rc, &err);
         return 0;
@@ -154,14 +153,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(rc == 0);
     check_acceptance(kind, &op);
     memset(&again, 0, sizeof(again));
-    FUZZ_CHECK(api_parse_body(kind, "POST", "/api/v1/transactions/x", body, size - 1, &limits,
-                              &again, &err) == 0);
+    FUZZ_CHECK(wd_parse_body(kind, "POST", "/api/v1/transactions/x", body, size - 1, &limits,
+                             &again, &err) == 0);
     FUZZ_CHECK(memcmp(op.request_hash, again.request_hash, sizeof(op.request_hash)) == 0);
 
     char *text = reordered(body, size - 1);
     memset(&again, 0, sizeof(again));
-    FUZZ_CHECK(api_parse_body(kind, "POST", "/api/v1/transactions/x", text, strlen(text), &limits,
-                              &again, &err) == 0);
+    FUZZ_CHECK(wd_parse_body(kind, "POST", "/api/v1/transactions/x", text, strlen(text), &limits,
+                             &again, &err) == 0);
     FUZZ_CHECK(memcmp(op.request_hash, again.request_hash, sizeof(op.request_hash)) == 0);
     FUZZ_CHECK(again.kind == op.kind && again.amount == op.amount && again.bucket == op.bucket);
     free(text);

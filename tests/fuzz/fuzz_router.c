@@ -1,6 +1,6 @@
 /*
- * tests/fuzz/fuzz_router.c - api_router_match on arbitrary methods and paths, against the
- * product's route table (api_routes).
+ * tests/fuzz/fuzz_router.c - wd_router_match on arbitrary methods and paths, against the
+ * product's route table (wd_handlers_routes).
  *
  * Input: "METHOD PATH" - the bytes before the first space are the method (GET if there is no
  * space), the rest is the path; both are cut at a NUL as libmicrohttpd would hand them over.
@@ -41,7 +41,7 @@ static int allow_lists(const char *allow, const char *method)
     return 0;
 }
 
-static void check_match(const char *method, const char *path, const struct api_match *m)
+static void check_match(const char *method, const char *path, const struct wd_route_match *m)
 {
     size_t pathlen = strlen(path);
 
@@ -58,12 +58,13 @@ static void check_match(const char *method, const char *path, const struct api_m
         return;
     }
     FUZZ_CHECK(m->route != NULL);
-    FUZZ_CHECK(m->route >= api_routes && m->route < api_routes + api_route_count);
+    FUZZ_CHECK(m->route >= wd_handlers_routes &&
+               m->route < wd_handlers_routes + wd_handlers_route_count);
     FUZZ_CHECK(strcmp(m->route->method, method) == 0);
     FUZZ_CHECK(m->nparams == count_params(m->route->pattern));
     FUZZ_CHECK(path[0] == '/');
     for (int i = 0; i < m->nparams; i++) {
-        const struct api_param *p = &m->params[i];
+        const struct wd_route_param *p = &m->params[i];
         FUZZ_CHECK(p->len > 0);
         FUZZ_CHECK(p->ptr > path && p->ptr + p->len <= path + pathlen);
         FUZZ_CHECK(p->ptr[-1] == '/');
@@ -76,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static char method[FUZZ_PATH_MAX + 1], path[FUZZ_PATH_MAX + 1];
     const char *text = (const char *)data;
     const char *space = memchr(text, ' ', size);
-    struct api_match m;
+    struct wd_route_match m;
 
     if (size > FUZZ_PATH_MAX)
         return 0;
@@ -91,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(path, text, size);
         path[size] = '\0';
     }
-    api_router_match(api_routes, api_route_count, method, path, &m);
+    wd_router_match(wd_handlers_routes, wd_handlers_route_count, method, path, &m);
     check_match(method, path, &m);
     return 0;
 }

@@ -37,38 +37,38 @@ static void write_temp(char path[64], const char *text)
 }
 
 /* Loads text as a key file. */
-static int load_text(struct api_keys *keys, const char *text, struct wd_error *err)
+static int load_text(struct wd_auth *keys, const char *text, struct wd_error *err)
 {
     char path[64];
 
     write_temp(path, text);
     wd_error_clear(err);
-    int rc = api_keys_load(keys, path, err);
+    int rc = wd_auth_load(keys, path, err);
     unlink(path);
     return rc;
 }
 
 static void test_generate_format(void **state)
 {
-    char key[API_KEY_LEN + 1], line[256];
+    char key[WD_AUTH_KEY_LEN + 1], line[256];
     struct wd_error err;
 
     (void)state;
-    assert_int_equal(api_keys_generate("acme", key, line, sizeof(line), &err), 0);
+    assert_int_equal(wd_auth_generate("acme", key, line, sizeof(line), &err), 0);
     /* wdk_ + 16 lowercase hex + _ + 43 base64url characters */
-    assert_int_equal(strlen(key), API_KEY_LEN);
+    assert_int_equal(strlen(key), WD_AUTH_KEY_LEN);
     assert_memory_equal(key, "wdk_", 4);
     for (int i = 4; i < 20; i++)
         assert_non_null(strchr("0123456789abcdef", key[i]));
     assert_int_equal(key[20], '_');
-    for (int i = 21; i < API_KEY_LEN; i++)
+    for (int i = 21; i < WD_AUTH_KEY_LEN; i++)
         assert_non_null(
             strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", key[i]));
 
     /* the line: key id, tenant, BLAKE2b-256 of the whole key in hex, newline */
     unsigned char hash[32];
     char hex[65], expect[256];
-    crypto_generichash(hash, sizeof(hash), (const unsigned char *)key, API_KEY_LEN, NULL, 0);
+    crypto_generichash(hash, sizeof(hash), (const unsigned char *)key, WD_AUTH_KEY_LEN, NULL, 0);
     sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
     snprintf(expect, sizeof(expect), "%.16s acme %s\n", key + 4, hex);
     assert_string_equal(line, expect);
@@ -76,15 +76,15 @@ static void test_generate_format(void **state)
     assert_null(strstr(line, key + 21));
 
     /* two keys differ in id and secret */
-    char key2[API_KEY_LEN + 1];
-    assert_int_equal(api_keys_generate("acme", key2, line, sizeof(line), &err), 0);
+    char key2[WD_AUTH_KEY_LEN + 1];
+    assert_int_equal(wd_auth_generate("acme", key2, line, sizeof(line), &err), 0);
     assert_memory_not_equal(key + 4, key2 + 4, 16);
     assert_memory_not_equal(key + 21, key2 + 21, 43);
 }
 
 static void test_generate_refuses_bad_tenants(void **state)
 {
-    char key[API_KEY_LEN + 1], line[256], tenant[80];
+    char key[WD_AUTH_KEY_LEN + 1], line[256], tenant[80];
     struct wd_error err;
 
     (void)state;
@@ -92,27 +92,27 @@ static void test_generate_refuses_bad_tenants(void **state)
                                       "tab\t", "caf\xc3\xa9", "semi;colon"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         wd_error_clear(&err);
-        assert_int_equal(api_keys_generate(bad[i], key, line, sizeof(line), &err),
+        assert_int_equal(wd_auth_generate(bad[i], key, line, sizeof(line), &err),
                          -WD_E_VALIDATION_ERROR);
         assert_int_equal(err.code, -WD_E_VALIDATION_ERROR);
-        assert_false(api_tenant_valid(bad[i]));
+        assert_false(wd_auth_tenant_valid(bad[i]));
     }
     memset(tenant, 't', sizeof(tenant));
     tenant[64] = '\0';
-    assert_true(api_tenant_valid(tenant));
-    assert_int_equal(api_keys_generate(tenant, key, line, sizeof(line), &err), 0);
+    assert_true(wd_auth_tenant_valid(tenant));
+    assert_int_equal(wd_auth_generate(tenant, key, line, sizeof(line), &err), 0);
     tenant[64] = 't';
     tenant[65] = '\0';
-    assert_false(api_tenant_valid(tenant));
-    assert_int_equal(api_keys_generate(tenant, key, line, sizeof(line), &err),
+    assert_false(wd_auth_tenant_valid(tenant));
+    assert_int_equal(wd_auth_generate(tenant, key, line, sizeof(line), &err),
                      -WD_E_VALIDATION_ERROR);
-    assert_true(api_tenant_valid("Acme_Corp.eu-1"));
+    assert_true(wd_auth_tenant_valid("Acme_Corp.eu-1"));
 }
 
 struct fixture {
-    struct api_keys keys;
-    char acme[API_KEY_LEN + 1];
-    char globex[API_KEY_LEN + 1];
+    struct wd_auth keys;
+    char acme[WD_AUTH_KEY_LEN + 1];
+    char globex[WD_AUTH_KEY_LEN + 1];
 };
 
 /* Two tenants' keys in one file, with comments and blank lines around them. */
@@ -124,8 +124,8 @@ static int keys_setup(void **state)
 
     if (!fx)
         return -1;
-    if (api_keys_generate("acme", fx->acme, line1, sizeof(line1), &err) < 0 ||
-        api_keys_generate("globex", fx->globex, line2, sizeof(line2), &err) < 0)
+    if (wd_auth_generate("acme", fx->acme, line1, sizeof(line1), &err) < 0 ||
+        wd_auth_generate("globex", fx->globex, line2, sizeof(line2), &err) < 0)
         return -1;
     /* a line is whitespace-separated fields; a '#' after the hash is a fourth field, not a comment
      */
@@ -147,7 +147,7 @@ static int keys_teardown(void **state)
 {
     struct fixture *fx = *state;
 
-    api_keys_release(&fx->keys);
+    wd_auth_release(&fx->keys);
     assert_null(fx->keys.entries);
     assert_int_equal(fx->keys.n, 0);
     free(fx);
@@ -156,12 +156,12 @@ static int keys_teardown(void **state)
 
 static int verify_ix(const struct fixture *fx,
                      const char *header,
-                     char tenant[API_TENANT_MAX + 1],
+                     char tenant[WD_TENANT_MAX + 1],
                      int *ix)
 {
-    snprintf(tenant, API_TENANT_MAX + 1, "unchanged");
+    snprintf(tenant, WD_TENANT_MAX + 1, "unchanged");
     *ix = -7;
-    int rc = api_keys_verify(&fx->keys, header, tenant, ix);
+    int rc = wd_auth_verify(&fx->keys, header, tenant, ix);
     if (rc < 0) {
         assert_int_equal(rc, -WD_E_UNAUTHORIZED);
         assert_string_equal(tenant, "unchanged");
@@ -170,7 +170,7 @@ static int verify_ix(const struct fixture *fx,
     return rc;
 }
 
-static int verify(const struct fixture *fx, const char *header, char tenant[API_TENANT_MAX + 1])
+static int verify(const struct fixture *fx, const char *header, char tenant[WD_TENANT_MAX + 1])
 {
     int ix;
 
@@ -180,7 +180,7 @@ static int verify(const struct fixture *fx, const char *header, char tenant[API_
 static void test_verify_success(void **state)
 {
     struct fixture *fx = *state;
-    char header[128], tenant[API_TENANT_MAX + 1];
+    char header[128], tenant[WD_TENANT_MAX + 1];
     int ix;
 
     assert_int_equal(fx->keys.n, 2);
@@ -205,40 +205,40 @@ static void test_verify_success(void **state)
 /* Tenants are numbered in the order they first appear; every key of a tenant has its number. */
 static void test_tenant_numbers(void **state)
 {
-    struct api_keys keys;
-    char key[3][API_KEY_LEN + 1], line[3][256], text[900], header[API_KEY_LEN + 16];
-    char tenant[API_TENANT_MAX + 1];
+    struct wd_auth keys;
+    char key[3][WD_AUTH_KEY_LEN + 1], line[3][256], text[900], header[WD_AUTH_KEY_LEN + 16];
+    char tenant[WD_TENANT_MAX + 1];
     struct wd_error err;
     int ix = -1;
 
     (void)state;
-    assert_int_equal(api_keys_generate("globex", key[0], line[0], sizeof(line[0]), &err), 0);
-    assert_int_equal(api_keys_generate("acme", key[1], line[1], sizeof(line[1]), &err), 0);
-    assert_int_equal(api_keys_generate("globex", key[2], line[2], sizeof(line[2]), &err), 0);
+    assert_int_equal(wd_auth_generate("globex", key[0], line[0], sizeof(line[0]), &err), 0);
+    assert_int_equal(wd_auth_generate("acme", key[1], line[1], sizeof(line[1]), &err), 0);
+    assert_int_equal(wd_auth_generate("globex", key[2], line[2], sizeof(line[2]), &err), 0);
     snprintf(text, sizeof(text), "%s%s%s", line[0], line[1], line[2]);
     assert_int_equal(load_text(&keys, text, &err), 0);
     assert_int_equal(keys.n, 3);
     assert_int_equal(keys.ntenants, 2);
     static const int want[] = {0, 1, 0};
     for (int i = 0; i < 3; i++) {
-        snprintf(header, sizeof(header), "Bearer %.*s", API_KEY_LEN, key[i]);
-        assert_int_equal(api_keys_verify(&keys, header, tenant, &ix), 0);
+        snprintf(header, sizeof(header), "Bearer %.*s", WD_AUTH_KEY_LEN, key[i]);
+        assert_int_equal(wd_auth_verify(&keys, header, tenant, &ix), 0);
         assert_int_equal(ix, want[i]);
     }
-    api_keys_release(&keys);
+    wd_auth_release(&keys);
     assert_int_equal(keys.ntenants, 0);
 }
 
 /* The last character of the secret, changed to another valid base64url character. */
 static void flip_last(char *key)
 {
-    key[API_KEY_LEN - 1] = key[API_KEY_LEN - 1] == 'A' ? 'B' : 'A';
+    key[WD_AUTH_KEY_LEN - 1] = key[WD_AUTH_KEY_LEN - 1] == 'A' ? 'B' : 'A';
 }
 
 static void test_verify_refused(void **state)
 {
     struct fixture *fx = *state;
-    char header[160], key[API_KEY_LEN + 1], tenant[API_TENANT_MAX + 1];
+    char header[160], key[WD_AUTH_KEY_LEN + 1], tenant[WD_TENANT_MAX + 1];
 
     assert_int_equal(verify(fx, NULL, tenant), -WD_E_UNAUTHORIZED);
     assert_int_equal(verify(fx, "", tenant), -WD_E_UNAUTHORIZED);
@@ -252,7 +252,7 @@ static void test_verify_refused(void **state)
     assert_int_equal(verify(fx, header, tenant), -WD_E_UNAUTHORIZED);
     /* acme's key id with globex's secret */
     memcpy(key, fx->acme, 21);
-    memcpy(key + 21, fx->globex + 21, API_KEY_LEN - 21 + 1);
+    memcpy(key + 21, fx->globex + 21, WD_AUTH_KEY_LEN - 21 + 1);
     snprintf(header, sizeof(header), "Bearer %s", key);
     assert_int_equal(verify(fx, header, tenant), -WD_E_UNAUTHORIZED);
     /* unknown key id with a real secret */
@@ -304,23 +304,23 @@ static void test_verify_refused(void **state)
 
 static void test_verify_with_no_keys(void **state)
 {
-    struct api_keys keys;
+    struct wd_auth keys;
     struct wd_error err;
-    char key[API_KEY_LEN + 1], line[256], header[128], tenant[API_TENANT_MAX + 1] = "x";
+    char key[WD_AUTH_KEY_LEN + 1], line[256], header[128], tenant[WD_TENANT_MAX + 1] = "x";
 
     (void)state;
     assert_int_equal(load_text(&keys, "# nothing yet\n\n", &err), 0);
     assert_int_equal(keys.n, 0);
-    assert_int_equal(api_keys_generate("acme", key, line, sizeof(line), &err), 0);
+    assert_int_equal(wd_auth_generate("acme", key, line, sizeof(line), &err), 0);
     snprintf(header, sizeof(header), "Bearer %s", key);
-    assert_int_equal(api_keys_verify(&keys, header, tenant, NULL), -WD_E_UNAUTHORIZED);
-    api_keys_release(&keys);
+    assert_int_equal(wd_auth_verify(&keys, header, tenant, NULL), -WD_E_UNAUTHORIZED);
+    wd_auth_release(&keys);
 }
 
 /* Loading text must fail and the message must name line lineno. */
 static void expect_bad_line(const char *text, int lineno)
 {
-    struct api_keys keys;
+    struct wd_auth keys;
     struct wd_error err;
     char want[32];
 
@@ -337,12 +337,12 @@ static void expect_bad_line(const char *text, int lineno)
 
 static void test_key_file_errors(void **state)
 {
-    char good[256], other[256], key[API_KEY_LEN + 1], text[1200];
+    char good[256], other[256], key[WD_AUTH_KEY_LEN + 1], text[1200];
     struct wd_error err;
 
     (void)state;
-    assert_int_equal(api_keys_generate("acme", key, good, sizeof(good), &err), 0);
-    assert_int_equal(api_keys_generate("globex", key, other, sizeof(other), &err), 0);
+    assert_int_equal(wd_auth_generate("acme", key, good, sizeof(good), &err), 0);
+    assert_int_equal(wd_auth_generate("globex", key, other, sizeof(other), &err), 0);
 
     /* duplicate key id on line 3 (same id, another tenant); generated lines end in '\n' */
     snprintf(text, sizeof(text), "# keys\n%s%.16s globex %s\n", good, good, H64);
@@ -370,25 +370,25 @@ static void test_key_file_errors(void **state)
     snprintf(text, sizeof(text), "0123456789abcdef %065d %s\n", 0, H64);
     expect_bad_line(text, 1);
 
-    struct api_keys keys;
-    assert_int_equal(api_keys_load(&keys, "/nonexistent/walletd/keys", &err), -WD_E_CONFIG);
+    struct wd_auth keys;
+    assert_int_equal(wd_auth_load(&keys, "/nonexistent/walletd/keys", &err), -WD_E_CONFIG);
     assert_non_null(strstr(err.message, "API_KEYS_FILE"));
 }
 
 /*
- * PRODUCT BUG (see the report): api_keys_load reads the file with fgets into a 512-byte buffer,
+ * PRODUCT BUG (see the report): wd_auth_load reads the file with fgets into a 512-byte buffer,
  * so a line longer than 510 characters is split in two and the tail is parsed as a line of its
  * own. A long '#' comment (allowed by the format) makes a valid key file fail to load, blaming a
  * line number the file does not have.
  */
 static void test_long_comment_line(void **state)
 {
-    struct api_keys keys;
+    struct wd_auth keys;
     struct wd_error err;
-    char key[API_KEY_LEN + 1], line[256], comment[700], text[1200];
+    char key[WD_AUTH_KEY_LEN + 1], line[256], comment[700], text[1200];
 
     (void)state;
-    assert_int_equal(api_keys_generate("acme", key, line, sizeof(line), &err), 0);
+    assert_int_equal(wd_auth_generate("acme", key, line, sizeof(line), &err), 0);
     memset(comment, '-', sizeof(comment));
     comment[0] = '#';
     comment[600] = '\0';
@@ -396,7 +396,7 @@ static void test_long_comment_line(void **state)
     if (load_text(&keys, text, &err) != 0)
         fail_msg("a key file with a 600-character comment was refused: %s", err.message);
     assert_int_equal(keys.n, 1);
-    api_keys_release(&keys);
+    wd_auth_release(&keys);
 }
 
 int main(void)

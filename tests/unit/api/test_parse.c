@@ -21,22 +21,22 @@
 #define WALLET_BUCKET 12345
 #define TXN_BUCKET    777
 
-static char wallet_id[SHARD_ID_LEN + 1];
-static char txn_id[SHARD_ID_LEN + 1];
+static char wallet_id[WD_ID_LEN + 1];
+static char txn_id[WD_ID_LEN + 1];
 
-static const struct api_parse_limits limits = {604800, 2592000};
+static const struct wd_parse_limits limits = {604800, 2592000};
 
 static int group_setup(void **state)
 {
     (void)state;
     if (sodium_init() < 0)
         return -1;
-    shard_id_new(wallet_id, SHARD_ID_WALLET, WALLET_BUCKET, INT64_C(1795440482123));
-    shard_id_new(txn_id, SHARD_ID_TXN, TXN_BUCKET, INT64_C(1795440482123));
+    wd_id_new(wallet_id, WD_ID_WALLET, WALLET_BUCKET, INT64_C(1795440482123));
+    wd_id_new(txn_id, WD_ID_TXN, TXN_BUCKET, INT64_C(1795440482123));
     return 0;
 }
 
-static const char *path_of(enum wallet_op_kind kind)
+static const char *path_of(enum wd_op_kind kind)
 {
     switch (kind) {
     case WALLET_OP_CREATE_WALLET:
@@ -53,23 +53,20 @@ static const char *path_of(enum wallet_op_kind kind)
 }
 
 /* Parses body for kind into op (zeroed first); returns the code; err gets the message. */
-static int parse_as(enum wallet_op_kind kind,
-                    const char *body,
-                    struct wallet_op *op,
-                    struct wd_error *err)
+static int parse_as(enum wd_op_kind kind, const char *body, struct wd_op *op, struct wd_error *err)
 {
     memset(op, 0, sizeof(*op));
     wd_error_clear(err);
-    int rc = api_parse_body(kind, "POST", path_of(kind), body, body ? strlen(body) : 0, &limits, op,
-                            err);
+    int rc =
+        wd_parse_body(kind, "POST", path_of(kind), body, body ? strlen(body) : 0, &limits, op, err);
     if (rc < 0)
         assert_int_equal(err->code, rc);
     return rc;
 }
 
-static int parse_code(enum wallet_op_kind kind, const char *body)
+static int parse_code(enum wd_op_kind kind, const char *body)
 {
-    struct wallet_op op;
+    struct wd_op op;
     struct wd_error err;
 
     return parse_as(kind, body, &op, &err);
@@ -87,7 +84,7 @@ static int credit_amount(const char *amount_json)
 
 static void test_create_wallet(void **state)
 {
-    struct wallet_op op;
+    struct wd_op op;
     struct wd_error err;
 
     (void)state;
@@ -128,7 +125,7 @@ static void test_create_wallet(void **state)
 
 static void test_credit(void **state)
 {
-    struct wallet_op op;
+    struct wd_op op;
     struct wd_error err;
     char body[512];
 
@@ -196,18 +193,18 @@ static void test_invalid_json(void **state)
         if (parse_code(WALLET_OP_CREATE_WALLET, bad[i]) != -WD_E_INVALID_JSON)
             fail_msg("body '%s' is not INVALID_JSON", bad[i]);
     }
-    struct wallet_op op;
+    struct wd_op op;
     struct wd_error err;
     memset(&op, 0, sizeof(op));
-    assert_int_equal(api_parse_body(WALLET_OP_CREDIT, "POST", "/p", NULL, 0, &limits, &op, &err),
+    assert_int_equal(wd_parse_body(WALLET_OP_CREDIT, "POST", "/p", NULL, 0, &limits, &op, &err),
                      -WD_E_INVALID_JSON);
     /* the explicit length is honoured: a valid prefix with a NUL after it is still one body */
     static const char with_nul[] = "{\"accountId\":\"c\",\"currency\":\"USD\"}\0junk";
-    assert_int_equal(api_parse_body(WALLET_OP_CREATE_WALLET, "POST", "/p", with_nul,
-                                    sizeof(with_nul) - 1, &limits, &op, &err),
+    assert_int_equal(wd_parse_body(WALLET_OP_CREATE_WALLET, "POST", "/p", with_nul,
+                                   sizeof(with_nul) - 1, &limits, &op, &err),
                      -WD_E_INVALID_JSON);
-    assert_int_equal(api_parse_body(WALLET_OP_CREATE_WALLET, "POST", "/p", with_nul,
-                                    strlen(with_nul), &limits, &op, &err),
+    assert_int_equal(wd_parse_body(WALLET_OP_CREATE_WALLET, "POST", "/p", with_nul,
+                                   strlen(with_nul), &limits, &op, &err),
                      0);
 }
 
@@ -232,7 +229,7 @@ static void test_amounts(void **state)
     assert_int_equal(credit_amount("[10]"), -WD_E_INVALID_AMOUNT);
     assert_int_equal(credit_amount("{}"), -WD_E_INVALID_AMOUNT);
 
-    struct wallet_op op;
+    struct wd_op op;
     struct wd_error err;
     char body[512];
     snprintf(body, sizeof(body),
@@ -243,7 +240,7 @@ static void test_amounts(void **state)
 
 static void test_authorize(void **state)
 {
-    struct wallet_op op;
+    struct wd_op op;
     struct wd_error err;
     char body[512];
 
@@ -330,8 +327,8 @@ static void test_expires_in_seconds(void **state)
 static void expect_code(const char *what, int got, int want)
 {
     if (got != want)
-        fail_msg("%s: got %s, documented answer is %s", what, wd_code_name(got),
-                 wd_code_name(want));
+        fail_msg("%s: got %s, documented answer is %s", what, wd_error_name(got),
+                 wd_error_name(want));
 }
 
 static void test_overflowing_number_outside_amount(void **state)
@@ -377,14 +374,14 @@ static void test_reference_id(void **state)
     snprintf(body, sizeof(body),
              "{\"walletId\":\"%s\",\"amount\":1,\"referenceId\":\" order #7 / {x} ~\"}", wallet_id);
     assert_int_equal(parse_code(WALLET_OP_CREDIT, body), 0);
-    assert_true(api_parse_reference_valid("~", 1));
-    assert_false(api_parse_reference_valid("", 0));
-    assert_false(api_parse_reference_valid("a\0b", 3));
+    assert_true(wd_parse_reference_valid("~", 1));
+    assert_false(wd_parse_reference_valid("", 0));
+    assert_false(wd_parse_reference_valid("a\0b", 3));
 }
 
 static void test_debit_capture_void(void **state)
 {
-    struct wallet_op op;
+    struct wd_op op;
     struct wd_error err;
     char body[512];
 
@@ -439,23 +436,23 @@ static void test_debit_capture_void(void **state)
 }
 
 /* The request hash of body for kind at path with method. */
-static void hash_of(enum wallet_op_kind kind,
+static void hash_of(enum wd_op_kind kind,
                     const char *method,
                     const char *path,
                     const char *body,
-                    unsigned char out[WALLET_HASH_LEN])
+                    unsigned char out[WD_HASH_LEN])
 {
-    struct wallet_op op;
+    struct wd_op op;
     struct wd_error err;
 
     memset(&op, 0, sizeof(op));
-    assert_int_equal(api_parse_body(kind, method, path, body, strlen(body), &limits, &op, &err), 0);
-    memcpy(out, op.request_hash, WALLET_HASH_LEN);
+    assert_int_equal(wd_parse_body(kind, method, path, body, strlen(body), &limits, &op, &err), 0);
+    memcpy(out, op.request_hash, WD_HASH_LEN);
 }
 
 static void test_request_hash(void **state)
 {
-    unsigned char a[WALLET_HASH_LEN], b[WALLET_HASH_LEN], zero[WALLET_HASH_LEN] = {0};
+    unsigned char a[WD_HASH_LEN], b[WD_HASH_LEN], zero[WD_HASH_LEN] = {0};
     char body1[512], body2[512], body3[512];
     const char *p = "/api/v1/transactions/credit";
 
@@ -467,17 +464,17 @@ static void test_request_hash(void **state)
     snprintf(body3, sizeof(body3), "{\"walletId\":\"%s\",\"amount\":101,\"referenceId\":\"r\"}",
              wallet_id);
     hash_of(WALLET_OP_CREDIT, "POST", p, body1, a);
-    assert_memory_not_equal(a, zero, WALLET_HASH_LEN);
+    assert_memory_not_equal(a, zero, WD_HASH_LEN);
     hash_of(WALLET_OP_CREDIT, "POST", p, body2, b);
-    assert_memory_equal(a, b, WALLET_HASH_LEN); /* key order and whitespace do not matter */
+    assert_memory_equal(a, b, WD_HASH_LEN); /* key order and whitespace do not matter */
     hash_of(WALLET_OP_CREDIT, "POST", p, body3, b);
-    assert_memory_not_equal(a, b, WALLET_HASH_LEN); /* the amount does */
+    assert_memory_not_equal(a, b, WD_HASH_LEN); /* the amount does */
     hash_of(WALLET_OP_CREDIT, "POST", "/api/v1/transactions/debit", body1, b);
-    assert_memory_not_equal(a, b, WALLET_HASH_LEN); /* so does the path */
+    assert_memory_not_equal(a, b, WD_HASH_LEN); /* so does the path */
     hash_of(WALLET_OP_CREDIT, "PUT", p, body1, b);
-    assert_memory_not_equal(a, b, WALLET_HASH_LEN); /* and the method */
+    assert_memory_not_equal(a, b, WD_HASH_LEN); /* and the method */
     hash_of(WALLET_OP_DEBIT, "POST", p, body1, b);
-    assert_memory_equal(a, b, WALLET_HASH_LEN); /* same method, path and body */
+    assert_memory_equal(a, b, WD_HASH_LEN); /* same method, path and body */
 
     /* an explicit null optional field hashes as if absent; a present one does not */
     snprintf(body1, sizeof(body1), "{\"walletId\":\"%s\",\"amount\":1,\"referenceId\":\"o\"}",
@@ -490,18 +487,18 @@ static void test_request_hash(void **state)
              wallet_id);
     hash_of(WALLET_OP_AUTHORIZE, "POST", p, body1, a);
     hash_of(WALLET_OP_AUTHORIZE, "POST", p, body2, b);
-    assert_memory_equal(a, b, WALLET_HASH_LEN);
+    assert_memory_equal(a, b, WD_HASH_LEN);
     hash_of(WALLET_OP_AUTHORIZE, "POST", p, body3, b);
-    assert_memory_not_equal(a, b, WALLET_HASH_LEN);
+    assert_memory_not_equal(a, b, WD_HASH_LEN);
 }
 
-static int idem(const char *ietf, const char *legacy, bool required, struct wallet_op *op)
+static int idem(const char *ietf, const char *legacy, bool required, struct wd_op *op)
 {
     struct wd_error err;
 
     memset(op, 0, sizeof(*op));
     wd_error_clear(&err);
-    int rc = api_parse_idempotency_key(ietf, legacy, required, op, &err);
+    int rc = wd_parse_idempotency_key(ietf, legacy, required, op, &err);
     if (rc < 0)
         assert_int_equal(err.code, rc);
     return rc;
@@ -509,7 +506,7 @@ static int idem(const char *ietf, const char *legacy, bool required, struct wall
 
 static void test_idempotency_key(void **state)
 {
-    struct wallet_op op;
+    struct wd_op op;
     char key[300];
 
     (void)state;
@@ -547,13 +544,13 @@ static void test_idempotency_key(void **state)
     assert_int_equal(idem("caf\xc3\xa9", NULL, true, &op), -WD_E_INVALID_IDEMPOTENCY_KEY);
 }
 
-static int page(const char *limit, const char *cursor, struct wallet_op *op)
+static int page(const char *limit, const char *cursor, struct wd_op *op)
 {
     struct wd_error err;
 
     memset(op, 0, sizeof(*op));
     wd_error_clear(&err);
-    int rc = api_parse_page(limit, cursor, op, &err);
+    int rc = wd_parse_page(limit, cursor, op, &err);
     if (rc < 0)
         assert_int_equal(err.code, rc);
     return rc;
@@ -561,7 +558,7 @@ static int page(const char *limit, const char *cursor, struct wallet_op *op)
 
 static void test_page(void **state)
 {
-    struct wallet_op op;
+    struct wd_op op;
     char cursor[32];
 
     (void)state;
@@ -581,7 +578,7 @@ static void test_page(void **state)
     assert_int_equal(page("5.0", NULL, &op), -WD_E_VALIDATION_ERROR);
     assert_int_equal(page("99999999999999999999999", NULL, &op), -WD_E_VALIDATION_ERROR);
 
-    render_cursor(123456789, cursor);
+    wd_render_cursor(123456789, cursor);
     assert_int_equal(page("10", cursor, &op), 0);
     assert_int_equal(op.limit, 10);
     assert_int_equal(op.cursor, 123456789);

@@ -19,16 +19,16 @@
 static void test_retry_after_rounds_up(void **state)
 {
     (void)state;
-    assert_int_equal(api_ratelimit_retry_after_s(0), 1);
-    assert_int_equal(api_ratelimit_retry_after_s(-5), 1);
-    assert_int_equal(api_ratelimit_retry_after_s(1), 1);
-    assert_int_equal(api_ratelimit_retry_after_s(999), 1);
-    assert_int_equal(api_ratelimit_retry_after_s(1000), 1);
-    assert_int_equal(api_ratelimit_retry_after_s(1001), 2);
-    assert_int_equal(api_ratelimit_retry_after_s(2000), 2);
-    assert_int_equal(api_ratelimit_retry_after_s(59001), 60);
-    assert_int_equal(api_ratelimit_retry_after_s(86400000), 86400);
-    assert_int_equal(api_ratelimit_retry_after_s(INT64_MAX), 86400);
+    assert_int_equal(wd_ratelimit_retry_after_s(0), 1);
+    assert_int_equal(wd_ratelimit_retry_after_s(-5), 1);
+    assert_int_equal(wd_ratelimit_retry_after_s(1), 1);
+    assert_int_equal(wd_ratelimit_retry_after_s(999), 1);
+    assert_int_equal(wd_ratelimit_retry_after_s(1000), 1);
+    assert_int_equal(wd_ratelimit_retry_after_s(1001), 2);
+    assert_int_equal(wd_ratelimit_retry_after_s(2000), 2);
+    assert_int_equal(wd_ratelimit_retry_after_s(59001), 60);
+    assert_int_equal(wd_ratelimit_retry_after_s(86400000), 86400);
+    assert_int_equal(wd_ratelimit_retry_after_s(INT64_MAX), 86400);
 }
 
 #define MS 1000000LL
@@ -41,47 +41,47 @@ static void test_lease_max_follows_burst(void **state)
     assert_int_equal(api_lease_max(63), 1);
     assert_int_equal(api_lease_max(64), 2);
     assert_int_equal(api_lease_max(320), 10);
-    assert_int_equal(api_lease_max(20000), API_LEASE_MAX);
+    assert_int_equal(api_lease_max(20000), WD_RATELIMIT_LEASE_MAX);
 }
 
 static void test_light_traffic_asks_for_one_token_each_time(void **state)
 {
-    struct api_lease l = {0};
+    struct wd_ratelimit_lease l = {0};
     int64_t t = 1000 * MS;
 
     (void)state;
     for (int i = 0; i < 10; i++) {
-        t += 3 * API_LEASE_WINDOW_MS * MS; /* idle for more than two windows each time */
+        t += 3 * WD_RATELIMIT_LEASE_WINDOW_MS * MS; /* idle for more than two windows each time */
         assert_int_equal(api_lease_use(&l, t, 256), 1);
-        api_lease_grant(&l, 1, t);
+        wd_ratelimit_lease_grant(&l, 1, t);
         assert_int_equal(l.tokens, 0);
     }
 }
 
 static void test_lease_is_used_token_by_token(void **state)
 {
-    struct api_lease l = {0};
+    struct wd_ratelimit_lease l = {0};
     int64_t t = 1000 * MS;
 
     (void)state;
     assert_int_equal(api_lease_use(&l, t, 256), 1);
-    api_lease_grant(&l, 1, t);
+    wd_ratelimit_lease_grant(&l, 1, t);
     /* second request of the same window: asks for what this window used so far */
     assert_int_equal(api_lease_use(&l, t + 1, 256), 2);
-    api_lease_grant(&l, 2, t + 1);
+    wd_ratelimit_lease_grant(&l, 2, t + 1);
     assert_int_equal(l.tokens, 1);
     assert_int_equal(api_lease_use(&l, t + 2, 256), 0); /* the leased token */
     assert_int_equal(l.tokens, 0);
     assert_int_equal(api_lease_use(&l, t + 3, 256), 4);
     /* Redis had only one token left: a partial grant leases nothing more */
-    api_lease_grant(&l, 1, t + 3);
+    wd_ratelimit_lease_grant(&l, 1, t + 3);
     assert_int_equal(l.tokens, 0);
     assert_int_equal(api_lease_use(&l, t + 4, 256), 5);
 }
 
 static void test_lease_size_follows_the_last_window_within_the_cap(void **state)
 {
-    struct api_lease l = {0};
+    struct wd_ratelimit_lease l = {0};
     int64_t t = 1000 * MS;
 
     (void)state;
@@ -90,9 +90,9 @@ static void test_lease_size_follows_the_last_window_within_the_cap(void **state)
         assert_true(want >= 1 && want <= 50);
     }
     /* next window: sized to the last one's 100 requests, capped at 50 */
-    t += API_LEASE_WINDOW_MS * MS;
+    t += WD_RATELIMIT_LEASE_WINDOW_MS * MS;
     assert_int_equal(api_lease_use(&l, t, 50), 50);
-    api_lease_grant(&l, 50, t);
+    wd_ratelimit_lease_grant(&l, 50, t);
     for (int i = 1; i < 50; i++)
         assert_int_equal(api_lease_use(&l, t + i, 50), 0);
     assert_int_equal(l.tokens, 0);
@@ -101,27 +101,27 @@ static void test_lease_size_follows_the_last_window_within_the_cap(void **state)
 
 static void test_expired_lease_is_dropped(void **state)
 {
-    struct api_lease l = {0};
+    struct wd_ratelimit_lease l = {0};
     int64_t t = 1000 * MS;
 
     (void)state;
     assert_int_equal(api_lease_use(&l, t, 256), 1);
-    api_lease_grant(&l, 10, t);
-    assert_int_equal(api_lease_use(&l, t + (API_LEASE_TTL_MS * MS) - 1, 256), 0);
+    wd_ratelimit_lease_grant(&l, 10, t);
+    assert_int_equal(api_lease_use(&l, t + (WD_RATELIMIT_LEASE_TTL_MS * MS) - 1, 256), 0);
     assert_int_equal(l.tokens, 8);
     /* past the lease's life its 8 tokens are not used */
-    assert_true(api_lease_use(&l, t + API_LEASE_TTL_MS * MS, 256) >= 1);
+    assert_true(api_lease_use(&l, t + WD_RATELIMIT_LEASE_TTL_MS * MS, 256) >= 1);
     assert_int_equal(l.tokens, 0);
 }
 
 static void test_clock_going_backwards_restarts_the_window(void **state)
 {
-    struct api_lease l = {0};
+    struct wd_ratelimit_lease l = {0};
     int64_t t = 1000 * MS;
 
     (void)state;
     assert_int_equal(api_lease_use(&l, t, 256), 1);
-    api_lease_grant(&l, 3, t);
+    wd_ratelimit_lease_grant(&l, 3, t);
     /* a window start in the future is reset; the lease's tokens are still usable until expiry */
     assert_int_equal(api_lease_use(&l, t - 5 * MS, 256), 0);
     assert_int_equal(l.window_ns, t - 5 * MS);

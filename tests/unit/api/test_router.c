@@ -1,7 +1,7 @@
 /*
  * tests/unit/api/test_router.c - api/router: literal segments beat parameters, 405 with an
  * Allow list, 404 for unknown paths, and parameter capture; on a table of our own and on the
- * product's api_routes.
+ * product's wd_handlers_routes.
  */
 #include "api/handlers.h"
 #include "api/router.h"
@@ -16,47 +16,47 @@
 #include <cmocka.h>
 
 /* Distinct handlers so a test can tell which route matched. */
-static void h_create(struct api_request *req)
+static void h_create(struct wd_request *req)
 {
     (void)req;
 }
 
-static void h_get_wallet(struct api_request *req)
+static void h_get_wallet(struct wd_request *req)
 {
     (void)req;
 }
 
-static void h_ledger(struct api_request *req)
+static void h_ledger(struct wd_request *req)
 {
     (void)req;
 }
 
-static void h_credit(struct api_request *req)
+static void h_credit(struct wd_request *req)
 {
     (void)req;
 }
 
-static void h_get_txn(struct api_request *req)
+static void h_get_txn(struct wd_request *req)
 {
     (void)req;
 }
 
-static void h_delete_txn(struct api_request *req)
+static void h_delete_txn(struct wd_request *req)
 {
     (void)req;
 }
 
-static void h_pair(struct api_request *req)
+static void h_pair(struct wd_request *req)
 {
     (void)req;
 }
 
-static void h_live(struct api_request *req)
+static void h_live(struct wd_request *req)
 {
     (void)req;
 }
 
-static const struct api_route routes[] = {
+static const struct wd_route routes[] = {
     {"POST", "/api/v1/wallets", h_create, 0},
     {"GET", "/api/v1/wallets/{}", h_get_wallet, 0},
     {"GET", "/api/v1/wallets/{}/ledger", h_ledger, 0},
@@ -68,16 +68,16 @@ static const struct api_route routes[] = {
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
-static struct api_match match(const char *method, const char *path)
+static struct wd_route_match match(const char *method, const char *path)
 {
-    struct api_match m;
+    struct wd_route_match m;
 
     memset(&m, 0xa5, sizeof(m)); /* the router must fill everything itself */
-    api_router_match(routes, N_ROUTES, method, path, &m);
+    wd_router_match(routes, N_ROUTES, method, path, &m);
     return m;
 }
 
-static void expect_param(const struct api_match *m, int i, const char *text)
+static void expect_param(const struct wd_route_match *m, int i, const char *text)
 {
     assert_true(i < m->nparams);
     assert_int_equal(m->params[i].len, strlen(text));
@@ -87,7 +87,7 @@ static void expect_param(const struct api_match *m, int i, const char *text)
 static void test_literal_beats_parameter(void **state)
 {
     (void)state;
-    struct api_match m = match("POST", "/api/v1/transactions/credit");
+    struct wd_route_match m = match("POST", "/api/v1/transactions/credit");
     assert_int_equal(m.status, 0);
     assert_non_null(m.route);
     assert_ptr_equal(m.route->handler, h_credit);
@@ -117,7 +117,7 @@ static void test_literal_beats_parameter(void **state)
 static void test_method_not_allowed(void **state)
 {
     (void)state;
-    struct api_match m = match("PUT", "/api/v1/transactions/txn_1");
+    struct wd_route_match m = match("PUT", "/api/v1/transactions/txn_1");
     assert_int_equal(m.status, 405);
     assert_null(m.route);
     assert_string_equal(m.allow, "GET, DELETE");
@@ -158,7 +158,7 @@ static void test_not_found(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-        struct api_match m = match("GET", paths[i]);
+        struct wd_route_match m = match("GET", paths[i]);
         if (m.status != 404 || m.route)
             fail_msg("path '%s': status %d, expected 404", paths[i], m.status);
         assert_string_equal(m.allow, "");
@@ -170,7 +170,7 @@ static void test_params_captured(void **state)
 {
     (void)state;
     const char *path = "/api/v1/wallets/wal_0001/ledger";
-    struct api_match m = match("GET", path);
+    struct wd_route_match m = match("GET", path);
     assert_int_equal(m.status, 0);
     assert_ptr_equal(m.route->handler, h_ledger);
     expect_param(&m, 0, "wal_0001");
@@ -191,24 +191,25 @@ static void test_params_captured(void **state)
 
 static void test_eight_segments_fit(void **state)
 {
-    static const struct api_route deep[] = {
+    static const struct wd_route deep[] = {
         {"GET", "/a/b/c/d/e/f/g/{}", h_live, 0},
     };
-    struct api_match m;
+    struct wd_route_match m;
 
     (void)state;
-    api_router_match(deep, 1, "GET", "/a/b/c/d/e/f/g/h", &m);
+    wd_router_match(deep, 1, "GET", "/a/b/c/d/e/f/g/h", &m);
     assert_int_equal(m.status, 0);
     expect_param(&m, 0, "h");
-    api_router_match(deep, 1, "GET", "/a/b/c/d/e/f/g/h/", &m);
+    wd_router_match(deep, 1, "GET", "/a/b/c/d/e/f/g/h/", &m);
     assert_int_equal(m.status, 404);
 }
 
-static const struct api_route *product_route(const char *method, const char *pattern)
+static const struct wd_route *product_route(const char *method, const char *pattern)
 {
-    for (size_t i = 0; i < api_route_count; i++) {
-        if (!strcmp(api_routes[i].method, method) && !strcmp(api_routes[i].pattern, pattern))
-            return &api_routes[i];
+    for (size_t i = 0; i < wd_handlers_route_count; i++) {
+        if (!strcmp(wd_handlers_routes[i].method, method) &&
+            !strcmp(wd_handlers_routes[i].pattern, pattern))
+            return &wd_handlers_routes[i];
     }
     fail_msg("api_routes has no %s %s", method, pattern);
     return NULL;
@@ -233,11 +234,12 @@ static void test_product_routes(void **state)
         {"GET", "/health/ready", "/health/ready", NULL},
         {"GET", "/metrics", "/metrics", NULL},
     };
-    struct api_match m;
+    struct wd_route_match m;
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        api_router_match(api_routes, api_route_count, cases[i].method, cases[i].path, &m);
+        wd_router_match(wd_handlers_routes, wd_handlers_route_count, cases[i].method, cases[i].path,
+                        &m);
         assert_int_equal(m.status, 0);
         assert_ptr_equal(m.route, product_route(cases[i].method, cases[i].pattern));
         if (cases[i].param)
@@ -246,13 +248,15 @@ static void test_product_routes(void **state)
             assert_int_equal(m.nparams, 0);
     }
     /* the classic ambiguity, on the real table */
-    api_router_match(api_routes, api_route_count, "GET", "/api/v1/transactions/credit", &m);
+    wd_router_match(wd_handlers_routes, wd_handlers_route_count, "GET",
+                    "/api/v1/transactions/credit", &m);
     assert_int_equal(m.status, 405);
     assert_string_equal(m.allow, "POST");
-    api_router_match(api_routes, api_route_count, "DELETE", "/api/v1/wallets/wal_1", &m);
+    wd_router_match(wd_handlers_routes, wd_handlers_route_count, "DELETE", "/api/v1/wallets/wal_1",
+                    &m);
     assert_int_equal(m.status, 405);
     assert_string_equal(m.allow, "GET");
-    api_router_match(api_routes, api_route_count, "GET", "/api/v1/nothing", &m);
+    wd_router_match(wd_handlers_routes, wd_handlers_route_count, "GET", "/api/v1/nothing", &m);
     assert_int_equal(m.status, 404);
 }
 

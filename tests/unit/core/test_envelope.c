@@ -57,10 +57,10 @@ static void test_public_codes_match_the_api_document(void **state)
 {
     (void)state;
     for (size_t i = 0; i < N_DOCUMENTED; i++) {
-        assert_string_equal(wd_code_name(documented[i].code), documented[i].name);
-        assert_int_equal(wd_code_status(documented[i].code), documented[i].status);
-        assert_int_equal(wd_code_public(documented[i].code), documented[i].code);
-        assert_true(strlen(wd_code_message(documented[i].code)) > 0);
+        assert_string_equal(wd_error_name(documented[i].code), documented[i].name);
+        assert_int_equal(wd_error_status(documented[i].code), documented[i].status);
+        assert_int_equal(wd_error_public(documented[i].code), documented[i].code);
+        assert_true(strlen(wd_error_message(documented[i].code)) > 0);
     }
 }
 
@@ -78,30 +78,30 @@ static void test_every_code_reaches_clients_as_a_documented_one(void **state)
 {
     (void)state;
     for (int i = 1; i < WD_CODE_COUNT_; i++) {
-        int pub = wd_code_public(-i);
-        assert_true(is_documented(wd_code_name(pub)));
+        int pub = wd_error_public(-i);
+        assert_true(is_documented(wd_error_name(pub)));
         for (int j = 1; j < i; j++)
-            assert_string_not_equal(wd_code_name(-i), wd_code_name(-j));
+            assert_string_not_equal(wd_error_name(-i), wd_error_name(-j));
     }
 }
 
 static void test_internal_codes_fold(void **state)
 {
     (void)state;
-    assert_int_equal(wd_code_public(-WD_E_DB), -WD_E_INTERNAL_ERROR);
-    assert_int_equal(wd_code_public(-WD_E_NOMEM), -WD_E_INTERNAL_ERROR);
-    assert_int_equal(wd_code_public(-WD_E_CONFIG), -WD_E_INTERNAL_ERROR);
-    assert_int_equal(wd_code_public(-WD_E_DB_UNAVAILABLE), -WD_E_SERVICE_UNAVAILABLE);
-    assert_int_equal(wd_code_public(-WD_E_DB_RETRY), -WD_E_SERVICE_UNAVAILABLE);
-    assert_int_equal(wd_code_public(-9999), -WD_E_INTERNAL_ERROR);
-    assert_int_equal(wd_code_public(-WD_CODE_COUNT_), -WD_E_INTERNAL_ERROR);
-    assert_int_equal(wd_code_public(7), -WD_E_INTERNAL_ERROR);
-    assert_int_equal(wd_code_public(0), -WD_E_INTERNAL_ERROR);
+    assert_int_equal(wd_error_public(-WD_E_DB), -WD_E_INTERNAL_ERROR);
+    assert_int_equal(wd_error_public(-WD_E_NOMEM), -WD_E_INTERNAL_ERROR);
+    assert_int_equal(wd_error_public(-WD_E_CONFIG), -WD_E_INTERNAL_ERROR);
+    assert_int_equal(wd_error_public(-WD_E_DB_UNAVAILABLE), -WD_E_SERVICE_UNAVAILABLE);
+    assert_int_equal(wd_error_public(-WD_E_DB_RETRY), -WD_E_SERVICE_UNAVAILABLE);
+    assert_int_equal(wd_error_public(-9999), -WD_E_INTERNAL_ERROR);
+    assert_int_equal(wd_error_public(-WD_CODE_COUNT_), -WD_E_INTERNAL_ERROR);
+    assert_int_equal(wd_error_public(7), -WD_E_INTERNAL_ERROR);
+    assert_int_equal(wd_error_public(0), -WD_E_INTERNAL_ERROR);
     /* unknown codes look up as INTERNAL_ERROR / 500 rather than reading past the table */
-    assert_string_equal(wd_code_name(-9999), "INTERNAL_ERROR");
-    assert_int_equal(wd_code_status(-9999), 500);
-    assert_string_equal(wd_code_name(12), "INTERNAL_ERROR");
-    assert_int_equal(wd_code_status(-WD_CODE_COUNT_), 500);
+    assert_string_equal(wd_error_name(-9999), "INTERNAL_ERROR");
+    assert_int_equal(wd_error_status(-9999), 500);
+    assert_string_equal(wd_error_name(12), "INTERNAL_ERROR");
+    assert_int_equal(wd_error_status(-WD_CODE_COUNT_), 500);
 }
 
 static void expect_body(struct wd_body *body, int status, const char *text)
@@ -110,7 +110,7 @@ static void expect_body(struct wd_body *body, int status, const char *text)
     assert_string_equal(body->data, text);
     assert_int_equal(body->len, strlen(text));
     assert_int_equal(body->status, status);
-    wd_body_release(body);
+    wd_envelope_release(body);
     assert_null(body->data);
     assert_int_equal(body->len, 0);
 }
@@ -183,7 +183,7 @@ static void test_error_envelope_internal_codes_do_not_leak(void **state)
     assert_int_equal(wd_envelope_error(&body, -WD_E_DB_RETRY, NULL), 0);
     assert_non_null(strstr(body.data, "\"code\":\"SERVICE_UNAVAILABLE\""));
     assert_int_equal(body.status, 503);
-    wd_body_release(&body);
+    wd_envelope_release(&body);
 
     assert_int_equal(wd_envelope_error(&body, -WD_E_NOMEM, "malloc(12) failed"), 0);
     expect_body(&body, 500,
@@ -210,7 +210,7 @@ static void test_body_release_of_zeroed_body(void **state)
     struct wd_body body = {0};
 
     (void)state;
-    wd_body_release(&body);
+    wd_envelope_release(&body);
     assert_null(body.data);
 }
 

@@ -59,8 +59,8 @@ static void test_golden_vectors(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(golden) / sizeof(golden[0]); i++) {
         size_t len = strlen(golden[i].id);
-        assert_true(shard_account_id_valid(golden[i].id, len));
-        uint32_t got = shard_hash_bucket(golden[i].id, len);
+        assert_true(wd_hash_account_valid(golden[i].id, len));
+        uint32_t got = wd_hash_bucket(golden[i].id, len);
         if (got != golden[i].bucket)
             fail_msg("bucket of '%s' is %u, golden vector says %u", golden[i].id, got,
                      golden[i].bucket);
@@ -72,19 +72,19 @@ static void test_golden_lengths(void **state)
     (void)state;
     /* the vectors cover the shortest and longest account IDs */
     assert_int_equal(strlen(golden[0].id), 1);
-    assert_int_equal(strlen(golden[13].id), SHARD_ACCOUNT_ID_MAX);
-    assert_int_equal(strlen(golden[14].id), SHARD_ACCOUNT_ID_MAX);
+    assert_int_equal(strlen(golden[13].id), WD_ACCOUNT_MAX);
+    assert_int_equal(strlen(golden[14].id), WD_ACCOUNT_MAX);
 }
 
 static void test_hash_uses_explicit_length(void **state)
 {
     (void)state;
     /* "cust-42" followed by more bytes hashes as "cust-42" when the length says 7 */
-    assert_int_equal(shard_hash_bucket("cust-42-and-more", 7), 6695);
-    assert_int_equal(shard_hash_bucket("acct-0\0junk", 6), 8988);
+    assert_int_equal(wd_hash_bucket("cust-42-and-more", 7), 6695);
+    assert_int_equal(wd_hash_bucket("acct-0\0junk", 6), 8988);
     /* any bytes hash safely and stay in range */
-    assert_true(shard_hash_bucket("\xff\x00\x01", 3) < SHARD_BUCKETS);
-    assert_true(shard_hash_bucket("", 0) < SHARD_BUCKETS);
+    assert_true(wd_hash_bucket("\xff\x00\x01", 3) < WD_BUCKETS);
+    assert_true(wd_hash_bucket("", 0) < WD_BUCKETS);
 }
 
 /* A deterministic xorshift64 generator, so the "random-looking" IDs are the same every run. */
@@ -103,14 +103,14 @@ static void check_spread(int shards, int use_random)
 {
     static const char alphabet[] =
         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-";
-    struct shard_map *map = malloc(sizeof(*map));
+    struct wd_map *map = malloc(sizeof(*map));
     struct wd_error err = {0};
     int count[8] = {0};
     uint64_t seed = 0x9e3779b97f4a7c15u;
-    char id[SHARD_ACCOUNT_ID_MAX + 1];
+    char id[WD_ACCOUNT_MAX + 1];
 
     assert_non_null(map);
-    assert_int_equal(shard_map_init(map, shards, NULL, &err), 0);
+    assert_int_equal(wd_map_init(map, shards, NULL, &err), 0);
     for (int i = 0; i < N_ACCOUNTS; i++) {
         size_t len;
         if (use_random) {
@@ -121,8 +121,8 @@ static void check_spread(int shards, int use_random)
         } else {
             len = (size_t)snprintf(id, sizeof(id), "acct-%d", i);
         }
-        assert_true(shard_account_id_valid(id, len));
-        int shard = shard_map_lookup(map, shard_hash_bucket(id, len));
+        assert_true(wd_hash_account_valid(id, len));
+        int shard = wd_map_lookup(map, wd_hash_bucket(id, len));
         assert_in_range(shard, 0, shards - 1);
         count[shard]++;
     }
@@ -153,35 +153,35 @@ static void test_spread_random_ids(void **state)
 
 static void test_account_id_valid(void **state)
 {
-    char id[SHARD_ACCOUNT_ID_MAX + 2];
+    char id[WD_ACCOUNT_MAX + 2];
 
     (void)state;
-    assert_true(shard_account_id_valid("a", 1));
-    assert_true(shard_account_id_valid("A-z_0.9:x", 9));
+    assert_true(wd_hash_account_valid("a", 1));
+    assert_true(wd_hash_account_valid("A-z_0.9:x", 9));
     memset(id, 'k', sizeof(id));
-    assert_true(shard_account_id_valid(id, 64));
-    assert_false(shard_account_id_valid(id, 65));
-    assert_false(shard_account_id_valid("", 0));
-    assert_false(shard_account_id_valid("abc", 0));
-    assert_false(shard_account_id_valid("cust 42", 7));
-    assert_false(shard_account_id_valid("cust/42", 7));
-    assert_false(shard_account_id_valid("cust@42", 7));
-    assert_false(shard_account_id_valid("cust+42", 7));
-    assert_false(shard_account_id_valid("cust%42", 7));
-    assert_false(shard_account_id_valid("cust,42", 7));
-    assert_false(shard_account_id_valid("caf\xc3\xa9", 5));
-    assert_false(shard_account_id_valid("tab\there", 8));
-    assert_false(shard_account_id_valid("new\n", 4));
-    assert_false(shard_account_id_valid("\x7f", 1));
+    assert_true(wd_hash_account_valid(id, 64));
+    assert_false(wd_hash_account_valid(id, 65));
+    assert_false(wd_hash_account_valid("", 0));
+    assert_false(wd_hash_account_valid("abc", 0));
+    assert_false(wd_hash_account_valid("cust 42", 7));
+    assert_false(wd_hash_account_valid("cust/42", 7));
+    assert_false(wd_hash_account_valid("cust@42", 7));
+    assert_false(wd_hash_account_valid("cust+42", 7));
+    assert_false(wd_hash_account_valid("cust%42", 7));
+    assert_false(wd_hash_account_valid("cust,42", 7));
+    assert_false(wd_hash_account_valid("caf\xc3\xa9", 5));
+    assert_false(wd_hash_account_valid("tab\there", 8));
+    assert_false(wd_hash_account_valid("new\n", 4));
+    assert_false(wd_hash_account_valid("\x7f", 1));
     /* a NUL inside the explicit length is refused, not treated as the end */
-    assert_false(shard_account_id_valid("ab\0cd", 5));
-    assert_false(shard_account_id_valid("abc\0", 4));
-    assert_true(shard_account_id_valid("abc\0", 3));
+    assert_false(wd_hash_account_valid("ab\0cd", 5));
+    assert_false(wd_hash_account_valid("abc\0", 4));
+    assert_true(wd_hash_account_valid("abc\0", 3));
     /* every byte value: exactly the 66 characters of [A-Za-z0-9_.:-] are allowed */
     int allowed = 0;
     for (int c = 0; c < 256; c++) {
         char one = (char)c;
-        if (shard_account_id_valid(&one, 1)) {
+        if (wd_hash_account_valid(&one, 1)) {
             allowed++;
             assert_non_null(
                 strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-", c));

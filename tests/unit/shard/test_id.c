@@ -25,49 +25,49 @@ static int group_setup(void **state)
 
 static void test_round_trip(void **state)
 {
-    static const uint32_t buckets[] = {0, 1, 255, 4096, 12345, SHARD_BUCKETS - 1};
-    char id[SHARD_ID_LEN + 1];
+    static const uint32_t buckets[] = {0, 1, 255, 4096, 12345, WD_BUCKETS - 1};
+    char id[WD_ID_LEN + 1];
     uint32_t bucket;
 
     (void)state;
     for (size_t i = 0; i < sizeof(buckets) / sizeof(buckets[0]); i++) {
-        shard_id_new(id, SHARD_ID_WALLET, buckets[i], NOW_MS);
-        assert_int_equal(strlen(id), SHARD_ID_LEN);
+        wd_id_new(id, WD_ID_WALLET, buckets[i], NOW_MS);
+        assert_int_equal(strlen(id), WD_ID_LEN);
         bucket = 99999;
-        assert_int_equal(shard_id_parse(id, strlen(id), SHARD_ID_WALLET, &bucket), 0);
+        assert_int_equal(wd_id_parse(id, strlen(id), WD_ID_WALLET, &bucket), 0);
         assert_int_equal(bucket, buckets[i]);
 
-        shard_id_new(id, SHARD_ID_TXN, buckets[i], NOW_MS);
+        wd_id_new(id, WD_ID_TXN, buckets[i], NOW_MS);
         bucket = 99999;
-        assert_int_equal(shard_id_parse(id, strlen(id), SHARD_ID_TXN, &bucket), 0);
+        assert_int_equal(wd_id_parse(id, strlen(id), WD_ID_TXN, &bucket), 0);
         assert_int_equal(bucket, buckets[i]);
     }
 }
 
 static void test_layout(void **state)
 {
-    char id[SHARD_ID_LEN + 1];
+    char id[WD_ID_LEN + 1];
 
     (void)state;
     /* bucket 12345 = 0x3039; the time field is the 48-bit ms count in hex (see NOW_MS) */
-    shard_id_new(id, SHARD_ID_WALLET, 12345, NOW_MS);
+    wd_id_new(id, WD_ID_WALLET, 12345, NOW_MS);
     assert_memory_equal(id, "wal_3039", 8);
     assert_memory_equal(id + 8, "01a20897974b", 12);
-    shard_id_new(id, SHARD_ID_TXN, 1, 1);
+    wd_id_new(id, WD_ID_TXN, 1, 1);
     assert_memory_equal(id, "txn_0001000000000001", 20);
-    for (size_t i = 4; i < SHARD_ID_LEN; i++)
+    for (size_t i = 4; i < WD_ID_LEN; i++)
         assert_non_null(strchr("0123456789abcdef", id[i]));
-    assert_int_equal(id[SHARD_ID_LEN], '\0');
+    assert_int_equal(id[WD_ID_LEN], '\0');
 }
 
 static void test_ids_differ(void **state)
 {
-    char a[SHARD_ID_LEN + 1], b[SHARD_ID_LEN + 1];
+    char a[WD_ID_LEN + 1], b[WD_ID_LEN + 1];
 
     (void)state;
     /* same bucket, same millisecond: the 80 random bits still differ */
-    shard_id_new(a, SHARD_ID_WALLET, 7, NOW_MS);
-    shard_id_new(b, SHARD_ID_WALLET, 7, NOW_MS);
+    wd_id_new(a, WD_ID_WALLET, 7, NOW_MS);
+    wd_id_new(b, WD_ID_WALLET, 7, NOW_MS);
     assert_memory_equal(a, b, 20);
     assert_string_not_equal(a, b);
     assert_memory_not_equal(a + 20, b + 20, 20);
@@ -75,18 +75,18 @@ static void test_ids_differ(void **state)
 
 static void test_ids_of_one_bucket_sort_by_time(void **state)
 {
-    char older[SHARD_ID_LEN + 1], newer[SHARD_ID_LEN + 1];
+    char older[WD_ID_LEN + 1], newer[WD_ID_LEN + 1];
 
     (void)state;
-    shard_id_new(older, SHARD_ID_TXN, 42, NOW_MS);
-    shard_id_new(newer, SHARD_ID_TXN, 42, NOW_MS + 1);
+    wd_id_new(older, WD_ID_TXN, 42, NOW_MS);
+    wd_id_new(newer, WD_ID_TXN, 42, NOW_MS + 1);
     assert_true(strcmp(older, newer) < 0);
 }
 
-static int parse_text(const char *s, enum shard_id_kind kind)
+static int parse_text(const char *s, enum wd_id_kind kind)
 {
     uint32_t bucket = 77;
-    int rc = shard_id_parse(s, strlen(s), kind, &bucket);
+    int rc = wd_id_parse(s, strlen(s), kind, &bucket);
 
     if (rc < 0)
         assert_int_equal(bucket, 77); /* untouched on refusal */
@@ -95,38 +95,38 @@ static int parse_text(const char *s, enum shard_id_kind kind)
 
 static void test_refused(void **state)
 {
-    char id[SHARD_ID_LEN + 2];
+    char id[WD_ID_LEN + 2];
 
     (void)state;
-    assert_int_equal(parse_text("wal_0000000000000000000000000000000000ab", SHARD_ID_WALLET), 0);
-    assert_int_equal(parse_text("wal_3fff000000000000000000000000000000ab", SHARD_ID_WALLET), 0);
+    assert_int_equal(parse_text("wal_0000000000000000000000000000000000ab", WD_ID_WALLET), 0);
+    assert_int_equal(parse_text("wal_3fff000000000000000000000000000000ab", WD_ID_WALLET), 0);
     /* bucket 16384 and above */
-    assert_int_equal(parse_text("wal_4000000000000000000000000000000000ab", SHARD_ID_WALLET), -1);
-    assert_int_equal(parse_text("wal_ffff000000000000000000000000000000ab", SHARD_ID_WALLET), -1);
+    assert_int_equal(parse_text("wal_4000000000000000000000000000000000ab", WD_ID_WALLET), -1);
+    assert_int_equal(parse_text("wal_ffff000000000000000000000000000000ab", WD_ID_WALLET), -1);
     /* wrong prefix, or the other kind's prefix */
-    assert_int_equal(parse_text("txn_0000000000000000000000000000000000ab", SHARD_ID_WALLET), -1);
-    assert_int_equal(parse_text("wal_0000000000000000000000000000000000ab", SHARD_ID_TXN), -1);
-    assert_int_equal(parse_text("WAL_0000000000000000000000000000000000ab", SHARD_ID_WALLET), -1);
-    assert_int_equal(parse_text("wal-0000000000000000000000000000000000ab", SHARD_ID_WALLET), -1);
+    assert_int_equal(parse_text("txn_0000000000000000000000000000000000ab", WD_ID_WALLET), -1);
+    assert_int_equal(parse_text("wal_0000000000000000000000000000000000ab", WD_ID_TXN), -1);
+    assert_int_equal(parse_text("WAL_0000000000000000000000000000000000ab", WD_ID_WALLET), -1);
+    assert_int_equal(parse_text("wal-0000000000000000000000000000000000ab", WD_ID_WALLET), -1);
     /* uppercase hex: every ID has exactly one spelling */
-    assert_int_equal(parse_text("wal_0000000000000000000000000000000000AB", SHARD_ID_WALLET), -1);
-    assert_int_equal(parse_text("wal_00A0000000000000000000000000000000ab", SHARD_ID_WALLET), -1);
+    assert_int_equal(parse_text("wal_0000000000000000000000000000000000AB", WD_ID_WALLET), -1);
+    assert_int_equal(parse_text("wal_00A0000000000000000000000000000000ab", WD_ID_WALLET), -1);
     /* non-hex */
-    assert_int_equal(parse_text("wal_000000000000000000000000000000000gab", SHARD_ID_WALLET), -1);
-    assert_int_equal(parse_text("wal_0000 00000000000000000000000000000ab", SHARD_ID_WALLET), -1);
-    assert_int_equal(parse_text("wal_-000000000000000000000000000000000ab", SHARD_ID_WALLET), -1);
+    assert_int_equal(parse_text("wal_000000000000000000000000000000000gab", WD_ID_WALLET), -1);
+    assert_int_equal(parse_text("wal_0000 00000000000000000000000000000ab", WD_ID_WALLET), -1);
+    assert_int_equal(parse_text("wal_-000000000000000000000000000000000ab", WD_ID_WALLET), -1);
     /* lengths */
-    assert_int_equal(parse_text("wal_000000000000000000000000000000000ab", SHARD_ID_WALLET), -1);
-    assert_int_equal(parse_text("wal_0000000000000000000000000000000000abc", SHARD_ID_WALLET), -1);
-    assert_int_equal(parse_text("", SHARD_ID_WALLET), -1);
-    assert_int_equal(parse_text("wal_", SHARD_ID_WALLET), -1);
-    assert_int_equal(parse_text("wal", SHARD_ID_WALLET), -1);
+    assert_int_equal(parse_text("wal_000000000000000000000000000000000ab", WD_ID_WALLET), -1);
+    assert_int_equal(parse_text("wal_0000000000000000000000000000000000abc", WD_ID_WALLET), -1);
+    assert_int_equal(parse_text("", WD_ID_WALLET), -1);
+    assert_int_equal(parse_text("wal_", WD_ID_WALLET), -1);
+    assert_int_equal(parse_text("wal", WD_ID_WALLET), -1);
 
     /* the explicit length rules: a NUL inside is refused */
-    memcpy(id, "wal_0000000000000000000000000000000000ab", SHARD_ID_LEN + 1);
+    memcpy(id, "wal_0000000000000000000000000000000000ab", WD_ID_LEN + 1);
     id[30] = '\0';
     uint32_t bucket;
-    assert_int_equal(shard_id_parse(id, SHARD_ID_LEN, SHARD_ID_WALLET, &bucket), -1);
+    assert_int_equal(wd_id_parse(id, WD_ID_LEN, WD_ID_WALLET, &bucket), -1);
 }
 
 int main(void)

@@ -59,13 +59,13 @@ static void expect_json(json_t *o, const char *want)
 
 static void test_timestamps(void **state)
 {
-    struct ledger_entry e;
+    struct wd_entry e;
 
     (void)state;
     for (size_t i = 0; i < sizeof(stamps) / sizeof(stamps[0]); i++) {
         memset(&e, 0, sizeof(e));
         e.created_ms = stamps[i].ms;
-        json_t *o = render_entry(&e);
+        json_t *o = wd_render_entry(&e);
         assert_non_null(o);
         assert_string_equal(json_string_value(json_object_get(o, "createdAt")), stamps[i].text);
         json_decref(o);
@@ -74,7 +74,7 @@ static void test_timestamps(void **state)
 
 static void test_wallet(void **state)
 {
-    struct ledger_wallet w;
+    struct wd_wallet w;
 
     (void)state;
     memset(&w, 0, sizeof(w));
@@ -82,13 +82,13 @@ static void test_wallet(void **state)
     snprintf(w.tenant, sizeof(w.tenant), "acme");
     snprintf(w.account, sizeof(w.account), "cust-1");
     snprintf(w.currency, sizeof(w.currency), "USD");
-    w.status = LEDGER_WALLET_ACTIVE;
+    w.status = WD_WALLET_ACTIVE;
     w.balance = 1000;
     w.held = 300;
     w.created_ms = INT64_C(1795440482123);
     w.updated_ms = INT64_C(1709251199999);
     /* the shape of docs/API.md's wallet; the tenant is never shown */
-    expect_json(render_wallet(&w),
+    expect_json(wd_render_wallet(&w),
                 "{\"id\":\"wal_1325\",\"accountId\":\"cust-1\",\"currency\":\"USD\",\"status\":"
                 "\"ACTIVE\",\"balance\":1000,\"held\":300,\"available\":700,\"createdAt\":\"2026-"
                 "11-23T13:28:02.123Z\",\"updatedAt\":\"2024-02-29T23:59:59.999Z\"}");
@@ -96,7 +96,7 @@ static void test_wallet(void **state)
     /* balances up to 2^53-1 are exact integers in the JSON */
     w.balance = INT64_C(9007199254740991);
     w.held = INT64_C(9007199254740990);
-    json_t *o = render_wallet(&w);
+    json_t *o = wd_render_wallet(&w);
     assert_true(json_integer_value(json_object_get(o, "balance")) == INT64_C(9007199254740991));
     assert_int_equal(json_integer_value(json_object_get(o, "available")), 1);
     json_decref(o);
@@ -104,7 +104,7 @@ static void test_wallet(void **state)
 
 static void test_txn_pending_authorization(void **state)
 {
-    struct ledger_txn t;
+    struct wd_txn t;
 
     (void)state;
     memset(&t, 0, sizeof(t));
@@ -112,23 +112,23 @@ static void test_txn_pending_authorization(void **state)
     snprintf(t.wallet_id, sizeof(t.wallet_id), "wal_167a");
     snprintf(t.currency, sizeof(t.currency), "USD");
     snprintf(t.reference, sizeof(t.reference), "order-1");
-    t.type = LEDGER_TXN_AUTHORIZATION;
-    t.status = LEDGER_TXN_PENDING;
+    t.type = WD_TXN_AUTHORIZATION;
+    t.status = WD_TXN_PENDING;
     t.amount = 300;
     t.expires_ms = INT64_C(4102444800000);
     t.created_ms = INT64_C(1795440482123);
     t.updated_ms = INT64_C(1795440482123);
     /* docs/API.md's transaction: capturedAmount null until captured */
-    expect_json(render_txn(&t),
+    expect_json(wd_render_txn(&t),
                 "{\"id\":\"txn_167a\",\"walletId\":\"wal_167a\",\"type\":\"AUTHORIZATION\","
                 "\"status\":\"PENDING\",\"amount\":300,\"capturedAmount\":null,\"currency\":"
                 "\"USD\",\"referenceId\":\"order-1\",\"expiresAt\":\"2100-01-01T00:00:00.000Z\","
                 "\"createdAt\":\"2026-11-23T13:28:02.123Z\",\"updatedAt\":\"2026-11-23T13:28:02."
                 "123Z\"}");
 
-    t.status = LEDGER_TXN_COMPLETED;
+    t.status = WD_TXN_COMPLETED;
     t.captured = 200;
-    json_t *o = render_txn(&t);
+    json_t *o = wd_render_txn(&t);
     assert_string_equal(json_string_value(json_object_get(o, "status")), "COMPLETED");
     assert_int_equal(json_integer_value(json_object_get(o, "capturedAmount")), 200);
     json_decref(o);
@@ -140,12 +140,12 @@ static void test_txn_names_and_nulls(void **state)
         int type, status;
         const char *type_name, *status_name;
     } cases[] = {
-        {LEDGER_TXN_CREDIT, LEDGER_TXN_COMPLETED, "CREDIT", "COMPLETED"},
-        {LEDGER_TXN_DEBIT, LEDGER_TXN_COMPLETED, "DEBIT", "COMPLETED"},
-        {LEDGER_TXN_AUTHORIZATION, LEDGER_TXN_VOIDED, "AUTHORIZATION", "VOIDED"},
-        {LEDGER_TXN_AUTHORIZATION, LEDGER_TXN_EXPIRED, "AUTHORIZATION", "EXPIRED"},
+        {WD_TXN_CREDIT, WD_TXN_COMPLETED, "CREDIT", "COMPLETED"},
+        {WD_TXN_DEBIT, WD_TXN_COMPLETED, "DEBIT", "COMPLETED"},
+        {WD_TXN_AUTHORIZATION, WD_TXN_VOIDED, "AUTHORIZATION", "VOIDED"},
+        {WD_TXN_AUTHORIZATION, WD_TXN_EXPIRED, "AUTHORIZATION", "EXPIRED"},
     };
-    struct ledger_txn t;
+    struct wd_txn t;
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -154,7 +154,7 @@ static void test_txn_names_and_nulls(void **state)
         t.status = cases[i].status;
         t.amount = 5;
         t.created_ms = 1;
-        json_t *o = render_txn(&t);
+        json_t *o = wd_render_txn(&t);
         assert_string_equal(json_string_value(json_object_get(o, "type")), cases[i].type_name);
         assert_string_equal(json_string_value(json_object_get(o, "status")), cases[i].status_name);
         /* no expiry (credit/debit) and no capture are JSON null, not 0 or "" */
@@ -167,21 +167,21 @@ static void test_txn_names_and_nulls(void **state)
 
 static void test_entry(void **state)
 {
-    struct ledger_entry e;
+    struct wd_entry e;
 
     (void)state;
     memset(&e, 0, sizeof(e));
     e.id = 3;
     snprintf(e.txn_id, sizeof(e.txn_id), "txn_9");
     snprintf(e.wallet_id, sizeof(e.wallet_id), "wal_9");
-    e.type = LEDGER_ENTRY_CAPTURE;
+    e.type = WD_ENTRY_CAPTURE;
     e.amount = -200;
     e.held_delta = -300;
     e.balance_after = 800;
     e.held_after = 0;
     e.created_ms = INT64_C(946684799500);
     /* docs/API.md's ledger entry, id as a string, no walletId */
-    expect_json(render_entry(&e),
+    expect_json(wd_render_entry(&e),
                 "{\"id\":\"3\",\"transactionId\":\"txn_9\",\"type\":\"CAPTURE\",\"amount\":-200,"
                 "\"heldChange\":-300,\"balanceAfter\":800,\"heldAfter\":0,\"availableAfter\":800,"
                 "\"createdAt\":\"1999-12-31T23:59:59.500Z\"}");
@@ -189,17 +189,17 @@ static void test_entry(void **state)
     static const struct {
         int type;
         const char *name;
-    } types[] = {{LEDGER_ENTRY_CREDIT, "CREDIT"},
-                 {LEDGER_ENTRY_DEBIT, "DEBIT"},
-                 {LEDGER_ENTRY_HOLD, "HOLD"},
-                 {LEDGER_ENTRY_RELEASE, "RELEASE"},
-                 {LEDGER_ENTRY_CAPTURE, "CAPTURE"}};
+    } types[] = {{WD_ENTRY_CREDIT, "CREDIT"},
+                 {WD_ENTRY_DEBIT, "DEBIT"},
+                 {WD_ENTRY_HOLD, "HOLD"},
+                 {WD_ENTRY_RELEASE, "RELEASE"},
+                 {WD_ENTRY_CAPTURE, "CAPTURE"}};
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         e.type = types[i].type;
         e.id = UINT64_MAX; /* ids are unsigned 64-bit in the database */
         e.balance_after = 1000;
         e.held_after = 400;
-        json_t *o = render_entry(&e);
+        json_t *o = wd_render_entry(&e);
         assert_string_equal(json_string_value(json_object_get(o, "type")), types[i].name);
         assert_string_equal(json_string_value(json_object_get(o, "id")), "18446744073709551615");
         assert_int_equal(json_integer_value(json_object_get(o, "availableAfter")), 600);
@@ -227,10 +227,10 @@ static void test_cursor_round_trip(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(cursors) / sizeof(cursors[0]); i++) {
         memset(text, 'z', sizeof(text));
-        render_cursor(cursors[i].id, text);
+        wd_render_cursor(cursors[i].id, text);
         assert_string_equal(text, cursors[i].text);
         id = 0;
-        assert_int_equal(render_parse_cursor(text, &id), 0);
+        assert_int_equal(wd_render_parse_cursor(text, &id), 0);
         assert_true(id == cursors[i].id);
     }
 }
@@ -264,15 +264,15 @@ static void test_cursor_garbage(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         id = 777;
-        if (render_parse_cursor(bad[i], &id) != -1)
+        if (wd_render_parse_cursor(bad[i], &id) != -1)
             fail_msg("cursor '%s' was accepted as %llu", bad[i], (unsigned long long)id);
         assert_int_equal(id, 777);
     }
 }
 
 /*
- * PRODUCT BUG (see the report): render_parse_cursor stops reading the id at a NUL byte inside
- * the decoded text, so base64url("v1.5\0") = "djEuNQA", which render_cursor never makes, is
+ * PRODUCT BUG (see the report): wd_render_parse_cursor stops reading the id at a NUL byte inside
+ * the decoded text, so base64url("v1.5\0") = "djEuNQA", which wd_render_cursor never makes, is
  * accepted as the cursor of id 5. The header's contract is "a cursor made by render_cursor".
  */
 static void test_cursor_with_decoded_nul_is_refused(void **state)
@@ -280,7 +280,7 @@ static void test_cursor_with_decoded_nul_is_refused(void **state)
     uint64_t id = 777;
 
     (void)state;
-    assert_int_equal(render_parse_cursor("djEuNQA", &id), -1);
+    assert_int_equal(wd_render_parse_cursor("djEuNQA", &id), -1);
     assert_int_equal(id, 777);
 }
 

@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include "api/auth.h"
 
+#include "core/text.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,17 +19,7 @@
 
 bool wd_auth_tenant_valid(const char *s)
 {
-    size_t len = strlen(s);
-
-    if (len < 1 || len > WD_TENANT_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-'))
-            return false;
-    }
-    return true;
+    return wd_text_valid(s, strlen(s), WD_TENANT_MAX, WD_TEXT_NAME);
 }
 
 static void hash_key(unsigned char out[32], const char *key, size_t len)

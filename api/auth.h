@@ -14,6 +14,7 @@
 #ifndef WD_API_AUTH_H
 #define WD_API_AUTH_H
 
+#include "core/limits.h"
 #include "core/error.h"
 
 #include <stdbool.h>
@@ -21,7 +22,6 @@
 
 #define WD_AUTH_KEY_LEN    64
 #define WD_AUTH_KEY_ID_LEN 16
-#define WD_TENANT_MAX      64
 
 struct wd_auth_entry {
     char key_id[WD_AUTH_KEY_ID_LEN + 1];

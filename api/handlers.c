@@ -44,27 +44,27 @@ static void submit_write(struct wd_request *req, enum wd_op_kind kind, bool key_
 
 static void create_wallet(struct wd_request *req)
 {
-    submit_write(req, WALLET_OP_CREATE_WALLET, false);
+    submit_write(req, WD_OP_CREATE_WALLET, false);
 }
 
 static void credit(struct wd_request *req)
 {
-    submit_write(req, WALLET_OP_CREDIT, true);
+    submit_write(req, WD_OP_CREDIT, true);
 }
 
 static void authorize(struct wd_request *req)
 {
-    submit_write(req, WALLET_OP_AUTHORIZE, true);
+    submit_write(req, WD_OP_AUTHORIZE, true);
 }
 
 static void debit(struct wd_request *req)
 {
-    submit_write(req, WALLET_OP_DEBIT, true);
+    submit_write(req, WD_OP_DEBIT, true);
 }
 
 static void void_hold(struct wd_request *req)
 {
-    submit_write(req, WALLET_OP_VOID, true);
+    submit_write(req, WD_OP_VOID, true);
 }
 
 static bool wants_strong(struct wd_request *req)
@@ -103,12 +103,12 @@ static void submit_read(struct wd_request *req, enum wd_op_kind kind, enum wd_id
 
 static void get_wallet(struct wd_request *req)
 {
-    submit_read(req, WALLET_OP_GET_WALLET, WD_ID_WALLET);
+    submit_read(req, WD_OP_GET_WALLET, WD_ID_WALLET);
 }
 
 static void get_txn(struct wd_request *req)
 {
-    submit_read(req, WALLET_OP_GET_TXN, WD_ID_TXN);
+    submit_read(req, WD_OP_GET_TXN, WD_ID_TXN);
 }
 
 static void get_ledger(struct wd_request *req)
@@ -120,7 +120,7 @@ static void get_ledger(struct wd_request *req)
         reply_refusal(req, &err);
         return;
     }
-    submit_read(req, WALLET_OP_LEDGER, WD_ID_WALLET);
+    submit_read(req, WD_OP_LEDGER, WD_ID_WALLET);
 }
 
 static void list_wallets(struct wd_request *req)
@@ -133,7 +133,7 @@ static void list_wallets(struct wd_request *req)
         return;
     }
     memcpy(req->op.account_id, p->ptr, p->len);
-    submit_read_op(req, WALLET_OP_LIST_WALLETS,
+    submit_read_op(req, WD_OP_LIST_WALLETS,
                    wd_map_lookup(req->ctx->map, wd_hash_bucket(p->ptr, p->len)));
 }
 
@@ -148,7 +148,7 @@ static void find_transactions(struct wd_request *req)
         reply_refusal(req, &err);
         return;
     }
-    submit_read_op(req, WALLET_OP_FIND_REFERENCE, WD_OP_ALL_SHARDS);
+    submit_read_op(req, WD_OP_FIND_REFERENCE, WD_OP_ALL_SHARDS);
 }
 
 static void health_live(struct wd_request *req)

@@ -1,7 +1,7 @@
 /*
  * api/handlers.h - the route table and the handlers behind it.
  *
- * Owns: which method and path does what (PRODUCT §1), and the thin handlers that turn a request
+ * Owns: which method and path does what (docs/API.md), and the thin handlers that turn a request
  * into an op (api/parse), pick its shard from the ID's or account's bucket (shard/map), and
  * submit it; plus health and metrics. Handlers run on libmicrohttpd threads.
  */

@@ -3,6 +3,8 @@
  */
 #include "api/parse.h"
 
+#include "core/text.h"
+
 #include "core/money.h"
 #include "shard/hash.h"
 #include "shard/id.h"
@@ -41,13 +43,7 @@ static const struct field void_fields[] = {{"transactionId", F_TXN_ID, true}, {N
 
 bool wd_parse_reference_valid(const char *s, size_t len)
 {
-    if (len < 1 || len > WD_REFERENCE_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < 0x20 || s[i] > 0x7e)
-            return false;
-    }
-    return true;
+    return wd_text_valid(s, len, WD_REFERENCE_MAX, WD_TEXT_PRINTABLE);
 }
 
 /* referenceId (s may be NULL: missing) into op. */
@@ -179,21 +175,21 @@ static void hash_request(const char *method, const char *path, json_t *root, uns
 static const struct field *fields_for(enum wd_op_kind *kind, json_t *root)
 {
     switch (*kind) {
-    case WALLET_OP_CREATE_WALLET:
+    case WD_OP_CREATE_WALLET:
         return create_fields;
-    case WALLET_OP_CREDIT:
+    case WD_OP_CREDIT:
         return credit_fields;
-    case WALLET_OP_AUTHORIZE:
+    case WD_OP_AUTHORIZE:
         return authorize_fields;
-    case WALLET_OP_VOID:
+    case WD_OP_VOID:
         return void_fields;
-    case WALLET_OP_DEBIT:
-    case WALLET_OP_CAPTURE:
+    case WD_OP_DEBIT:
+    case WD_OP_CAPTURE:
         if (json_object_get(root, "transactionId")) {
-            *kind = WALLET_OP_CAPTURE;
+            *kind = WD_OP_CAPTURE;
             return capture_fields;
         }
-        *kind = WALLET_OP_DEBIT;
+        *kind = WD_OP_DEBIT;
         return credit_fields; /* direct debit: walletId, amount, referenceId */
     default:
         return NULL;
@@ -276,7 +272,7 @@ int wd_parse_body(enum wd_op_kind kind,
         goto out;
     }
     if (json_object_get(root, "transactionId") && json_object_get(root, "walletId") &&
-        kind == WALLET_OP_DEBIT) {
+        kind == WD_OP_DEBIT) {
         rc = wd_error_set(err, -WD_E_VALIDATION_ERROR,
                           "send transactionId (capture) or walletId (direct debit), not both");
         goto out;
@@ -296,19 +292,6 @@ out:
     return rc;
 }
 
-static bool idem_key_valid(const char *s)
-{
-    size_t len = strlen(s);
-
-    if (len < 1 || len > WD_IDEM_KEY_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < 0x20 || s[i] > 0x7e)
-            return false;
-    }
-    return true;
-}
-
 int wd_parse_idempotency_key(
     const char *ietf, const char *legacy, bool required, struct wd_op *op, struct wd_error *err)
 {
@@ -323,7 +306,7 @@ int wd_parse_idempotency_key(
     if (ietf && legacy && strcmp(ietf, legacy) != 0)
         return wd_error_set(err, -WD_E_INVALID_IDEMPOTENCY_KEY,
                             "Idempotency-Key and X-Idempotency-Key differ");
-    if (!idem_key_valid(key))
+    if (!wd_text_valid(key, strlen(key), WD_IDEM_KEY_MAX, WD_TEXT_PRINTABLE))
         return wd_error_set(err, -WD_E_INVALID_IDEMPOTENCY_KEY, NULL);
     memcpy(op->idem_key, key, strlen(key) + 1);
     op->has_idem = true;

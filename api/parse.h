@@ -1,7 +1,7 @@
 /*
  * api/parse.h - turning request bodies, headers and query arguments into validated ops.
  *
- * Owns: the input rules of PRODUCT §1: strict JSON objects (no duplicate or unknown members),
+ * Owns: the input rules of docs/API.md: strict JSON objects (no duplicate or unknown members),
  * amounts as JSON integers in 1..2^53-1 (never floats or strings), ISO 4217-format currencies,
  * routable wallet/transaction IDs, account IDs, referenceId (1-64 printable ASCII), idempotency
  * keys (1-255 printable ASCII), ledger limit and cursor; and the canonical request hash an

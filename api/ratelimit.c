@@ -29,14 +29,14 @@ struct wd_ratelimit {
     atomic_bool unchecked; /* Redis could not be asked last time: log only the transitions */
 };
 
-int64_t api_lease_max(int64_t burst)
+int64_t wd_ratelimit_lease_max(int64_t burst)
 {
     int64_t n = burst / 32;
 
     return n < 1 ? 1 : n > WD_RATELIMIT_LEASE_MAX ? WD_RATELIMIT_LEASE_MAX : n;
 }
 
-int64_t api_lease_use(struct wd_ratelimit_lease *l, int64_t now_ns, int64_t max_lease)
+int64_t wd_ratelimit_lease_use(struct wd_ratelimit_lease *l, int64_t now_ns, int64_t max_lease)
 {
     int64_t elapsed = now_ns - l->window_ns;
 
@@ -92,7 +92,7 @@ int wd_ratelimit_new(struct wd_ratelimit **out,
     }
     rl->cfg = cfg;
     rl->ntenants = ntenants;
-    rl->max_lease = api_lease_max(cfg->rate_limit_burst);
+    rl->max_lease = wd_ratelimit_lease_max(cfg->rate_limit_burst);
     atomic_init(&rl->unchecked, false);
     *out = rl;
     return 0;
@@ -151,7 +151,7 @@ int wd_ratelimit_check(struct wd_ratelimit *rl,
     }
     struct wd_ratelimit_lease *l = &ts->leases[tenant_ix];
     int64_t now = wd_clock_mono_ns();
-    int64_t want = api_lease_use(l, now, rl->max_lease);
+    int64_t want = wd_ratelimit_lease_use(l, now, rl->max_lease);
     if (want == 0)
         return 0;
     if (wd_bucket_take(&ts->bucket, tenant, cfg->rate_limit_rps, cfg->rate_limit_burst, want, &res,

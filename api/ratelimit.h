@@ -1,5 +1,6 @@
 /*
- * api/ratelimit.h - the per-tenant request rate limit (PRODUCT §2), shared by every pod.
+ * api/ratelimit.h - the per-tenant request rate limit (docs/API.md, "Rate limits"), shared by every
+ * pod.
  *
  * Owns: deciding whether an authenticated request may go on. Each tenant has one token bucket
  * in Redis (db/bucket), refilled at RATE_LIMIT_RPS tokens a second up to RATE_LIMIT_BURST, and
@@ -63,17 +64,17 @@ int wd_ratelimit_check(struct wd_ratelimit *rl,
                        int *retry_after_s);
 
 /*
- * Pure parts, exposed for unit tests. api_lease_use counts one request at now_ns and uses a
- * leased token if one is left and the lease has not expired: returns 0. Otherwise returns how
+ * Pure parts, exposed for unit tests. wd_ratelimit_lease_use counts one request at now_ns and uses
+ * a leased token if one is left and the lease has not expired: returns 0. Otherwise returns how
  * many tokens to ask Redis for: the requests of the busier of the last two windows, at least 1,
  * at most max_lease. wd_ratelimit_lease_grant records granted tokens, one of them used by the
  * request that asked (granted >= 1).
  */
-int64_t api_lease_use(struct wd_ratelimit_lease *l, int64_t now_ns, int64_t max_lease);
+int64_t wd_ratelimit_lease_use(struct wd_ratelimit_lease *l, int64_t now_ns, int64_t max_lease);
 void wd_ratelimit_lease_grant(struct wd_ratelimit_lease *l, int64_t granted, int64_t now_ns);
 
 /* The largest lease for a bucket of this size: burst / 32, within 1..WD_RATELIMIT_LEASE_MAX. */
-int64_t api_lease_max(int64_t burst);
+int64_t wd_ratelimit_lease_max(int64_t burst);
 
 /* Whole seconds for a Retry-After header from a wait in milliseconds: rounded up, at least 1. */
 int wd_ratelimit_retry_after_s(int64_t wait_ms);

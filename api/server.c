@@ -13,6 +13,8 @@
 #define _GNU_SOURCE
 #include "api/server.h"
 
+#include "core/text.h"
+
 #include "api/auth.h"
 #include "api/ratelimit.h"
 #include "api/handlers.h"
@@ -107,21 +109,6 @@ void wd_request_submit(struct wd_request *req)
     }
 }
 
-static bool request_id_valid(const char *id)
-{
-    size_t len = strlen(id);
-
-    if (len < 1 || len > WD_REQUEST_ID_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = id[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.' || c == ':'))
-            return false;
-    }
-    return true;
-}
-
 struct framing {
     int content_lengths;
     const char *first_length;
@@ -177,7 +164,7 @@ static struct wd_request *request_new(struct wd_server *s,
     req->path = url;
     req->start_ns = wd_clock_mono_ns();
     const char *id = wd_request_header(req, "X-Request-Id");
-    if (id && request_id_valid(id)) {
+    if (id && wd_text_valid(id, strlen(id), WD_REQUEST_ID_MAX, WD_TEXT_ID)) {
         memcpy(req->request_id, id, strlen(id) + 1);
     } else {
         unsigned char raw[16];

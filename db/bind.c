@@ -18,7 +18,7 @@ int wd_bind_init(struct wd_binder *b, int cap)
     b->times = calloc((size_t)cap, sizeof(*b->times));
     if (!b->binds || !b->lengths || !b->nulls || !b->times) {
         wd_bind_release(b);
-        b->failed = true;
+        b->failed = -WD_E_NOMEM;
         return -WD_E_NOMEM;
     }
     return 0;
@@ -39,13 +39,15 @@ void wd_bind_release(struct wd_binder *b)
 
 int wd_bind_ok(const struct wd_binder *b)
 {
-    return b->failed ? -WD_E_NOMEM : 0;
+    return b->failed;
 }
 
 static MYSQL_BIND *next(struct wd_binder *b)
 {
-    if (b->failed || b->n >= b->cap) {
-        b->failed = true;
+    if (b->failed)
+        return NULL;
+    if (b->n >= b->cap) {
+        b->failed = -WD_E_INTERNAL_ERROR;
         return NULL;
     }
     MYSQL_BIND *bind = &b->binds[b->n];

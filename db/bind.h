@@ -23,14 +23,15 @@ struct wd_binder {
     my_bool *nulls;
     MYSQL_TIME *times;
     int n, cap;
-    bool failed; /* allocation failed: every later call is a no-op, wd_bind_ok says so */
+    int failed; /* 0, or why binding failed: every later call is a no-op, wd_bind_ok says so */
 };
 
 /* Prepares a binder for up to cap values. Returns 0 or -WD_E_NOMEM. */
 int wd_bind_init(struct wd_binder *b, int cap);
 void wd_bind_release(struct wd_binder *b);
 
-/* 0 if every bind so far fit, else -WD_E_NOMEM / -WD_E_INTERNAL_ERROR. */
+/* 0 if every bind so far fit; -WD_E_NOMEM if the arrays could not be allocated;
+ * -WD_E_INTERNAL_ERROR if more values were bound than the binder was made for (a bug). */
 int wd_bind_ok(const struct wd_binder *b);
 
 /* Parameters. */

@@ -37,7 +37,7 @@ void wd_conn_init(struct wd_conn *c,
 
 void wd_conn_close(struct wd_conn *c)
 {
-    for (unsigned i = 0; i < WD_CONN_STMT_SLOTS; i++) {
+    for (unsigned i = 0; i < c->nstmts; i++) {
         if (c->stmts[i]) {
             mysql_stmt_close(c->stmts[i]);
             c->stmts[i] = NULL;
@@ -55,6 +55,9 @@ void wd_conn_close(struct wd_conn *c)
 void wd_conn_release(struct wd_conn *c)
 {
     wd_conn_close(c);
+    free(c->stmts);
+    c->stmts = NULL;
+    c->nstmts = 0;
     pthread_mutex_destroy(&c->mu);
 }
 
@@ -95,13 +98,18 @@ static bool is_connection_error(unsigned no)
     }
 }
 
+int wd_conn_error_code(unsigned no)
+{
+    if (is_connection_error(no))
+        return -WD_E_DB_UNAVAILABLE;
+    return no == ER_LOCK_DEADLOCK || no == ER_LOCK_WAIT_TIMEOUT ? -WD_E_DB_RETRY : -WD_E_DB;
+}
+
 static int classify(
     struct wd_conn *c, unsigned no, const char *msg, const char *what, struct wd_error *err)
 {
-    bool lost = is_connection_error(no);
-    int code = lost                                                   ? -WD_E_DB_UNAVAILABLE
-               : no == ER_LOCK_DEADLOCK || no == ER_LOCK_WAIT_TIMEOUT ? -WD_E_DB_RETRY
-                                                                      : -WD_E_DB;
+    int code = wd_conn_error_code(no);
+    bool lost = code == -WD_E_DB_UNAVAILABLE;
 
     wd_error_set(err, code, "%s: %s: %u %s", c->label, what, no, msg);
     if (code != -WD_E_DB_RETRY)
@@ -189,13 +197,42 @@ int wd_conn_open(struct wd_conn *c, struct wd_error *err)
     return rc;
 }
 
+int wd_conn_reopen(struct wd_conn *c, int64_t deadline_ns, struct wd_error *err)
+{
+    int rc;
+
+    while ((rc = wd_conn_open(c, err)) < 0 && !wd_conn_interrupted(c)) {
+        int64_t now = wd_clock_mono_ns();
+        if (now >= deadline_ns)
+            break;
+        int64_t wake = c->retry_after_ns > now ? c->retry_after_ns : now + 10000000;
+        wd_clock_sleep_ns((wake < deadline_ns ? wake : deadline_ns) - now);
+    }
+    return rc;
+}
+
+/* Makes room for slot in c's statement cache. 0 or an error. */
+static int reserve_slot(struct wd_conn *c, unsigned slot, struct wd_error *err)
+{
+    if (slot < c->nstmts)
+        return 0;
+    if (slot >= WD_CONN_SLOTS_MAX)
+        return wd_error_set(err, -WD_E_INTERNAL_ERROR, "%s: statement slot %u out of range",
+                            c->label, slot);
+    unsigned n = slot + 1 > 2 * c->nstmts ? slot + 1 : 2 * c->nstmts;
+    MYSQL_STMT **grown = realloc(c->stmts, n * sizeof(*grown));
+    if (!grown)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    memset(grown + c->nstmts, 0, (n - c->nstmts) * sizeof(*grown));
+    c->stmts = grown;
+    c->nstmts = n;
+    return 0;
+}
+
 MYSQL_STMT *wd_conn_stmt(struct wd_conn *c, unsigned slot, const char *sql, struct wd_error *err)
 {
-    if (slot >= WD_CONN_STMT_SLOTS) {
-        wd_error_set(err, -WD_E_INTERNAL_ERROR, "%s: statement slot %u out of range", c->label,
-                     slot);
+    if (reserve_slot(c, slot, err) < 0)
         return NULL;
-    }
     if (c->stmts[slot])
         return c->stmts[slot];
     if (wd_conn_open(c, err) < 0)

@@ -23,13 +23,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define WD_CONN_STMT_SLOTS 144
-
 enum wd_conn_flags {
     WD_CONN_TRANSACTIONAL = 1 << 0, /* autocommit off: every unit of work ends in commit/rollback */
     WD_CONN_READ_ONLY = 1 << 1,     /* readers: refuse writes at the session level */
     WD_CONN_MULTI_STATEMENTS = 1 << 2, /* walletctl migrate only: runs our own SQL files */
 };
+
+#define WD_CONN_SLOTS_MAX 4096 /* statement slots one connection may use */
 
 struct wd_conn {
     MYSQL *mysql;                    /* NULL while disconnected */
@@ -39,7 +39,8 @@ struct wd_conn {
     int connect_timeout_s;
     int query_timeout_s;
     int64_t retry_after_ns; /* monotonic: no reconnect attempt before this */
-    MYSQL_STMT *stmts[WD_CONN_STMT_SLOTS];
+    MYSQL_STMT **stmts;     /* prepared statements by slot; grown as slots are used */
+    unsigned nstmts;
     pthread_mutex_t mu;      /* guards fd against wd_conn_interrupt */
     int fd;                  /* the connection's socket while connected, else -1 */
     atomic_bool interrupted; /* set by wd_conn_interrupt: no more connecting */
@@ -76,7 +77,15 @@ bool wd_conn_interrupted(struct wd_conn *c);
 int wd_conn_open(struct wd_conn *c, struct wd_error *err);
 
 /*
- * The statement in slot, preparing sql on first use on this connection. Borrowed: valid until
+ * Connects c again after its connection was lost: until it succeeds or deadline_ns (monotonic)
+ * passes, trying at the connection's back-off; a deadline already past means one try. Gives up
+ * at once when c was interrupted. 0 or -WD_E_DB_UNAVAILABLE.
+ */
+int wd_conn_reopen(struct wd_conn *c, int64_t deadline_ns, struct wd_error *err);
+
+/*
+ * The statement in slot (slots are the caller's numbering, below WD_CONN_SLOTS_MAX; db/stmt
+ * numbers the ledger's), preparing sql on first use on this connection. Borrowed: valid until
  * the connection is closed. NULL on failure, with err set (and the connection dropped if the
  * failure was the connection's).
  */
@@ -88,6 +97,14 @@ MYSQL_STMT *wd_conn_stmt(struct wd_conn *c, unsigned slot, const char *sql, stru
  * -WD_E_DB_RETRY; everything else -WD_E_DB. Logs at warn.
  */
 int wd_conn_fail(struct wd_conn *c, const char *what, struct wd_error *err);
+
+/*
+ * The project code of a MySQL/MariaDB error number: -WD_E_DB_UNAVAILABLE when the connection is
+ * gone or no longer usable (lost, killed, server shutting down, read-only: not a primary any
+ * more), -WD_E_DB_RETRY for a deadlock or lock-wait timeout (the transaction can run again),
+ * -WD_E_DB for everything else.
+ */
+int wd_conn_error_code(unsigned no);
 
 /* As wd_conn_fail, for a statement's error. */
 int wd_conn_stmt_fail(struct wd_conn *c, MYSQL_STMT *stmt, const char *what, struct wd_error *err);

@@ -38,7 +38,7 @@ static const struct check checks[] = {
 
 static int run_check(struct wd_conn *c,
                      const struct check *k,
-                     db_verify_report_fn report,
+                     wd_verify_report_fn report,
                      void *ctx,
                      long *violations,
                      struct wd_error *err)
@@ -77,7 +77,7 @@ static int count_wallets(struct wd_conn *c, long *wallets, struct wd_error *err)
 }
 
 int wd_verify_shard(struct wd_conn *c,
-                    db_verify_report_fn report,
+                    wd_verify_report_fn report,
                     void *ctx,
                     long *wallets,
                     long *violations,

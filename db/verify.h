@@ -1,11 +1,11 @@
 /*
  * db/verify.h - the invariants of the money data, checked on one shard.
  *
- * Owns: the checks PRODUCT §3 requires, in one consistent snapshot (REPEATABLE READ, so live
- * traffic cannot cause false alarms): for every wallet, balance = SUM(ledger.amount),
- * held = SUM(ledger.held_delta), held = SUM(amount of its PENDING authorizations),
- * available = balance - held >= 0, held >= 0, and its newest ledger entry's balance_after and
- * held_after equal balance and held. Reports each violation through a callback.
+ * Owns: the invariants of every shard (docs/ARCHITECTURE.md, "Data"), in one consistent snapshot
+ * (REPEATABLE READ, so live traffic cannot cause false alarms): for every wallet, balance =
+ * SUM(ledger.amount), held = SUM(ledger.held_delta), held = SUM(amount of its PENDING
+ * authorizations), available = balance - held >= 0, held >= 0, and its newest ledger entry's
+ * balance_after and held_after equal balance and held. Reports each violation through a callback.
  * Thread-safety: none; one connection.
  */
 #ifndef WD_DB_VERIFY_H
@@ -15,14 +15,14 @@
 #include "db/conn.h"
 
 /* Called once per violation: wallet ID and a description. */
-typedef void (*db_verify_report_fn)(void *ctx, const char *wallet_id, const char *problem);
+typedef void (*wd_verify_report_fn)(void *ctx, const char *wallet_id, const char *problem);
 
 /*
  * Checks every wallet on c's shard. *wallets = how many were checked, *violations = how many
  * problems were reported. 0 (even with violations) or a code if the checks could not run.
  */
 int wd_verify_shard(struct wd_conn *c,
-                    db_verify_report_fn report,
+                    wd_verify_report_fn report,
                     void *ctx,
                     long *wallets,
                     long *violations,

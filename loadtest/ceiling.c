@@ -137,7 +137,7 @@ static void fill_authorize(struct run *r, struct wd_op *op, unsigned *seed, long
     uint32_t bucket = 0;
 
     memset(op, 0, sizeof(*op));
-    op->kind = WALLET_OP_AUTHORIZE;
+    op->kind = WD_OP_AUTHORIZE;
     wd_id_parse(wallet, WD_ID_LEN, WD_ID_WALLET, &bucket);
     op->bucket = bucket;
     op->shard = wd_map_lookup(&r->map, bucket);
@@ -269,13 +269,13 @@ static int seed_wallets(struct run *r)
             memset(&op, 0, sizeof(op));
             snprintf(op.tenant, sizeof(op.tenant), "%s", r->tenant);
             if (step == 0) {
-                op.kind = WALLET_OP_CREATE_WALLET;
+                op.kind = WD_OP_CREATE_WALLET;
                 snprintf(op.account_id, sizeof(op.account_id), "ceiling-%d-%lld", i,
                          (long long)wd_clock_now_ms());
                 op.bucket = wd_hash_bucket(op.account_id, strlen(op.account_id));
                 memcpy(op.currency, "USD", 4);
             } else {
-                op.kind = WALLET_OP_CREDIT;
+                op.kind = WD_OP_CREDIT;
                 memcpy(op.wallet_id, r->wallets[i], WD_ID_LEN + 1);
                 wd_id_parse(op.wallet_id, WD_ID_LEN, WD_ID_WALLET, &op.bucket);
                 op.amount = SEED_AMOUNT;

@@ -3,20 +3,13 @@
  */
 #include "shard/hash.h"
 
+#include "core/text.h"
+
 #include <sodium.h>
 
 bool wd_hash_account_valid(const char *s, size_t len)
 {
-    if (len < 1 || len > WD_ACCOUNT_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '.' || c == ':' || c == '-';
-        if (!ok)
-            return false;
-    }
-    return true;
+    return wd_text_valid(s, len, WD_ACCOUNT_MAX, WD_TEXT_ID);
 }
 
 uint32_t wd_hash_bucket(const char *s, size_t len)

@@ -15,12 +15,12 @@
 #ifndef WD_SHARD_HASH_H
 #define WD_SHARD_HASH_H
 
+#include "core/limits.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define WD_BUCKETS     16384
-#define WD_ACCOUNT_MAX 64
+#define WD_BUCKETS 16384
 
 /* True if s[0..len) is a valid account ID: 1-64 chars of [A-Za-z0-9_.:-]. */
 bool wd_hash_account_valid(const char *s, size_t len);

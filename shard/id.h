@@ -14,10 +14,9 @@
 #ifndef WD_SHARD_ID_H
 #define WD_SHARD_ID_H
 
+#include "core/limits.h"
 #include <stddef.h>
 #include <stdint.h>
-
-#define WD_ID_LEN 40
 
 enum wd_id_kind { WD_ID_WALLET = 0, WD_ID_TXN = 1 };
 

@@ -25,67 +25,18 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "db/idem.h"
 #include "db/ledger.h"
 #include "wallet/render.h"
 #include "wallet/rules.h"
 
-#include <sodium.h>
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX         WD_BATCH_MAX
+#include "wallet/batch_int.h"
+
 #define MAX_RETRIES 3
-
-typedef char row_id[WD_ID_LEN + 1];
-_Static_assert(WD_ID_LEN == WD_ID_LEN, "routable IDs are the ledger's row IDs");
-
-struct item {
-    struct wd_op *op;
-    bool fixed;    /* answered by the lock phase or by an existing key: passes leave it alone */
-    bool by_key;   /* answered by an existing key: it takes no effect and writes nothing */
-    bool restated; /* decided again after its key was claimed: the stored reply is rewritten */
-    bool replay;   /* answered from a record an earlier request made */
-    bool own;      /* answered from what a lost COMMIT of this very op made: a first answer */
-    int code;      /* 0 or the refusal/failure code */
-    int wallet_ix, txn_ix, create_ix, claim_ix;
-    struct wd_txn txn; /* the transaction the reply shows */
-    struct wd_body body;
-};
-
-struct wd_batch {
-    struct item items[MAX];
-    int n;
-    int64_t now_ms;
-    int64_t resolve_ns; /* RESOLVE_TIMEOUT_SECONDS */
-    bool commit_lost;   /* this attempt's COMMIT was sent and its answer lost */
-
-    row_id txn_ids[MAX];
-    struct wd_txn txns[MAX], txns_locked[MAX];
-    bool txn_dirty[MAX];
-    int ntxns;
-
-    row_id wallet_ids[MAX];
-    struct wd_wallet wallets[MAX], wallets_locked[MAX];
-    bool wallet_dirty[MAX];
-    int nwallets;
-
-    struct wd_wallet creates[MAX];
-    bool created[MAX];
-    int create_item[MAX];
-    int ncreates;
-
-    struct wd_idem claims[MAX];
-    int claim_item[MAX];
-    int nclaims;
-
-    struct wd_txn inserts[MAX];
-    int ninserts;
-    struct wd_entry entries[2 * MAX];
-    int nentries;
-    struct wd_txn txn_updates[MAX];
-    struct wd_wallet wallet_updates[MAX];
-    struct wd_idem fixups[MAX];
-};
 
 struct wd_batch *wd_batch_new(int resolve_timeout_s)
 {
@@ -113,7 +64,7 @@ static void item_reset(struct item *it, struct wd_op *op)
  * Decides it with a reply: a success envelope around data (stolen), or the error envelope. Every
  * reply decided inside the batch (success or refusal) is stored with the op's key, if it has one.
  */
-static int decide(struct item *it, int code, int status, json_t *data)
+int wd_batch_decide(struct item *it, int code, int status, json_t *data)
 {
     wd_envelope_release(&it->body);
     int rc = code ? wd_envelope_error(&it->body, code, NULL)
@@ -148,7 +99,7 @@ static int sort_unique(row_id *ids, int n)
 
 static bool needs_txn(enum wd_op_kind k)
 {
-    return k == WALLET_OP_CAPTURE || k == WALLET_OP_VOID || k == WALLET_OP_EXPIRE;
+    return k == WD_OP_CAPTURE || k == WD_OP_VOID || k == WD_OP_EXPIRE;
 }
 
 static int find_txn(const struct wd_batch *b, const char *id)
@@ -172,13 +123,13 @@ static int find_wallet(const struct wd_batch *b, const char *id)
 /* Another tenant's row is answered exactly like a missing one. */
 static bool visible(const struct item *it, const char *tenant)
 {
-    return it->op->kind == WALLET_OP_EXPIRE || strcmp(tenant, it->op->tenant) == 0;
+    return it->op->kind == WD_OP_EXPIRE || strcmp(tenant, it->op->tenant) == 0;
 }
 
 /* Fixes it as "not found": stored, since the request did execute. */
 static int not_found(struct item *it)
 {
-    int rc = decide(it, -WD_E_NOT_FOUND, 0, NULL);
+    int rc = wd_batch_decide(it, -WD_E_NOT_FOUND, 0, NULL);
 
     it->fixed = true;
     return rc;
@@ -216,7 +167,7 @@ static int lock_wallets(struct wd_batch *b, struct wd_conn *c, struct wd_error *
 
     for (int i = 0; i < b->n; i++) {
         struct item *it = &b->items[i];
-        if (!it->fixed && it->op->kind != WALLET_OP_CREATE_WALLET)
+        if (!it->fixed && it->op->kind != WD_OP_CREATE_WALLET)
             memcpy(b->wallet_ids[n++], wallet_of(b, it), sizeof(row_id));
     }
     n = sort_unique(b->wallet_ids, n);
@@ -224,7 +175,7 @@ static int lock_wallets(struct wd_batch *b, struct wd_conn *c, struct wd_error *
                                     &b->nwallets, err);
     for (int i = 0; rc == 0 && i < b->n; i++) {
         struct item *it = &b->items[i];
-        if (it->fixed || it->op->kind == WALLET_OP_CREATE_WALLET)
+        if (it->fixed || it->op->kind == WD_OP_CREATE_WALLET)
             continue;
         it->wallet_ix = find_wallet(b, wallet_of(b, it));
         if (it->wallet_ix < 0 || !visible(it, b->wallets_locked[it->wallet_ix].tenant))
@@ -239,7 +190,7 @@ static void prepare_creates(struct wd_batch *b)
     b->ncreates = 0;
     for (int i = 0; i < b->n; i++) {
         struct item *it = &b->items[i];
-        if (it->op->kind != WALLET_OP_CREATE_WALLET)
+        if (it->op->kind != WD_OP_CREATE_WALLET)
             continue;
         struct wd_wallet *w = &b->creates[b->ncreates];
         struct wd_op_memo *memo = &it->op->memo;
@@ -253,6 +204,7 @@ static void prepare_creates(struct wd_batch *b)
         w->status = WD_WALLET_ACTIVE;
         w->created_ms = w->updated_ms = b->now_ms;
         it->create_ix = b->ncreates;
+        assert(b->ncreates < b->n); /* at most one create per op */
         b->create_item[b->ncreates++] = i;
     }
 }
@@ -267,6 +219,7 @@ static void add_entry(struct wd_batch *b,
     memcpy(e->wallet_id, wallet_id, sizeof(e->wallet_id));
     memcpy(e->txn_id, txn_id, sizeof(e->txn_id));
     e->created_ms = b->now_ms;
+    assert(b->nentries < 2 * b->n); /* an op adds its expiry's and its own entry, no more */
     b->entries[b->nentries++] = *e;
 }
 
@@ -302,10 +255,10 @@ static int apply_new(struct wd_batch *b, struct item *it)
     struct wd_entry e;
     int rc, type, status = WD_TXN_COMPLETED;
 
-    if (op->kind == WALLET_OP_CREDIT) {
+    if (op->kind == WD_OP_CREDIT) {
         rc = wd_rules_credit(w, op->amount, &e);
         type = WD_TXN_CREDIT;
-    } else if (op->kind == WALLET_OP_AUTHORIZE) {
+    } else if (op->kind == WD_OP_AUTHORIZE) {
         rc = wd_rules_authorize(w, op->amount, op->has_currency ? op->currency : NULL, &e);
         type = WD_TXN_AUTHORIZATION;
         status = WD_TXN_PENDING;
@@ -314,12 +267,13 @@ static int apply_new(struct wd_batch *b, struct item *it)
         type = WD_TXN_DEBIT;
     }
     if (rc < 0)
-        return decide(it, rc, 0, NULL);
+        return wd_batch_decide(it, rc, 0, NULL);
     new_txn(b, it, w, type, status);
+    assert(b->ninserts < b->n); /* one new transaction per op */
     b->inserts[b->ninserts++] = it->txn;
     add_entry(b, &e, w->id, it->txn.id);
     b->wallet_dirty[it->wallet_ix] = true;
-    return decide(it, 0, 201, wd_render_txn(&it->txn));
+    return wd_batch_decide(it, 0, 201, wd_render_txn(&it->txn));
 }
 
 static int apply_existing(struct wd_batch *b, struct item *it)
@@ -334,19 +288,19 @@ static int apply_existing(struct wd_batch *b, struct item *it)
         add_entry(b, &e, w->id, t->id);
         b->txn_dirty[it->txn_ix] = b->wallet_dirty[it->wallet_ix] = true;
     }
-    if (op->kind == WALLET_OP_EXPIRE)
+    if (op->kind == WD_OP_EXPIRE)
         return 0; /* internal: no reply, no key */
-    if (op->kind == WALLET_OP_CAPTURE)
+    if (op->kind == WD_OP_CAPTURE)
         rc = wd_rules_capture(w, t, op->has_amount, op->amount, &e);
     else
         rc = wd_rules_void(w, t, &e);
     if (rc < 0)
-        return decide(it, rc, 0, NULL);
+        return wd_batch_decide(it, rc, 0, NULL);
     t->updated_ms = b->now_ms;
     add_entry(b, &e, w->id, t->id);
     b->txn_dirty[it->txn_ix] = b->wallet_dirty[it->wallet_ix] = true;
     it->txn = *t;
-    return decide(it, 0, 200, wd_render_txn(t));
+    return wd_batch_decide(it, 0, 200, wd_render_txn(t));
 }
 
 /* One pass of the rules over every op not fixed, from the rows as they were locked. */
@@ -362,165 +316,14 @@ static int apply_rules(struct wd_batch *b, struct wd_error *err)
         if (it->fixed)
             continue;
         int rc;
-        if (it->op->kind == WALLET_OP_CREATE_WALLET)
-            rc = decide(it, 0, 201, wd_render_wallet(&b->creates[it->create_ix]));
+        if (it->op->kind == WD_OP_CREATE_WALLET)
+            rc = wd_batch_decide(it, 0, 201, wd_render_wallet(&b->creates[it->create_ix]));
         else
             rc = needs_txn(it->op->kind) ? apply_existing(b, it) : apply_new(b, it);
         if (rc < 0)
             return wd_error_set(err, rc, "rendering a reply failed");
     }
     return 0;
-}
-
-/* ---- claim: idempotency keys with their replies -------------------------------------------- */
-
-/* The order of the records' unique key: (tenant, scope, key). */
-static int cmp_key(const struct item *i, const struct item *j)
-{
-    int c = strcmp(i->op->tenant, j->op->tenant);
-
-    if (c == 0)
-        c = strcmp(wd_op_key_scope(i->op), wd_op_key_scope(j->op));
-    return c ? c : strcmp(i->op->idem_key, j->op->idem_key);
-}
-
-/* By key; the same key twice keeps arrival order, so the first to arrive claims it. */
-static int cmp_claim(const void *x, const void *y)
-{
-    const struct item *i = *(const struct item *const *)x, *j = *(const struct item *const *)y;
-    int c = cmp_key(i, j);
-
-    return c ? c : (i > j) - (i < j);
-}
-
-/* The keyed ops, sorted by key: every batch locks keys in that order. */
-static int sorted_keyed_items(struct wd_batch *b, struct item **order)
-{
-    int n = 0;
-
-    for (int i = 0; i < b->n; i++) {
-        if (b->items[i].op->has_idem)
-            order[n++] = &b->items[i];
-    }
-    qsort(order, (size_t)n, sizeof(*order), cmp_claim);
-    return n;
-}
-
-/* True if reply is what a lost COMMIT of op stored with its key (op->memo). */
-static bool stored_by_lost_commit(const struct wd_op *op, const char *reply, size_t len)
-{
-    unsigned char digest[16];
-
-    if (op->memo.nlost == 0)
-        return false;
-    crypto_generichash(digest, sizeof(digest), (const unsigned char *)reply, len, NULL, 0);
-    for (int i = 0; i < op->memo.nlost; i++) {
-        if (memcmp(op->memo.lost_reply[i], digest, sizeof(digest)) == 0)
-            return true;
-    }
-    return false;
-}
-
-/*
- * Fixes it from the committed record of its key: a replay, a refusal of a reused key, or, when
- * the record is what a lost COMMIT of this op stored, the op's own first answer.
- */
-static int answer_from_record(struct wd_conn *c,
-                              struct item *it,
-                              struct wd_idem *k,
-                              struct wd_error *err)
-{
-    int rc = wd_ledger_load_key(c, k, err);
-
-    if (rc == -WD_E_NOT_FOUND) /* purged between claim and read: run the batch again */
-        return wd_error_set(err, -WD_E_DB_RETRY, "idempotency key vanished");
-    if (rc < 0)
-        return rc;
-    it->fixed = it->by_key = true;
-    if (memcmp(k->stored_hash, it->op->request_hash, 32) != 0 || k->status == 0) {
-        free(k->response);
-        k->response = NULL;
-        int code =
-            k->status == 0 ? -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS : -WD_E_IDEMPOTENCY_KEY_REUSED;
-        return decide(it, code, 0, NULL);
-    }
-    wd_envelope_release(&it->body);
-    it->body.data = k->response; /* taken over */
-    it->body.len = k->response_len;
-    it->body.status = k->status;
-    k->response = NULL;
-    it->own = stored_by_lost_commit(it->op, it->body.data, it->body.len);
-    it->replay = !it->own;
-    return 0;
-}
-
-/*
- * Claims every keyed op's key with its reply. Returns 0 with *again set when some ops turned out
- * to be duplicates after their effects were computed: the rules must run again without them.
- */
-static int claim_keys(struct wd_batch *b, struct wd_conn *c, bool *again, struct wd_error *err)
-{
-    struct item *order[MAX];
-    int n = sorted_keyed_items(b, order);
-
-    *again = false;
-    b->nclaims = 0;
-    for (int i = 0; i < n; i++) {
-        struct item *it = order[i];
-        if (i > 0 && cmp_key(order[i - 1], it) == 0) {
-            it->fixed = it->by_key = true; /* the same key twice in one batch: one at a time */
-            decide(it, -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS, 0, NULL);
-            *again = true;
-            continue;
-        }
-        struct wd_idem *k = &b->claims[b->nclaims];
-        memset(k, 0, sizeof(*k));
-        k->tenant = it->op->tenant;
-        k->scope = wd_op_key_scope(it->op);
-        k->key = it->op->idem_key;
-        k->hash = it->op->request_hash;
-        k->status = it->body.status;
-        k->response = it->body.data;
-        k->response_len = it->body.len;
-        it->claim_ix = b->nclaims;
-        b->claim_item[b->nclaims++] = (int)(it - b->items);
-    }
-    if (b->nclaims == 0)
-        return 0;
-    int rc = wd_ledger_claim_keys(c, b->claims, b->nclaims, b->now_ms, err);
-    for (int i = 0; rc == 0 && i < b->nclaims; i++) {
-        struct item *it = &b->items[b->claim_item[i]];
-        if (b->claims[i].claimed)
-            continue;
-        it->claim_ix = -1;
-        rc = answer_from_record(c, it, &b->claims[i], err);
-        *again = true;
-    }
-    return rc;
-}
-
-/*
- * A claimed reply that was decided again is stored again, exactly: after the rules ran once
- * more without duplicates (a duplicate credit no longer funds an op), or when a claimed create
- * found the wallet already there. Only ever on those rare paths. Collected once, after every
- * decision, so each key is rewritten once with its final reply (the claims' own response
- * pointers went stale when the replies were re-rendered).
- */
-static int collect_fixups(struct wd_batch *b)
-{
-    int n = 0;
-
-    for (int i = 0; i < b->n; i++) {
-        struct item *it = &b->items[i];
-        if (!it->restated || it->by_key)
-            continue;
-        b->fixups[n] = b->claims[it->claim_ix];
-        b->fixups[n].status = it->body.status;
-        b->fixups[n].response = it->body.data;
-        b->fixups[n].response_len = it->body.len;
-        n++;
-    }
-    return n;
 }
 
 /* ---- write and commit ---------------------------------------------------------------------- */
@@ -544,7 +347,7 @@ static int find_own_wallet(
     if (rc < 0)
         return rc;
     *own = it->own = true;
-    rc = decide(it, 0, 201, wd_render_wallet(&found));
+    rc = wd_batch_decide(it, 0, 201, wd_render_wallet(&found));
     return rc < 0 ? wd_error_set(err, rc, "rendering a reply failed") : 0;
 }
 
@@ -568,7 +371,7 @@ static int insert_creates(struct wd_batch *b, struct wd_conn *c, struct wd_error
         if (b->created[i])
             continue;
         rc = find_own_wallet(c, it, &b->creates[i], &own, err);
-        if (rc == 0 && !own && (rc = decide(it, -WD_E_WALLET_EXISTS, 0, NULL)) < 0)
+        if (rc == 0 && !own && (rc = wd_batch_decide(it, -WD_E_WALLET_EXISTS, 0, NULL)) < 0)
             rc = wd_error_set(err, rc, "rendering a reply failed"); /* a claimed 201 is restated */
     }
     return rc;
@@ -595,28 +398,7 @@ static int write_rows(struct wd_batch *b, struct wd_conn *c, int nfix, struct wd
         (rc = wd_ledger_update_wallets(c, b->wallet_updates, nw, err)) ||
         (rc = wd_ledger_insert_entries(c, b->entries, b->nentries, err)))
         return rc;
-    return wd_ledger_finish_keys(c, b->fixups, nfix, err);
-}
-
-/*
- * The COMMIT was sent and its answer lost: it may have committed. Every op that wrote anything
- * remembers that, and the digest of the reply stored with its key, for the next attempt to
- * recognise (ops answered by an earlier request's record wrote nothing).
- */
-static void remember_lost_commit(struct wd_batch *b)
-{
-    b->commit_lost = true;
-    for (int i = 0; i < b->n; i++) {
-        struct item *it = &b->items[i];
-        struct wd_op_memo *memo = &it->op->memo;
-        if (it->by_key && !it->own)
-            continue;
-        memo->lost_commit = true;
-        if (it->claim_ix < 0 || memo->nlost == WD_OP_LOST_MAX)
-            continue;
-        crypto_generichash(memo->lost_reply[memo->nlost++], sizeof(memo->lost_reply[0]),
-                           (const unsigned char *)it->body.data, it->body.len, NULL, 0);
-    }
+    return wd_idem_finish(c, b->fixups, nfix, err);
 }
 
 static int commit(struct wd_batch *b, struct wd_conn *c, struct wd_error *err)
@@ -624,7 +406,7 @@ static int commit(struct wd_batch *b, struct wd_conn *c, struct wd_error *err)
     int rc = wd_conn_commit(c, err);
 
     if (rc == -WD_E_DB_UNAVAILABLE) /* lost on the way: the server may have committed */
-        remember_lost_commit(b);
+        wd_claim_remember_lost(b);
     return rc;
 }
 
@@ -635,7 +417,7 @@ static int decide_and_claim(struct wd_batch *b, struct wd_conn *c, struct wd_err
     int rc = apply_rules(b, err);
 
     if (rc == 0)
-        rc = claim_keys(b, c, &again, err);
+        rc = wd_claim_keys(b, c, &again, err);
     if (rc == 0 && again) /* claims are final now; only replies may need rewriting */
         rc = apply_rules(b, err);
     return rc;
@@ -662,7 +444,7 @@ static int attempt(
     if (rc == 0)
         rc = insert_creates(b, c, err);
     if (rc == 0)
-        rc = write_rows(b, c, collect_fixups(b), err);
+        rc = write_rows(b, c, wd_claim_fixups(b), err);
     if (rc == 0)
         rc = commit(b, c, err);
     if (rc < 0)
@@ -704,25 +486,6 @@ static void fail_all(struct wd_op **ops, int n, int code)
     }
 }
 
-/*
- * Connects c again after a lost connection: one try, or, when a COMMIT's answer is still
- * unknown, tries at the connection's back-off until deadline_ns (the batch must run again to
- * learn it). Gives up at once when c was interrupted (the process is stopping).
- */
-static int reconnect(struct wd_conn *c, int64_t deadline_ns, struct wd_error *err)
-{
-    int rc;
-
-    while ((rc = wd_conn_open(c, err)) < 0 && !wd_conn_interrupted(c)) {
-        int64_t now = wd_clock_mono_ns();
-        if (now >= deadline_ns)
-            break;
-        int64_t wake = c->retry_after_ns > now ? c->retry_after_ns : now + 10000000;
-        wd_clock_sleep_ns((wake < deadline_ns ? wake : deadline_ns) - now);
-    }
-    return rc;
-}
-
 static bool must_retry(int rc)
 {
     return rc == -WD_E_DB_RETRY || rc == -WD_E_DB_UNAVAILABLE;
@@ -734,6 +497,7 @@ void wd_batch_run(struct wd_batch *b, struct wd_conn *c, struct wd_op **ops, int
     int64_t resolve_until = 0; /* while a lost COMMIT is unresolved: when to give up */
     int rc = 0;
 
+    assert(n >= 1 && n <= MAX);
     for (int tries = 0; tries <= MAX_RETRIES; tries++) {
         rc = attempt(b, c, ops, n, &err);
         if (rc == 0) {
@@ -749,7 +513,7 @@ void wd_batch_run(struct wd_batch *b, struct wd_conn *c, struct wd_op **ops, int
             resolve_until = wd_clock_mono_ns() + b->resolve_ns;
             wd_log_warn("batch of %d: COMMIT sent, answer lost (%s); resolving", n, err.message);
         }
-        if (rc == -WD_E_DB_UNAVAILABLE && reconnect(c, resolve_until ? resolve_until : 0, &err) < 0)
+        if (rc == -WD_E_DB_UNAVAILABLE && wd_conn_reopen(c, resolve_until, &err) < 0)
             break;
     }
     for (int i = 0; i < b->n; i++)

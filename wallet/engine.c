@@ -1,5 +1,6 @@
 /*
- * wallet/engine.c - queues and threads: writers run group commits, readers run reads.
+ * wallet/engine.c - queues and threads: writers run group commits (wallet/batch), readers run
+ * reads (wallet/read); a search by reference is queued on every shard (wallet/search).
  */
 #define _GNU_SOURCE
 #include "wallet/engine.h"
@@ -8,10 +9,10 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "db/conn.h"
-#include "db/ledger.h"
 #include "wallet/batch.h"
 #include "wallet/inflight.h"
-#include "wallet/render.h"
+#include "wallet/read.h"
+#include "wallet/search.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,7 +23,6 @@
 #include <time.h>
 
 #define QUEUE_MAX 20000
-#define LIST_MAX  1000
 
 struct queue {
     pthread_mutex_t mu;
@@ -136,18 +136,29 @@ static void complete(struct wd_engine *e, struct wd_op *op)
     op->done(op);
 }
 
+/* ops[0..n) could not run (no memory for a batch): nothing of them was written. */
+static void fail_ops(struct wd_op **ops, int n, int code)
+{
+    for (int i = 0; i < n; i++) {
+        wd_envelope_release(&ops[i]->reply);
+        wd_envelope_error(&ops[i]->reply, code, NULL);
+        ops[i]->replayed = false;
+    }
+}
+
+/*
+ * A writer: takes what has queued (up to BATCH_MAX) and runs it as one group commit. Its batch
+ * scratch is allocated when first needed; a writer that cannot get one answers the ops it took
+ * with 500 and tries again for the next ones, so its queue never stops draining.
+ */
 static void *writer_main(void *arg)
 {
     struct exec_thread *t = arg;
     struct shard_exec *s = t->shard;
     const struct wd_config *cfg = s->engine->cfg;
-    struct wd_batch *batch = wd_batch_new(cfg->resolve_timeout_s);
+    struct wd_batch *batch = NULL;
     struct wd_op *ops[WD_BATCH_MAX];
 
-    if (!batch) {
-        wd_log_error("shard %d writer: out of memory", s->index);
-        return NULL;
-    }
     for (;;) {
         pthread_mutex_lock(&s->writes.mu);
         int n = queue_take_locked(&s->writes, ops, cfg->batch_max);
@@ -157,9 +168,14 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&s->writes.mu);
         if (n == 0)
             break;
-        wd_metrics_db_conns(1, 0);
-        wd_batch_run(batch, &t->conn, ops, n);
-        wd_metrics_db_conns(-1, 0);
+        if (!batch && !(batch = wd_batch_new(cfg->resolve_timeout_s))) {
+            wd_log_error("shard %d writer: out of memory: %d operations answered 500", s->index, n);
+            fail_ops(ops, n, -WD_E_NOMEM);
+        } else {
+            wd_metrics_db_conns(1, 0);
+            wd_batch_run(batch, &t->conn, ops, n);
+            wd_metrics_db_conns(-1, 0);
+        }
         for (int i = 0; i < n; i++)
             complete(s->engine, ops[i]);
         atomic_store(&t->busy, false);
@@ -168,259 +184,27 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* ---- reads --------------------------------------------------------------------------------- */
+/* ---- reads ------------------------------------------------------------------------------- */
 
-static int read_wallet(struct wd_conn *c,
-                       struct wd_op *op,
-                       struct wd_wallet *w,
-                       struct wd_error *err)
+/* A search by reference reads every shard: one part per shard's read queue (wallet/search). */
+static int submit_search(struct wd_engine *e, struct wd_op *op, struct wd_error *err)
 {
-    int rc = wd_ledger_get_wallet(c, op->wallet_id, w, err);
-
-    if (rc == 0 && strcmp(w->tenant, op->tenant) != 0)
-        rc = wd_error_set(err, -WD_E_NOT_FOUND, NULL); /* never reveal another tenant's wallet */
-    return rc;
-}
-
-static int read_list(struct wd_conn *c, struct wd_op *op, json_t **data, struct wd_error *err)
-{
-    struct wd_wallet *rows = malloc(LIST_MAX * sizeof(*rows));
-    int n = 0;
-
-    if (!rows)
-        return wd_error_set(err, -WD_E_NOMEM, NULL);
-    int rc = wd_ledger_list_wallets(c, op->tenant, op->account_id, rows, LIST_MAX, &n, err);
-    if (rc == 0) {
-        json_t *list = json_array();
-        for (int i = 0; i < n; i++)
-            json_array_append_new(list, wd_render_wallet(&rows[i]));
-        *data = json_pack("{s:s, s:o}", "accountId", op->account_id, "wallets", list);
-    }
-    free(rows);
-    return rc;
-}
-
-static int read_page(struct wd_conn *c, struct wd_op *op, json_t **data, struct wd_error *err)
-{
-    struct wd_wallet w;
-    int rc = read_wallet(c, op, &w, err);
-
-    if (rc < 0)
-        return rc;
-    struct wd_entry *rows = malloc((size_t)(op->limit + 1) * sizeof(*rows));
-    int n = 0;
-    if (!rows)
-        return wd_error_set(err, -WD_E_NOMEM, NULL);
-    rc = wd_ledger_page(c, op->wallet_id, op->cursor, rows, op->limit + 1, &n, err);
-    if (rc == 0) {
-        json_t *list = json_array();
-        for (int i = 0; i < n && i < op->limit; i++)
-            json_array_append_new(list, wd_render_entry(&rows[i]));
-        char cursor[32];
-        json_t *next = json_null();
-        if (n > op->limit) {
-            wd_render_cursor(rows[op->limit - 1].id, cursor);
-            json_decref(next);
-            next = json_string(cursor);
-        }
-        *data = json_pack("{s:s, s:o, s:o}", "walletId", op->wallet_id, "entries", list,
-                          "nextCursor", next);
-    }
-    free(rows);
-    return rc;
-}
-
-/* One shard's part of a search by reference (see search_submit): the op a reader runs, and the
- * rows it found, kept as rows until the parts are merged. */
-struct search_part {
-    struct wd_op op; /* first: readers are handed &part->op */
-    struct wd_txn *rows;
-    int n;
-};
-
-/* Reads one shard's rows of a search: at most limit + 1, so the merge knows if there are more. */
-static int read_reference(struct wd_conn *c, struct search_part *part, struct wd_error *err)
-{
-    struct wd_op *op = &part->op;
-
-    if (!part->rows && !(part->rows = malloc((size_t)(op->limit + 1) * sizeof(*part->rows))))
-        return wd_error_set(err, -WD_E_NOMEM, NULL);
-    return wd_ledger_find_by_reference(c, op->tenant, op->reference_id, part->rows, op->limit + 1,
-                                       &part->n, err);
-}
-
-static int run_read_once(struct wd_conn *c, struct wd_op *op, json_t **data, struct wd_error *err)
-{
-    struct wd_wallet w;
-    struct wd_txn t;
-    int rc;
-
-    switch (op->kind) {
-    case WALLET_OP_GET_WALLET:
-        rc = read_wallet(c, op, &w, err);
-        if (rc == 0)
-            *data = wd_render_wallet(&w);
-        return rc;
-    case WALLET_OP_GET_TXN:
-        rc = wd_ledger_get_txn(c, op->txn_id, &t, err);
-        if (rc == 0 && strcmp(t.tenant, op->tenant) != 0)
-            rc = wd_error_set(err, -WD_E_NOT_FOUND, NULL);
-        if (rc == 0)
-            *data = wd_render_txn(&t);
-        return rc;
-    case WALLET_OP_LIST_WALLETS:
-        return read_list(c, op, data, err);
-    case WALLET_OP_LEDGER:
-        return read_page(c, op, data, err);
-    case WALLET_OP_FIND_REFERENCE: /* no reply: the rows stay with the part */
-        return read_reference(c, (struct search_part *)op, err);
-    default:
-        return wd_error_set(err, -WD_E_INTERNAL_ERROR, "not a read");
-    }
-}
-
-static void run_read(struct wd_conn *c, struct wd_op *op)
-{
-    struct wd_error err = {0};
-    json_t *data = NULL;
-    int rc = run_read_once(c, op, &data, &err);
-
-    if (rc == -WD_E_DB_UNAVAILABLE && !c->mysql) /* a stale connection: one fresh try */
-        rc = run_read_once(c, op, &data, &err);
-    wd_envelope_release(&op->reply);
-    if (rc == 0 && op->kind == WALLET_OP_FIND_REFERENCE)
-        return;
-    if (rc == 0)
-        rc = wd_envelope_success(&op->reply, 200, data);
-    if (rc < 0) {
-        if (wd_error_status(rc) >= 500)
-            wd_log_warn("read failed: %s", err.message);
-        wd_envelope_error(&op->reply, rc, NULL);
-    }
-}
-
-/* ---- reads of every shard ------------------------------------------------------------------ */
-
-/*
- * A search by reference: the transactions can be on any shard, so one part per shard goes on
- * that shard's read queue at once, and whoever finishes last (a reader, or the submitter if the
- * readers were quicker) merges the rows (newest first, at most limit) and completes the caller's
- * op. If any shard fails, the search fails: a partial answer would look like a complete one.
- */
-struct search {
-    struct wd_op *parent;
-    atomic_int pending; /* parts not finished, plus one held by the submitter */
-    int nparts;
-    struct search_part parts[];
-};
-
-/* The SQL's own order: created_at DESC, id DESC. */
-static int txn_newer_first(const void *a, const void *b)
-{
-    const struct wd_txn *x = *(const struct wd_txn *const *)a;
-    const struct wd_txn *y = *(const struct wd_txn *const *)b;
-
-    if (x->created_ms != y->created_ms)
-        return x->created_ms < y->created_ms ? 1 : -1;
-    return strcmp(y->id, x->id);
-}
-
-/* The parent's reply: the first part's failure, or the merged rows. */
-static void search_merge(struct search *sr)
-{
-    struct wd_op *op = sr->parent;
-    int total = 0;
-
-    wd_envelope_release(&op->reply);
-    for (int i = 0; i < sr->nparts; i++) {
-        struct wd_op *part = &sr->parts[i].op;
-        if (part->reply.data) { /* an error envelope: taken over */
-            op->reply = part->reply;
-            memset(&part->reply, 0, sizeof(part->reply));
-            return;
-        }
-        total += sr->parts[i].n;
-    }
-    const struct wd_txn **all = malloc((size_t)(total ? total : 1) * sizeof(*all));
-    if (!all) {
-        wd_envelope_error(&op->reply, -WD_E_NOMEM, NULL);
-        return;
-    }
-    int n = 0;
-    for (int i = 0; i < sr->nparts; i++)
-        for (int j = 0; j < sr->parts[i].n; j++)
-            all[n++] = &sr->parts[i].rows[j];
-    qsort(all, (size_t)n, sizeof(*all), txn_newer_first);
-    json_t *list = json_array();
-    for (int i = 0; i < n && i < op->limit; i++)
-        json_array_append_new(list, wd_render_txn(all[i]));
-    free(all);
-    json_t *data = json_pack("{s:s, s:o, s:b}", "referenceId", op->reference_id, "transactions",
-                             list, "hasMore", n > op->limit);
-    if (!data || wd_envelope_success(&op->reply, 200, data) < 0)
-        wd_envelope_error(&op->reply, -WD_E_NOMEM, NULL);
-}
-
-static void search_free(struct search *sr)
-{
-    for (int i = 0; i < sr->nparts; i++) {
-        free(sr->parts[i].rows);
-        wd_envelope_release(&sr->parts[i].op.reply);
-    }
-    free(sr);
-}
-
-/* Drops one count; the last one merges and completes the parent. */
-static void search_release(struct search *sr)
-{
-    if (atomic_fetch_sub(&sr->pending, 1) != 1)
-        return;
-    struct wd_op *parent = sr->parent;
-    search_merge(sr);
-    search_free(sr);
-    parent->done(parent);
-}
-
-static void search_part_done(struct wd_op *part)
-{
-    search_release(part->arg);
-}
-
-static int search_submit(struct wd_engine *e, struct wd_op *op, struct wd_error *err)
-{
-    struct search *sr = calloc(1, sizeof(*sr) + (size_t)e->nshards * sizeof(sr->parts[0]));
+    struct wd_search *sr = wd_search_new(op, e->nshards);
     int queued = 0;
 
     if (!sr)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    sr->parent = op;
-    sr->nparts = e->nshards;
-    atomic_init(&sr->pending, e->nshards + 1);
-    for (int i = 0; i < sr->nparts; i++) {
-        struct wd_op *part = &sr->parts[i].op;
-        memcpy(part->tenant, op->tenant, sizeof(part->tenant));
-        memcpy(part->reference_id, op->reference_id, sizeof(part->reference_id));
-        part->kind = op->kind;
-        part->limit = op->limit;
-        part->strong = op->strong;
-        part->shard = i;
-        part->done = search_part_done;
-        part->arg = sr;
-    }
-    for (int i = 0; i < sr->nparts; i++) {
-        struct wd_op *part = &sr->parts[i].op;
-        if (queue_push(&e->shards[i].reads, part) == 0) {
+    for (int i = 0; i < e->nshards; i++) {
+        if (queue_push(&e->shards[i].reads, wd_search_part(sr, i)) == 0)
             queued++;
-            continue;
-        }
-        wd_envelope_error(&part->reply, -WD_E_SERVICE_UNAVAILABLE, NULL);
-        atomic_fetch_sub(&sr->pending, 1); /* never the last: the submitter still holds one */
+        else
+            wd_search_fail_part(sr, i, -WD_E_SERVICE_UNAVAILABLE);
     }
     if (queued == 0) {
-        search_free(sr);
+        wd_search_free(sr);
         return wd_error_set(err, -WD_E_SERVICE_UNAVAILABLE, "server is overloaded or stopping");
     }
-    search_release(sr);
+    wd_search_release(sr);
     return 0;
 }
 
@@ -438,7 +222,7 @@ static void *reader_main(void *arg)
         if (n == 0)
             break;
         wd_metrics_db_conns(1, 0);
-        run_read(&t->conn, op);
+        wd_read_run(&t->conn, op);
         wd_metrics_db_conns(-1, 0);
         complete(s->engine, op);
         atomic_store(&t->busy, false);
@@ -460,8 +244,9 @@ static int start_threads(
         struct exec_thread *t = &threads[i];
         t->shard = s;
         /* Reads use the primary until replica routing (with lag awareness) lands. */
-        wd_conn_init(&t->conn, &sc->primary, label, writer ? WD_CONN_TRANSACTIONAL : 0,
-                     cfg->db_connect_timeout_s, cfg->db_query_timeout_s);
+        wd_conn_init(&t->conn, &sc->primary, label,
+                     writer ? WD_CONN_TRANSACTIONAL : WD_CONN_READ_ONLY, cfg->db_connect_timeout_s,
+                     cfg->db_query_timeout_s);
         if (pthread_create(&t->tid, NULL, writer ? writer_main : reader_main, t) != 0)
             return wd_error_set(err, -WD_E_INTERNAL_ERROR, "cannot start a thread");
         t->started = true;
@@ -578,8 +363,8 @@ int wd_engine_start(struct wd_engine **out, const struct wd_config *cfg, struct 
 
 int wd_engine_submit(struct wd_engine *e, struct wd_op *op, struct wd_error *err)
 {
-    if (op->kind == WALLET_OP_FIND_REFERENCE)
-        return search_submit(e, op, err);
+    if (op->kind == WD_OP_FIND_REFERENCE)
+        return submit_search(e, op, err);
     if (op->shard < 0 || op->shard >= e->nshards)
         return wd_error_set(err, -WD_E_INTERNAL_ERROR, "op for unknown shard %d", op->shard);
     if (op->has_idem &&

@@ -23,7 +23,7 @@ struct wd_engine;
 int wd_engine_start(struct wd_engine **out, const struct wd_config *cfg, struct wd_error *err);
 
 /*
- * Queues op for op->shard; a WALLET_OP_FIND_REFERENCE reads every shard and merges the answers.
+ * Queues op for op->shard; a WD_OP_FIND_REFERENCE reads every shard and merges the answers.
  * On success op->done(op) will be called exactly once, from an engine thread (for a search, it
  * may also be the calling thread, if every shard answered before this returns). Fails at once (done
  * is not called) with -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS when this process is already executing the

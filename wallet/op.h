@@ -9,6 +9,7 @@
 #ifndef WD_WALLET_OP_H
 #define WD_WALLET_OP_H
 
+#include "core/limits.h"
 #include "core/envelope.h"
 #include "shard/hash.h"
 #include "shard/id.h"
@@ -16,38 +17,34 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define WD_TENANT_MAX    64
-#define WD_REFERENCE_MAX 64
-#define WD_IDEM_KEY_MAX  255
-#define WD_HASH_LEN      32
-
 enum wd_op_kind {
     /* movements and other writes: run on the shard primary, batched */
-    WALLET_OP_CREATE_WALLET = 0,
-    WALLET_OP_CREDIT,
-    WALLET_OP_AUTHORIZE,
-    WALLET_OP_CAPTURE, /* debit of a pending authorization */
-    WALLET_OP_DEBIT,   /* direct debit */
-    WALLET_OP_VOID,
-    WALLET_OP_EXPIRE, /* internal: the sweeper releasing an expired hold */
+    WD_OP_CREATE_WALLET = 0,
+    WD_OP_CREDIT,
+    WD_OP_AUTHORIZE,
+    WD_OP_CAPTURE, /* debit of a pending authorization */
+    WD_OP_DEBIT,   /* direct debit */
+    WD_OP_VOID,
+    WD_OP_EXPIRE, /* internal: the sweeper releasing an expired hold */
     /* reads */
-    WALLET_OP_GET_WALLET,
-    WALLET_OP_LIST_WALLETS,
-    WALLET_OP_GET_TXN,
-    WALLET_OP_LEDGER,
-    WALLET_OP_FIND_REFERENCE, /* the tenant's transactions with a referenceId, on every shard */
+    WD_OP_GET_WALLET,
+    WD_OP_LIST_WALLETS,
+    WD_OP_GET_TXN,
+    WD_OP_LEDGER,
+    WD_OP_FIND_REFERENCE, /* the tenant's transactions with a referenceId, on every shard */
     WD_OP_KIND_COUNT
 };
 
-/* op->shard of an op that reads every shard (WALLET_OP_FIND_REFERENCE); says so to the reader. */
+/* op->shard of an op that reads every shard (WD_OP_FIND_REFERENCE); says so to the reader. */
 #define WD_OP_ALL_SHARDS (-1)
 
 static inline bool wd_op_is_write(enum wd_op_kind kind)
 {
-    return kind <= WALLET_OP_EXPIRE;
+    return kind <= WD_OP_EXPIRE;
 }
 
 struct wd_op;
+struct wd_txn;
 typedef void (*wd_op_done_fn)(struct wd_op *op);
 
 /* Most lost COMMITs remembered per write op (its batch's tries, then its tries alone). */
@@ -90,7 +87,12 @@ struct wd_op {
     int64_t expires_in_s;
     int limit;       /* ledger page size; most transactions a reference search returns */
     uint64_t cursor; /* ledger: entries with id < cursor; 0 = from the newest */
-    bool strong;     /* read from the primary */
+    bool strong;     /* X-Consistency: strong (every read uses the primary until replica reads) */
+
+    /* a search part's rows (WD_OP_FIND_REFERENCE on one shard): malloc'ed by wallet/read, freed
+     * by wallet/search */
+    struct wd_txn *rows;
+    int nrows;
 
     /* answer, filled by the engine */
     struct wd_body reply; /* owned by the op once set; released by the submitter */
@@ -115,10 +117,10 @@ struct wd_op {
 static inline const char *wd_op_key_scope(const struct wd_op *op)
 {
     switch (op->kind) {
-    case WALLET_OP_CREATE_WALLET:
+    case WD_OP_CREATE_WALLET:
         return op->account_id;
-    case WALLET_OP_CAPTURE:
-    case WALLET_OP_VOID:
+    case WD_OP_CAPTURE:
+    case WD_OP_VOID:
         return op->txn_id;
     default:
         return op->wallet_id;

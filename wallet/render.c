@@ -30,7 +30,8 @@ json_t *wd_render_wallet(const struct wd_wallet *w)
     json_object_set_new(o, "id", json_string(w->id));
     json_object_set_new(o, "accountId", json_string(w->account));
     json_object_set_new(o, "currency", json_string(w->currency));
-    json_object_set_new(o, "status", json_string(wd_ledger_wallet_status_name(w->status)));
+    json_object_set_new(o, "status",
+                        json_string(WD_ROWS_NAME(wd_rows_wallet_status_names, w->status)));
     json_object_set_new(o, "balance", json_integer(w->balance));
     json_object_set_new(o, "held", json_integer(w->held));
     json_object_set_new(o, "available", json_integer(w->balance - w->held));
@@ -47,8 +48,9 @@ json_t *wd_render_txn(const struct wd_txn *t)
         return NULL;
     json_object_set_new(o, "id", json_string(t->id));
     json_object_set_new(o, "walletId", json_string(t->wallet_id));
-    json_object_set_new(o, "type", json_string(wd_ledger_txn_type_name(t->type)));
-    json_object_set_new(o, "status", json_string(wd_ledger_txn_status_name(t->status)));
+    json_object_set_new(o, "type", json_string(WD_ROWS_NAME(wd_rows_txn_type_names, t->type)));
+    json_object_set_new(o, "status",
+                        json_string(WD_ROWS_NAME(wd_rows_txn_status_names, t->status)));
     json_object_set_new(o, "amount", json_integer(t->amount));
     json_object_set_new(o, "capturedAmount", t->captured ? json_integer(t->captured) : json_null());
     json_object_set_new(o, "currency", json_string(t->currency));
@@ -69,7 +71,7 @@ json_t *wd_render_entry(const struct wd_entry *e)
     snprintf(id, sizeof(id), "%llu", (unsigned long long)e->id);
     json_object_set_new(o, "id", json_string(id));
     json_object_set_new(o, "transactionId", json_string(e->txn_id));
-    json_object_set_new(o, "type", json_string(wd_ledger_entry_type_name(e->type)));
+    json_object_set_new(o, "type", json_string(WD_ROWS_NAME(wd_rows_entry_type_names, e->type)));
     json_object_set_new(o, "amount", json_integer(e->amount));
     json_object_set_new(o, "heldChange", json_integer(e->held_delta));
     json_object_set_new(o, "balanceAfter", json_integer(e->balance_after));

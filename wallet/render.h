@@ -10,7 +10,7 @@
 #ifndef WD_WALLET_RENDER_H
 #define WD_WALLET_RENDER_H
 
-#include "db/ledger.h"
+#include "db/rows.h"
 
 #include <jansson.h>
 

@@ -12,7 +12,7 @@
 #ifndef WD_WALLET_RULES_H
 #define WD_WALLET_RULES_H
 
-#include "db/ledger.h"
+#include "db/rows.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -7,6 +7,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "db/conn.h"
+#include "db/idem.h"
 #include "db/ledger.h"
 
 #include <pthread.h>
@@ -55,7 +56,7 @@ static void expire(struct wd_sweeper *s, int shard, char (*ids)[WD_ID_LEN + 1], 
     for (int i = 0; i < n; i++) {
         struct wd_op *op = &s->ops[i];
         memset(op, 0, sizeof(*op));
-        op->kind = WALLET_OP_EXPIRE;
+        op->kind = WD_OP_EXPIRE;
         op->shard = shard;
         memcpy(op->txn_id, ids[i], sizeof(op->txn_id));
         op->done = expire_done;
@@ -90,7 +91,7 @@ static void sweep_shard(struct wd_sweeper *s, int shard)
         wd_log_info("sweeper: shard %d: released %d expired holds", shard, released);
     int64_t before = now - (int64_t)s->cfg->idempotency_retention_s * 1000;
     for (int round = 0; round < PURGE_ROUNDS; round++) {
-        if (wd_ledger_purge_keys(&s->conns[shard], before, PURGE_BATCH, &deleted, &err) < 0 ||
+        if (wd_idem_purge(&s->conns[shard], before, PURGE_BATCH, &deleted, &err) < 0 ||
             deleted < PURGE_BATCH)
             break;
     }

@@ -23,19 +23,19 @@ static const struct wd_parse_limits limits = {604800, 2592000};
 
 static enum wd_op_kind pick_kind(uint8_t b)
 {
-    static const enum wd_op_kind kinds[] = {WALLET_OP_CREATE_WALLET, WALLET_OP_CREDIT,
-                                            WALLET_OP_AUTHORIZE, WALLET_OP_DEBIT, WALLET_OP_VOID};
+    static const enum wd_op_kind kinds[] = {WD_OP_CREATE_WALLET, WD_OP_CREDIT, WD_OP_AUTHORIZE,
+                                            WD_OP_DEBIT, WD_OP_VOID};
     switch (b) {
     case 'w':
-        return WALLET_OP_CREATE_WALLET;
+        return WD_OP_CREATE_WALLET;
     case 'c':
-        return WALLET_OP_CREDIT;
+        return WD_OP_CREDIT;
     case 'a':
-        return WALLET_OP_AUTHORIZE;
+        return WD_OP_AUTHORIZE;
     case 'd':
-        return WALLET_OP_DEBIT;
+        return WD_OP_DEBIT;
     case 'v':
-        return WALLET_OP_VOID;
+        return WD_OP_VOID;
     default:
         return kinds[b % 5];
     }
@@ -74,30 +74,29 @@ static void check_acceptance(enum wd_op_kind asked, const struct wd_op *op)
     if (op->has_currency)
         FUZZ_CHECK(wd_money_currency_valid(op->currency, strlen(op->currency)));
     switch (op->kind) {
-    case WALLET_OP_CREATE_WALLET:
-        FUZZ_CHECK(asked == WALLET_OP_CREATE_WALLET);
+    case WD_OP_CREATE_WALLET:
+        FUZZ_CHECK(asked == WD_OP_CREATE_WALLET);
         FUZZ_CHECK(wd_hash_account_valid(op->account_id, strlen(op->account_id)));
         FUZZ_CHECK(op->bucket == wd_hash_bucket(op->account_id, strlen(op->account_id)));
         FUZZ_CHECK(op->has_currency);
         break;
-    case WALLET_OP_CREDIT:
-    case WALLET_OP_DEBIT:
-    case WALLET_OP_AUTHORIZE:
+    case WD_OP_CREDIT:
+    case WD_OP_DEBIT:
+    case WD_OP_AUTHORIZE:
         FUZZ_CHECK(op->kind == asked);
         check_id(op->wallet_id, WD_ID_WALLET, op->bucket);
         FUZZ_CHECK(op->has_amount);
         FUZZ_CHECK(wd_parse_reference_valid(op->reference_id, strlen(op->reference_id)));
-        if (op->kind == WALLET_OP_AUTHORIZE)
+        if (op->kind == WD_OP_AUTHORIZE)
             FUZZ_CHECK(op->expires_in_s >= 1 && op->expires_in_s <= limits.hold_max_s);
         else
             FUZZ_CHECK(!op->has_currency);
         break;
-    case WALLET_OP_CAPTURE:
-    case WALLET_OP_VOID:
-        FUZZ_CHECK(op->kind == asked ||
-                   (op->kind == WALLET_OP_CAPTURE && asked == WALLET_OP_DEBIT));
+    case WD_OP_CAPTURE:
+    case WD_OP_VOID:
+        FUZZ_CHECK(op->kind == asked || (op->kind == WD_OP_CAPTURE && asked == WD_OP_DEBIT));
         check_id(op->txn_id, WD_ID_TXN, op->bucket);
-        FUZZ_CHECK(op->kind == WALLET_OP_CAPTURE || !op->has_amount);
+        FUZZ_CHECK(op->kind == WD_OP_CAPTURE || !op->has_amount);
         FUZZ_CHECK(!op->has_currency);
         break;
     default:

@@ -376,10 +376,9 @@ static void test_key_file_errors(void **state)
 }
 
 /*
- * PRODUCT BUG (see the report): wd_auth_load reads the file with fgets into a 512-byte buffer,
- * so a line longer than 510 characters is split in two and the tail is parsed as a line of its
- * own. A long '#' comment (allowed by the format) makes a valid key file fail to load, blaming a
- * line number the file does not have.
+ * Regression: wd_auth_load once read the file with fgets into a 512-byte buffer, so a line
+ * longer than 510 characters was split in two and the tail parsed as a line of its own: a long
+ * '#' comment (allowed by the format) made a valid key file fail to load.
  */
 static void test_long_comment_line(void **state)
 {

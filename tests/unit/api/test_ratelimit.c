@@ -36,12 +36,12 @@ static void test_retry_after_rounds_up(void **state)
 static void test_lease_max_follows_burst(void **state)
 {
     (void)state;
-    assert_int_equal(api_lease_max(1), 1);
-    assert_int_equal(api_lease_max(8), 1);
-    assert_int_equal(api_lease_max(63), 1);
-    assert_int_equal(api_lease_max(64), 2);
-    assert_int_equal(api_lease_max(320), 10);
-    assert_int_equal(api_lease_max(20000), WD_RATELIMIT_LEASE_MAX);
+    assert_int_equal(wd_ratelimit_lease_max(1), 1);
+    assert_int_equal(wd_ratelimit_lease_max(8), 1);
+    assert_int_equal(wd_ratelimit_lease_max(63), 1);
+    assert_int_equal(wd_ratelimit_lease_max(64), 2);
+    assert_int_equal(wd_ratelimit_lease_max(320), 10);
+    assert_int_equal(wd_ratelimit_lease_max(20000), WD_RATELIMIT_LEASE_MAX);
 }
 
 static void test_light_traffic_asks_for_one_token_each_time(void **state)
@@ -52,7 +52,7 @@ static void test_light_traffic_asks_for_one_token_each_time(void **state)
     (void)state;
     for (int i = 0; i < 10; i++) {
         t += 3 * WD_RATELIMIT_LEASE_WINDOW_MS * MS; /* idle for more than two windows each time */
-        assert_int_equal(api_lease_use(&l, t, 256), 1);
+        assert_int_equal(wd_ratelimit_lease_use(&l, t, 256), 1);
         wd_ratelimit_lease_grant(&l, 1, t);
         assert_int_equal(l.tokens, 0);
     }
@@ -64,19 +64,19 @@ static void test_lease_is_used_token_by_token(void **state)
     int64_t t = 1000 * MS;
 
     (void)state;
-    assert_int_equal(api_lease_use(&l, t, 256), 1);
+    assert_int_equal(wd_ratelimit_lease_use(&l, t, 256), 1);
     wd_ratelimit_lease_grant(&l, 1, t);
     /* second request of the same window: asks for what this window used so far */
-    assert_int_equal(api_lease_use(&l, t + 1, 256), 2);
+    assert_int_equal(wd_ratelimit_lease_use(&l, t + 1, 256), 2);
     wd_ratelimit_lease_grant(&l, 2, t + 1);
     assert_int_equal(l.tokens, 1);
-    assert_int_equal(api_lease_use(&l, t + 2, 256), 0); /* the leased token */
+    assert_int_equal(wd_ratelimit_lease_use(&l, t + 2, 256), 0); /* the leased token */
     assert_int_equal(l.tokens, 0);
-    assert_int_equal(api_lease_use(&l, t + 3, 256), 4);
+    assert_int_equal(wd_ratelimit_lease_use(&l, t + 3, 256), 4);
     /* Redis had only one token left: a partial grant leases nothing more */
     wd_ratelimit_lease_grant(&l, 1, t + 3);
     assert_int_equal(l.tokens, 0);
-    assert_int_equal(api_lease_use(&l, t + 4, 256), 5);
+    assert_int_equal(wd_ratelimit_lease_use(&l, t + 4, 256), 5);
 }
 
 static void test_lease_size_follows_the_last_window_within_the_cap(void **state)
@@ -86,17 +86,17 @@ static void test_lease_size_follows_the_last_window_within_the_cap(void **state)
 
     (void)state;
     for (int i = 0; i < 100; i++) { /* 100 requests in one window, every one refused */
-        int64_t want = api_lease_use(&l, t + i, 50);
+        int64_t want = wd_ratelimit_lease_use(&l, t + i, 50);
         assert_true(want >= 1 && want <= 50);
     }
     /* next window: sized to the last one's 100 requests, capped at 50 */
     t += WD_RATELIMIT_LEASE_WINDOW_MS * MS;
-    assert_int_equal(api_lease_use(&l, t, 50), 50);
+    assert_int_equal(wd_ratelimit_lease_use(&l, t, 50), 50);
     wd_ratelimit_lease_grant(&l, 50, t);
     for (int i = 1; i < 50; i++)
-        assert_int_equal(api_lease_use(&l, t + i, 50), 0);
+        assert_int_equal(wd_ratelimit_lease_use(&l, t + i, 50), 0);
     assert_int_equal(l.tokens, 0);
-    assert_int_equal(api_lease_use(&l, t + 50, 50), 50);
+    assert_int_equal(wd_ratelimit_lease_use(&l, t + 50, 50), 50);
 }
 
 static void test_expired_lease_is_dropped(void **state)
@@ -105,12 +105,12 @@ static void test_expired_lease_is_dropped(void **state)
     int64_t t = 1000 * MS;
 
     (void)state;
-    assert_int_equal(api_lease_use(&l, t, 256), 1);
+    assert_int_equal(wd_ratelimit_lease_use(&l, t, 256), 1);
     wd_ratelimit_lease_grant(&l, 10, t);
-    assert_int_equal(api_lease_use(&l, t + (WD_RATELIMIT_LEASE_TTL_MS * MS) - 1, 256), 0);
+    assert_int_equal(wd_ratelimit_lease_use(&l, t + (WD_RATELIMIT_LEASE_TTL_MS * MS) - 1, 256), 0);
     assert_int_equal(l.tokens, 8);
     /* past the lease's life its 8 tokens are not used */
-    assert_true(api_lease_use(&l, t + WD_RATELIMIT_LEASE_TTL_MS * MS, 256) >= 1);
+    assert_true(wd_ratelimit_lease_use(&l, t + WD_RATELIMIT_LEASE_TTL_MS * MS, 256) >= 1);
     assert_int_equal(l.tokens, 0);
 }
 
@@ -120,10 +120,10 @@ static void test_clock_going_backwards_restarts_the_window(void **state)
     int64_t t = 1000 * MS;
 
     (void)state;
-    assert_int_equal(api_lease_use(&l, t, 256), 1);
+    assert_int_equal(wd_ratelimit_lease_use(&l, t, 256), 1);
     wd_ratelimit_lease_grant(&l, 3, t);
     /* a window start in the future is reset; the lease's tokens are still usable until expiry */
-    assert_int_equal(api_lease_use(&l, t - 5 * MS, 256), 0);
+    assert_int_equal(wd_ratelimit_lease_use(&l, t - 5 * MS, 256), 0);
     assert_int_equal(l.window_ns, t - 5 * MS);
     assert_int_equal(l.used, 1);
 }

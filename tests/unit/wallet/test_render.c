@@ -271,9 +271,9 @@ static void test_cursor_garbage(void **state)
 }
 
 /*
- * PRODUCT BUG (see the report): wd_render_parse_cursor stops reading the id at a NUL byte inside
- * the decoded text, so base64url("v1.5\0") = "djEuNQA", which wd_render_cursor never makes, is
- * accepted as the cursor of id 5. The header's contract is "a cursor made by render_cursor".
+ * Regression: wd_render_parse_cursor once stopped reading the id at a NUL byte inside the
+ * decoded text, so base64url("v1.5\0") = "djEuNQA", which wd_render_cursor never makes, was
+ * accepted as the cursor of id 5. The header's contract is "a cursor made by wd_render_cursor".
  */
 static void test_cursor_with_decoded_nul_is_refused(void **state)
 {

@@ -1,4 +1,4 @@
-"""Input that must be refused cleanly (PRODUCT.md section 1): the error envelope, a stable code,
+"""Input that must be refused cleanly (docs/API.md): the error envelope, a stable code,
 and nothing written. Then random input and raw-socket garbage: never a 5xx, never a crash.
 
 The "nothing written" snapshot counts the rows of a tenant that only this class uses (on both

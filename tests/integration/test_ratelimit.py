@@ -1,5 +1,5 @@
-"""The per-tenant rate limit (PRODUCT §1: 429 with Retry-After; §2: a token bucket per tenant
-shared by all pods through Redis; Redis down keeps money moving and says so).
+"""The per-tenant rate limit (docs/API.md, "Rate limits": 429 with Retry-After; a token bucket
+per tenant shared by all pods through Redis; Redis down keeps money moving and says so).
 
 Every walletd here runs with a slow refill (RATE_LIMIT_RPS=1) and a small burst, so how many
 requests may pass is known to within the refill of the test's own elapsed time. Tenants are

@@ -1,5 +1,5 @@
-"""Search by referenceId (PRODUCT §1: the caller's reference is "stored and returned, and
-searchable"): GET /api/v1/transactions?referenceId=&limit= reads every shard and merges."""
+"""Search by referenceId (docs/API.md: the caller's reference is stored, returned and
+searchable): GET /api/v1/transactions?referenceId=&limit= reads every shard and merges."""
 
 import time
 import unittest

@@ -53,10 +53,7 @@ static bool key_well_formed(const char *key, size_t len)
     return true;
 }
 
-int wd_auth_generate(const char *tenant,
-                     char key[WD_AUTH_KEY_LEN + 1],
-                     char *line,
-                     size_t linelen,
+int wd_auth_generate(const char *tenant, char key[WD_AUTH_KEY_LEN + 1], char *line, size_t linelen,
                      struct wd_error *err)
 {
     unsigned char id[WD_AUTH_KEY_ID_LEN / 2], secret[SECRET_BYTES], hash[32];
@@ -162,10 +159,8 @@ void wd_auth_release(struct wd_auth *keys)
     keys->ntenants = 0;
 }
 
-int wd_auth_verify(const struct wd_auth *keys,
-                   const char *authorization,
-                   char tenant[WD_TENANT_MAX + 1],
-                   int *tenant_ix)
+int wd_auth_verify(const struct wd_auth *keys, const char *authorization,
+                   char tenant[WD_TENANT_MAX + 1], int *tenant_ix)
 {
     static const char scheme[] = "Bearer ";
     unsigned char presented[32];

@@ -49,19 +49,14 @@ void wd_auth_release(struct wd_auth *keys);
  * into tenant and its number into *tenant_ix (if not NULL) and returns 0; otherwise
  * -WD_E_UNAUTHORIZED. NULL header is unauthorized.
  */
-int wd_auth_verify(const struct wd_auth *keys,
-                   const char *authorization,
-                   char tenant[WD_TENANT_MAX + 1],
-                   int *tenant_ix);
+int wd_auth_verify(const struct wd_auth *keys, const char *authorization,
+                   char tenant[WD_TENANT_MAX + 1], int *tenant_ix);
 
 /*
  * Makes a new key for tenant: the key itself into key (shown once, never stored) and the line
  * to append to the key file into line (with trailing newline). 0 or -WD_E_VALIDATION_ERROR.
  */
-int wd_auth_generate(const char *tenant,
-                     char key[WD_AUTH_KEY_LEN + 1],
-                     char *line,
-                     size_t linelen,
+int wd_auth_generate(const char *tenant, char key[WD_AUTH_KEY_LEN + 1], char *line, size_t linelen,
                      struct wd_error *err);
 
 #endif

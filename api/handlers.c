@@ -2,8 +2,8 @@
  * api/handlers.c - route table; money, read, health and metrics handlers.
  *
  * Every money handler is a one-liner over submit_write(): idempotency key, body, shard, submit.
- * Every read handler is a one-liner over submit_read(): path ID, shard, submit. The search by
- * reference goes to every shard (WD_OP_ALL_SHARDS).
+ * Reads by ID go through submit_read() (path ID, shard, submit); the account's wallets and the
+ * search by reference (every shard: WD_OP_ALL_SHARDS) through submit_read_op().
  */
 #include "api/handlers.h"
 
@@ -39,7 +39,7 @@ static void submit_write(struct wd_request *req, enum wd_op_kind kind, bool key_
     }
     memcpy(op->tenant, req->tenant, sizeof(op->tenant));
     op->shard = wd_map_lookup(req->ctx->map, op->bucket);
-    wd_request_submit(req);
+    wd_server_submit(req);
 }
 
 static void create_wallet(struct wd_request *req)
@@ -84,7 +84,7 @@ static void submit_read_op(struct wd_request *req, enum wd_op_kind kind, int sha
     memcpy(op->tenant, req->tenant, sizeof(op->tenant));
     op->strong = wants_strong(req);
     op->shard = shard;
-    wd_request_submit(req);
+    wd_server_submit(req);
 }
 
 /* The generic worker behind every GET of one resource by its ID. */
@@ -211,12 +211,13 @@ static void health_ready(struct wd_request *req)
         return;
     }
     struct wd_body body = {0};
-    json_t *root = json_pack("{s:i, s:s, s:s, s:o}", "status", 503, "code", "NOT_READY", "message",
-                             first, "checks", checks);
+    int status = wd_error_status(-WD_E_NOT_READY);
+    json_t *root = json_pack("{s:i, s:s, s:s, s:o}", "status", status, "code",
+                             wd_error_name(-WD_E_NOT_READY), "message", first, "checks", checks);
     body.data = root ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(root);
     body.len = body.data ? strlen(body.data) : 0;
-    body.status = 503;
+    body.status = status;
     if (!body.data) {
         wd_request_reply_error(req, -WD_E_NOT_READY, first);
         return;

@@ -97,11 +97,8 @@ static int parse_string(json_t *v, const struct field *f, struct wd_op *op, stru
     }
 }
 
-static int parse_field(json_t *v,
-                       const struct field *f,
-                       const struct wd_parse_limits *limits,
-                       struct wd_op *op,
-                       struct wd_error *err)
+static int parse_field(json_t *v, const struct field *f, const struct wd_parse_limits *limits,
+                       struct wd_op *op, struct wd_error *err)
 {
     if (f->type == F_AMOUNT) {
         if (!json_is_integer(v) || !wd_money_amount_valid(json_integer_value(v)))
@@ -126,10 +123,8 @@ static int parse_field(json_t *v,
     return parse_string(v, f, op, err);
 }
 
-static int parse_fields(json_t *root,
-                        const struct field *fields,
-                        const struct wd_parse_limits *limits,
-                        struct wd_op *op,
+static int parse_fields(json_t *root, const struct field *fields,
+                        const struct wd_parse_limits *limits, struct wd_op *op,
                         struct wd_error *err)
 {
     const char *key;
@@ -236,9 +231,7 @@ static int overflowing_member(const char *body, size_t len, size_t pos, char *na
     return 0;
 }
 
-static int refuse_unparsable(const char *body,
-                             size_t len,
-                             const json_error_t *jerr,
+static int refuse_unparsable(const char *body, size_t len, const json_error_t *jerr,
                              struct wd_error *err)
 {
     char name[64];
@@ -251,13 +244,8 @@ static int refuse_unparsable(const char *body,
     return wd_error_set(err, -WD_E_VALIDATION_ERROR, "%s is out of range", name);
 }
 
-int wd_parse_body(enum wd_op_kind kind,
-                  const char *method,
-                  const char *path,
-                  const char *body,
-                  size_t len,
-                  const struct wd_parse_limits *limits,
-                  struct wd_op *op,
+int wd_parse_body(enum wd_op_kind kind, const char *method, const char *path, const char *body,
+                  size_t len, const struct wd_parse_limits *limits, struct wd_op *op,
                   struct wd_error *err)
 {
     json_error_t jerr;
@@ -292,8 +280,8 @@ out:
     return rc;
 }
 
-int wd_parse_idempotency_key(
-    const char *ietf, const char *legacy, bool required, struct wd_op *op, struct wd_error *err)
+int wd_parse_idempotency_key(const char *ietf, const char *legacy, bool required, struct wd_op *op,
+                             struct wd_error *err)
 {
     const char *key = ietf ? ietf : legacy;
 
@@ -331,9 +319,7 @@ int wd_parse_page(const char *limit, const char *cursor, struct wd_op *op, struc
     return 0;
 }
 
-int wd_parse_search(const char *reference,
-                    const char *limit,
-                    struct wd_op *op,
+int wd_parse_search(const char *reference, const char *limit, struct wd_op *op,
                     struct wd_error *err)
 {
     int rc = parse_reference(reference, reference ? strlen(reference) : 0, op, err);

@@ -27,15 +27,11 @@ struct wd_parse_limits {
  * becomes CAPTURE when the body names a transactionId) into op's inputs, sets op->kind and
  * op->bucket, and computes op->request_hash over method, path and the canonical body.
  * Returns 0 or a negative code (INVALID_JSON, VALIDATION_ERROR, INVALID_AMOUNT,
- * INVALID_CURRENCY) with err naming the field.
+ * INVALID_CURRENCY) with err naming the field; INTERNAL_ERROR for a kind that takes no body (a
+ * caller's bug).
  */
-int wd_parse_body(enum wd_op_kind kind,
-                  const char *method,
-                  const char *path,
-                  const char *body,
-                  size_t len,
-                  const struct wd_parse_limits *limits,
-                  struct wd_op *op,
+int wd_parse_body(enum wd_op_kind kind, const char *method, const char *path, const char *body,
+                  size_t len, const struct wd_parse_limits *limits, struct wd_op *op,
                   struct wd_error *err);
 
 /*
@@ -43,16 +39,14 @@ int wd_parse_body(enum wd_op_kind kind,
  * into op. required: whether a missing key is an error. Returns 0, -WD_E_IDEMPOTENCY_KEY_REQUIRED
  * or -WD_E_INVALID_IDEMPOTENCY_KEY (also when both headers are sent and differ).
  */
-int wd_parse_idempotency_key(
-    const char *ietf, const char *legacy, bool required, struct wd_op *op, struct wd_error *err);
+int wd_parse_idempotency_key(const char *ietf, const char *legacy, bool required, struct wd_op *op,
+                             struct wd_error *err);
 
 /* Ledger paging: limit (NULL: 50; else 1..200) and cursor (NULL: newest). */
 int wd_parse_page(const char *limit, const char *cursor, struct wd_op *op, struct wd_error *err);
 
 /* Search by reference: referenceId (required, as in bodies) and limit (as for ledger pages). */
-int wd_parse_search(const char *reference,
-                    const char *limit,
-                    struct wd_op *op,
+int wd_parse_search(const char *reference, const char *limit, struct wd_op *op,
                     struct wd_error *err);
 
 /* True if s[0..len) is 1-64 printable ASCII characters. */

@@ -77,9 +77,7 @@ static void thread_state_free(void *p)
     free(ts);
 }
 
-int wd_ratelimit_new(struct wd_ratelimit **out,
-                     const struct wd_config *cfg,
-                     int ntenants,
+int wd_ratelimit_new(struct wd_ratelimit **out, const struct wd_config *cfg, int ntenants,
                      struct wd_error *err)
 {
     struct wd_ratelimit *rl = calloc(1, sizeof(*rl));
@@ -133,9 +131,7 @@ static int let_through(struct wd_ratelimit *rl, const struct wd_error *err)
     return 0;
 }
 
-int wd_ratelimit_check(struct wd_ratelimit *rl,
-                       const char *tenant,
-                       int tenant_ix,
+int wd_ratelimit_check(struct wd_ratelimit *rl, const char *tenant, int tenant_ix,
                        int *retry_after_s)
 {
     const struct wd_config *cfg = rl->cfg;

@@ -45,9 +45,7 @@ struct wd_ratelimit;
 
 /* For ntenants tenants (numbered as wd_auth_verify numbers them). *out is owned by the caller;
  * cfg is borrowed for its life. 0 or -WD_E_NOMEM. */
-int wd_ratelimit_new(struct wd_ratelimit **out,
-                     const struct wd_config *cfg,
-                     int ntenants,
+int wd_ratelimit_new(struct wd_ratelimit **out, const struct wd_config *cfg, int ntenants,
                      struct wd_error *err);
 
 /* Frees rl. Call after every thread that used it has exited. NULL is a no-op. */
@@ -58,9 +56,7 @@ void wd_ratelimit_free(struct wd_ratelimit *rl);
  * limit is off or Redis could not be asked). -WD_E_RATE_LIMITED: refuse, with *retry_after_s the
  * whole seconds until a token is there (at least 1).
  */
-int wd_ratelimit_check(struct wd_ratelimit *rl,
-                       const char *tenant,
-                       int tenant_ix,
+int wd_ratelimit_check(struct wd_ratelimit *rl, const char *tenant, int tenant_ix,
                        int *retry_after_s);
 
 /*

@@ -1,11 +1,12 @@
 /*
  * api/request.h - one HTTP request as handlers see it.
  *
- * Owns: the per-request state (route match, request ID, tenant, body, reply) and the few calls a
- * handler makes: read a header, a path parameter or a query argument, reply synchronously, or
- * hand the request's op to the engine and let the connection sleep until it is done.
- * A request belongs to one libmicrohttpd connection; it is touched by the engine thread that runs
- * its op only between wd_request_submit and the op's completion.
+ * Owns: the per-request state (route match, request ID, tenant, body, reply) and the calls a
+ * handler makes to read a header or a query argument and to reply synchronously (api/request.c).
+ * Handing the request's op to the engine is wd_server_submit (api/server.h), which suspends the
+ * connection until the op is done.
+ * Thread-safety: a request belongs to one libmicrohttpd connection; it is touched by the engine
+ * thread that runs its op only between wd_server_submit and the op's completion.
  */
 #ifndef WD_API_REQUEST_H
 #define WD_API_REQUEST_H
@@ -68,11 +69,5 @@ void wd_request_reply_data(struct wd_request *req, int status, json_t *data);
 
 /* Replies with a body the caller built (taken over). */
 void wd_request_reply_body(struct wd_request *req, struct wd_body *body);
-
-/*
- * Hands req->op to the engine; the connection is suspended and the reply is queued when the op
- * is done. If the engine refuses the op at once, the request is answered with that error.
- */
-void wd_request_submit(struct wd_request *req);
 
 #endif

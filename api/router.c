@@ -64,10 +64,7 @@ static void add_allow(struct wd_route_match *m, const char *method)
     snprintf(m->allow + used, sizeof(m->allow) - used, "%s%s", used ? ", " : "", method);
 }
 
-void wd_router_match(const struct wd_route *routes,
-                     size_t n,
-                     const char *method,
-                     const char *path,
+void wd_router_match(const struct wd_route *routes, size_t n, const char *method, const char *path,
                      struct wd_route_match *m)
 {
     struct segs want, pat;

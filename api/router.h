@@ -45,10 +45,7 @@ struct wd_route_match {
 };
 
 /* Matches method and path against routes[0..n). Fills m; never fails. */
-void wd_router_match(const struct wd_route *routes,
-                     size_t n,
-                     const char *method,
-                     const char *path,
+void wd_router_match(const struct wd_route *routes, size_t n, const char *method, const char *path,
                      struct wd_route_match *m);
 
 #endif

@@ -3,9 +3,10 @@
  *
  * Lifecycle of a request (libmicrohttpd calls access_cb several times per request):
  *   1st call    allocate struct wd_request, set *con_cls, return (never queue here: libmicrohttpd
- *               0.9.75 would then answer "Connection: close" and lose keep-alive)
+ *               0.9.75 would then answer "Connection: close" and lose keep-alive; the one
+ *               exception, 400 MALFORMED_REQUEST, is queued here on purpose to close it)
  *   body calls  append to req->body up to MAX_BODY_BYTES, then discard and remember 413
- *   last call   route, authenticate, validate and run the handler; a handler either replies at
+ *   last call   route, authenticate, rate-limit, validate and run the handler; it either replies at
  *               once or submits an op, in which case the connection is suspended first and the
  *               engine resumes it; the next call queues the reply
  *   completed   request_completed_cb logs, counts and frees
@@ -36,62 +37,17 @@ struct wd_server {
     atomic_int suspended; /* connections suspended and not yet called again */
 };
 
-const char *wd_request_header(struct wd_request *req, const char *name)
-{
-    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-}
-
-const char *wd_request_query(struct wd_request *req, const char *name)
-{
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-static void set_reply(struct wd_request *req, struct wd_body *body)
-{
-    wd_envelope_release(&req->reply);
-    req->reply = *body;
-    memset(body, 0, sizeof(*body));
-    atomic_store_explicit(&req->state, WD_REQUEST_DONE, memory_order_release);
-}
-
-void wd_request_reply_body(struct wd_request *req, struct wd_body *body)
-{
-    set_reply(req, body);
-}
-
-void wd_request_reply_error(struct wd_request *req, int code, const char *message)
-{
-    struct wd_body body = {0};
-
-    if (wd_envelope_error(&body, code, message) < 0) {
-        body.status = 500;
-        body.data = NULL;
-    }
-    set_reply(req, &body);
-}
-
-void wd_request_reply_data(struct wd_request *req, int status, json_t *data)
-{
-    struct wd_body body = {0};
-
-    if (wd_envelope_success(&body, status, data) < 0) {
-        wd_request_reply_error(req, -WD_E_NOMEM, NULL);
-        return;
-    }
-    set_reply(req, &body);
-}
-
 /* Engine thread: the op is finished; take its reply and wake the connection. */
 static void on_op_done(struct wd_op *op)
 {
     struct wd_request *req = op->arg;
 
     req->replayed = op->replayed;
-    set_reply(req, &op->reply);
+    wd_request_reply_body(req, &op->reply);
     MHD_resume_connection(req->conn);
 }
 
-void wd_request_submit(struct wd_request *req)
+void wd_server_submit(struct wd_request *req)
 {
     struct wd_error err = {0};
 
@@ -116,9 +72,7 @@ struct framing {
     bool transfer_encoding;
 };
 
-static enum MHD_Result count_framing(void *cls,
-                                     enum MHD_ValueKind kind,
-                                     const char *key,
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
                                      const char *value)
 {
     struct framing *f = cls;
@@ -148,10 +102,8 @@ static bool framing_ambiguous(struct MHD_Connection *conn)
     return f.length_conflict || (f.transfer_encoding && f.content_lengths > 0);
 }
 
-static struct wd_request *request_new(struct wd_server *s,
-                                      struct MHD_Connection *conn,
-                                      const char *url,
-                                      const char *method)
+static struct wd_request *request_new(struct wd_server *s, struct MHD_Connection *conn,
+                                      const char *url, const char *method)
 {
     struct wd_request *req = calloc(1, sizeof(*req));
 
@@ -292,14 +244,9 @@ static void resumed(struct wd_request *req)
     }
 }
 
-static enum MHD_Result access_cb(void *cls,
-                                 struct MHD_Connection *conn,
-                                 const char *url,
-                                 const char *method,
-                                 const char *version,
-                                 const char *upload_data,
-                                 size_t *upload_data_size,
-                                 void **con_cls)
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
 {
     struct wd_server *s = cls;
     struct wd_request *req = *con_cls;
@@ -354,9 +301,7 @@ static void access_log(struct wd_request *req, double ms)
     wd_log_fields(WD_LOG_INFO, "request", f);
 }
 
-static void request_completed_cb(void *cls,
-                                 struct MHD_Connection *conn,
-                                 void **con_cls,
+static void request_completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
                                  enum MHD_RequestTerminationCode toe)
 {
     struct wd_server *s = cls;
@@ -391,9 +336,7 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     wd_log_warn("libmicrohttpd: %s", msg);
 }
 
-int wd_server_start(struct wd_server **out,
-                    struct wd_context *ctx,
-                    int listen_fd,
+int wd_server_start(struct wd_server **out, struct wd_context *ctx, int listen_fd,
                     struct wd_error *err)
 {
     struct wd_server *s = calloc(1, sizeof(*s));
@@ -438,15 +381,16 @@ int wd_server_settle(struct wd_server *s, int timeout_ms)
     return s ? atomic_load(&s->suspended) : 0;
 }
 
-void wd_server_stop(struct wd_server *s)
+int wd_server_stop(struct wd_server *s)
 {
     if (!s)
-        return;
+        return 0;
     if (atomic_load(&s->suspended) > 0) { /* libmicrohttpd would abort the process */
         wd_log_error("%d connections still suspended: the HTTP daemon is left to the exit",
                      atomic_load(&s->suspended));
-        return;
+        return -1;
     }
     MHD_stop_daemon(s->daemon);
     free(s);
+    return 0;
 }

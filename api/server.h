@@ -3,7 +3,8 @@
  *
  * Owns: the daemon on the listen socket the master opened, the request lifecycle (first call
  * allocates the request, later calls consume the body, the reply is queued once the body is
- * complete, and the request is freed in the completion callback), suspending a connection while
+ * complete (but for 400 MALFORMED_REQUEST, queued at once to close the connection), and the
+ * request is freed in the completion callback), suspending a connection while
  * the engine works on its op and resuming it when the op is done, the in-flight count used by
  * the drain, and the access log. Handlers live in api/handlers.c.
  * Thread-safety: start/quiesce/stop are called by the worker's main thread only; callbacks run
@@ -19,6 +20,7 @@
 #include <stdbool.h>
 
 struct wd_auth;
+struct wd_request;
 struct wd_ratelimit;
 struct wd_map;
 struct wd_health;
@@ -39,10 +41,15 @@ struct wd_context {
 struct wd_server;
 
 /* Starts serving on listen_fd (owned by the caller). *out is owned by the caller. */
-int wd_server_start(struct wd_server **out,
-                    struct wd_context *ctx,
-                    int listen_fd,
+int wd_server_start(struct wd_server **out, struct wd_context *ctx, int listen_fd,
                     struct wd_error *err);
+
+/*
+ * Hands req->op to the engine (wallet/engine.h); the connection is suspended and the reply is
+ * queued when the op is done. If the engine refuses the op at once, the request is answered with
+ * that error. Called by handlers on libmicrohttpd's threads.
+ */
+void wd_server_submit(struct wd_request *req);
 
 /* Stops accepting new connections; requests already received are still answered. */
 void wd_server_quiesce(struct wd_server *s);
@@ -58,9 +65,10 @@ int wd_server_inflight(struct wd_server *s);
  */
 int wd_server_settle(struct wd_server *s, int timeout_ms);
 
-/* Stops the daemon, closing every connection, and frees s. Every suspended connection must have
- * been resumed (wd_server_settle), or libmicrohttpd aborts: then the daemon (and s) are left as
- * they are, to end with the process, and the fact is logged. */
-void wd_server_stop(struct wd_server *s);
+/* Stops the daemon, closing every connection, and frees s; 0. Every suspended connection must
+ * have been resumed (wd_server_settle), or libmicrohttpd aborts the process: then the daemon and
+ * s are left running, to end with the process, and -1 says that its threads may still use what
+ * the caller handed them (the context's engine, rate limit and health), which must not be freed. */
+int wd_server_stop(struct wd_server *s);
 
 #endif

@@ -58,32 +58,48 @@ static int load_storage(void)
     return 0;
 }
 
-static int cmd_migrate(int argc, char **argv)
+/*
+ * Runs fn on a connection to every shard's primary, in order, whatever fails on the way; the
+ * connection is opened with flags and a long query timeout (migrations and verification are
+ * long). Returns 1 if fn failed on any shard (it has said why), else 0.
+ */
+static int each_primary(unsigned flags, int (*fn)(struct wd_conn *c, int shard, void *ctx),
+                        void *ctx)
 {
-    const char *dir = option(argc, argv, 2, "--dir");
     int failed = 0;
 
-    if (!dir)
-        dir = "migrations";
-    if (load_storage() < 0)
-        return 2;
     for (int i = 0; i < config.shard_count; i++) {
         struct wd_conn c;
-        struct wd_error err = {0};
         char label[48];
-        int applied = 0;
         snprintf(label, sizeof(label), "shard%d-primary", i);
-        wd_conn_init(&c, &config.shards[i].primary, label, WD_CONN_MULTI_STATEMENTS,
-                     config.db_connect_timeout_s, 600);
-        if (wd_migrate_apply(&c, dir, &applied, &err) < 0) {
-            fprintf(stderr, "walletctl: migrate shard %d: %s\n", i, err.message);
-            failed = 1;
-        } else {
-            printf("shard %d: %d migration(s) applied\n", i, applied);
-        }
+        wd_conn_init(&c, &config.shards[i].primary, label, flags, config.db_connect_timeout_s, 600);
+        failed |= fn(&c, i, ctx) < 0;
         wd_conn_release(&c);
     }
     return failed;
+}
+
+static int migrate_shard(struct wd_conn *c, int shard, void *ctx)
+{
+    struct wd_error err = {0};
+    int applied = 0;
+
+    if (wd_migrate_apply(c, ctx, &applied, &err) < 0) {
+        fprintf(stderr, "walletctl: migrate shard %d: %s\n", shard, err.message);
+        return -1;
+    }
+    printf("shard %d: %d migration(s) applied\n", shard, applied);
+    return 0;
+}
+
+static int cmd_migrate(int argc, char **argv)
+{
+    const char *dir = option(argc, argv, 2, "--dir");
+
+    if (load_storage() < 0)
+        return 2;
+    return each_primary(WD_CONN_MULTI_STATEMENTS, migrate_shard,
+                        (void *)(dir ? dir : "migrations"));
 }
 
 static int cmd_apikey(int argc, char **argv)
@@ -125,32 +141,35 @@ static void report(void *ctx, const char *wallet_id, const char *problem)
     printf("shard %d: wallet %s: %s\n", *(int *)ctx, wallet_id, problem);
 }
 
+struct totals {
+    long wallets, violations;
+};
+
+static int verify_shard(struct wd_conn *c, int shard, void *ctx)
+{
+    struct totals *total = ctx;
+    struct wd_error err = {0};
+    long wallets = 0, violations = 0;
+    int rc = wd_verify_shard(c, report, &shard, &wallets, &violations, &err);
+
+    if (rc < 0)
+        fprintf(stderr, "walletctl: verify shard %d: %s\n", shard, err.message);
+    total->wallets += wallets;
+    total->violations += violations;
+    return rc;
+}
+
 static int cmd_verify(void)
 {
-    long total_wallets = 0, total_violations = 0;
-    int failed = 0;
+    struct totals total = {0, 0};
 
     if (load_storage() < 0)
         return 2;
-    for (int i = 0; i < config.shard_count; i++) {
-        struct wd_conn c;
-        struct wd_error err = {0};
-        char label[48];
-        long wallets = 0, violations = 0;
-        snprintf(label, sizeof(label), "shard%d-primary", i);
-        wd_conn_init(&c, &config.shards[i].primary, label, 0, config.db_connect_timeout_s, 600);
-        if (wd_verify_shard(&c, report, &i, &wallets, &violations, &err) < 0) {
-            fprintf(stderr, "walletctl: verify shard %d: %s\n", i, err.message);
-            failed = 1;
-        }
-        total_wallets += wallets;
-        total_violations += violations;
-        wd_conn_release(&c);
-    }
+    int failed = each_primary(0, verify_shard, &total);
     printf("%s: %ld wallets on %d shards checked, %ld violations\n",
-           total_violations || failed ? "FAILED" : "ok", total_wallets, config.shard_count,
-           total_violations);
-    return total_violations || failed ? 1 : 0;
+           total.violations || failed ? "FAILED" : "ok", total.wallets, config.shard_count,
+           total.violations);
+    return total.violations || failed ? 1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -6,7 +6,8 @@
  * worker on PORT (SO_REUSEPORT, so the kernel spreads connections over the workers and a dead
  * worker's socket keeps queueing until its replacement accepts), and forks WORKERS workers
  * (cmd/worker.c). It restarts a worker that dies, and on SIGTERM/SIGINT passes the signal on,
- * waits for every worker to drain and exits 0.
+ * waits for every worker to drain and exits 0 (1 if it had to kill workers that did not stop in
+ * time).
  */
 #define _GNU_SOURCE
 #include "api/auth.h"
@@ -56,9 +57,7 @@ static int fail(const char *what, const char *message)
 }
 
 /* The socket address of HOST:PORT. 0 or -WD_E_CONFIG. */
-static int listen_addr(const struct wd_config *cfg,
-                       struct sockaddr_storage *addr,
-                       socklen_t *len,
+static int listen_addr(const struct wd_config *cfg, struct sockaddr_storage *addr, socklen_t *len,
                        struct wd_error *err)
 {
     struct sockaddr_in *v4 = (struct sockaddr_in *)addr;

@@ -42,7 +42,8 @@ static void worker_stop_parts(struct worker *w)
     wd_sweeper_stop(w->sweeper);
     if (w->server && wd_server_settle(w->server, SETTLE_MS) > 0)
         wd_log_warn("stopping with connections whose requests were not answered");
-    wd_server_stop(w->server);
+    if (wd_server_stop(w->server) < 0)
+        return; /* HTTP threads may still run: what they use is left to the process's exit */
     wd_ratelimit_free(w->ratelimit);
     wd_engine_free(w->engine);
     wd_health_stop(w->health);
@@ -92,11 +93,8 @@ static void drain(struct worker *w)
         wd_log_warn("shutdown timeout: %d requests still in flight", wd_server_inflight(w->server));
 }
 
-int wd_worker_run(const struct wd_config *cfg,
-                  const struct wd_map *map,
-                  const struct wd_auth *keys,
-                  int listen_fd,
-                  int index)
+int wd_worker_run(const struct wd_config *cfg, const struct wd_map *map, const struct wd_auth *keys,
+                  int listen_fd, int index)
 {
     struct worker w;
     struct wd_error err = {0};

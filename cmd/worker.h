@@ -5,6 +5,7 @@
  * worker 0 only) and the HTTP server on the listen socket the master handed over; wait for
  * SIGTERM; then drain (ready turns 503 at once, serving goes on for DRAIN_DELAY_SECONDS, then
  * new connections stop, in-flight requests finish, everything stops) and exit 0.
+ * Thread-safety: wd_worker_run is the worker process's main thread; it starts the others.
  */
 #ifndef WD_CMD_WORKER_H
 #define WD_CMD_WORKER_H
@@ -14,10 +15,7 @@
 #include "shard/map.h"
 
 /* Runs the worker until it has drained; returns the process exit code. */
-int wd_worker_run(const struct wd_config *cfg,
-                  const struct wd_map *map,
-                  const struct wd_auth *keys,
-                  int listen_fd,
-                  int index);
+int wd_worker_run(const struct wd_config *cfg, const struct wd_map *map, const struct wd_auth *keys,
+                  int listen_fd, int index);
 
 #endif

@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include "core/config.h"
 
+#include "core/limits.h"
+
 #include "core/log.h"
 
 #include <errno.h>
@@ -32,8 +34,8 @@ static const char *lookup(struct loader *ld, const char *name)
 }
 
 /* Reads an integer variable in [min, max]; absent means def. */
-static int load_int(
-    struct loader *ld, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out)
+static int load_int(struct loader *ld, const char *name, int64_t def, int64_t min, int64_t max,
+                    int64_t *out)
 {
     const char *text = lookup(ld, name);
 
@@ -80,8 +82,8 @@ static int load_bool(struct loader *ld, const char *name, bool def, bool *out)
     return 0;
 }
 
-static int load_string(
-    struct loader *ld, const char *name, const char *def, char *out, size_t outlen)
+static int load_string(struct loader *ld, const char *name, const char *def, char *out,
+                       size_t outlen)
 {
     const char *text = lookup(ld, name);
 
@@ -252,7 +254,7 @@ static int load_storage(struct loader *ld, struct wd_config *cfg)
         (rc = load_int32(ld, "DB_CONNECT_TIMEOUT_SECONDS", 2, 1, 60, &cfg->db_connect_timeout_s)) ||
         (rc = load_int32(ld, "DB_QUERY_TIMEOUT_SECONDS", 10, 1, 600, &cfg->db_query_timeout_s)) ||
         (rc = load_int32(ld, "RESOLVE_TIMEOUT_SECONDS", 5, 1, 600, &cfg->resolve_timeout_s)) ||
-        (rc = load_int32(ld, "BATCH_MAX", 64, 1, 64, &cfg->batch_max)) ||
+        (rc = load_int32(ld, "BATCH_MAX", WD_BATCH_MAX, 1, WD_BATCH_MAX, &cfg->batch_max)) ||
         (rc = load_int32(ld, "BATCH_WINDOW_US", 0, 0, 100000, &cfg->batch_window_us)) ||
         (rc = load_int32(ld, "MAX_REPLICA_LAG_SECONDS", 5, 0, 86400, &cfg->max_replica_lag_s)))
         return rc;
@@ -294,9 +296,7 @@ int wd_config_load(struct wd_config *cfg, wd_config_getenv_fn get, void *ctx, st
     return load_string(&ld, "API_KEYS_FILE", NULL, cfg->api_keys_file, sizeof(cfg->api_keys_file));
 }
 
-int wd_config_load_storage(struct wd_config *cfg,
-                           wd_config_getenv_fn get,
-                           void *ctx,
+int wd_config_load_storage(struct wd_config *cfg, wd_config_getenv_fn get, void *ctx,
                            struct wd_error *err)
 {
     struct loader ld = {get, ctx, err};

@@ -44,7 +44,7 @@ struct wd_config {
     struct wd_shard_config shards[WD_MAX_SHARDS];
     char shard_map[1024]; /* SHARD_MAP, "" = even split; parsed by shard/map */
 
-    int db_pool_size;         /* DB_POOL_SIZE: primary connections per shard per worker */
+    int db_pool_size;         /* DB_POOL_SIZE: writer connections per shard per worker */
     int db_read_pool_size;    /* DB_READ_POOL_SIZE: read connections per shard per worker */
     int db_connect_timeout_s; /* DB_CONNECT_TIMEOUT_SECONDS */
     int db_query_timeout_s;   /* DB_QUERY_TIMEOUT_SECONDS */
@@ -89,11 +89,10 @@ int wd_config_load(struct wd_config *cfg, wd_config_getenv_fn get, void *ctx, st
 
 /*
  * Fills only what the operator tool needs: the shards (SHARD_COUNT, DATABASE_SHARD_<n>_URL,
- * DATABASE_SHARD_<n>_REPLICA_URLS) and the database timeouts. Same contract as wd_config_load.
+ * DATABASE_SHARD_<n>_REPLICA_URLS), SHARD_MAP and the storage settings (pools, timeouts,
+ * batching). Same contract as wd_config_load.
  */
-int wd_config_load_storage(struct wd_config *cfg,
-                           wd_config_getenv_fn get,
-                           void *ctx,
+int wd_config_load_storage(struct wd_config *cfg, wd_config_getenv_fn get, void *ctx,
                            struct wd_error *err);
 
 /* Parses a mysql:// or mariadb:// URL into ep. Returns 0 or -WD_E_CONFIG. */

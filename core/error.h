@@ -3,8 +3,10 @@
  *
  * Owns: the one list of error codes (WD_CODES), their stable UPPER_SNAKE names, the HTTP status
  * each maps to and a default message. Every function in the project that can fail returns 0 or a
- * negative enum wd_code, and may fill a caller-provided struct wd_error with a short message.
- * This is the only place that maps codes to HTTP statuses (core/envelope renders the body).
+ * negative enum wd_code (a few pure parsers return -1, as their headers say), and may fill a
+ * caller-provided struct wd_error with a short message.
+ * This is the only place that maps codes to HTTP statuses (core/envelope renders the body; the
+ * readiness probe adds its checks to the same envelope).
  *
  * Thread-safety: all functions are pure or write only to the caller's struct.
  */

@@ -119,6 +119,8 @@ struct text {
 };
 
 static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void scalar(struct text *t, const char *name, const char *type, const char *help,
+                   long long value);
 static void put(struct text *t, const char *fmt, ...)
 {
     for (int attempt = 0; attempt < 2 && !t->failed; attempt++) {
@@ -143,6 +145,13 @@ static void put(struct text *t, const char *fmt, ...)
         t->buf = grown;
         t->cap = cap;
     }
+}
+
+/* One metric without labels, with its HELP and TYPE lines. */
+static void scalar(struct text *t, const char *name, const char *type, const char *help,
+                   long long value)
+{
+    put(t, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", name, help, name, type, name, value);
 }
 
 static const char *route_name(const struct wd_metrics_labels *l, int r)
@@ -197,30 +206,22 @@ static void render_money(struct text *t, const struct wd_metrics_labels *l)
                     outcomes[o], (unsigned long long)v);
         }
     }
-    put(t,
-        "# HELP wallet_batches_total Group commits (one DB transaction each).\n"
-        "# TYPE wallet_batches_total counter\nwallet_batches_total %llu\n"
-        "# HELP wallet_batch_operations_total Operations carried by group commits.\n"
-        "# TYPE wallet_batch_operations_total counter\nwallet_batch_operations_total %llu\n",
-        (unsigned long long)atomic_load(&m->batches),
-        (unsigned long long)atomic_load(&m->batch_ops));
-    put(t,
-        "# HELP wallet_db_connections_active Open database connections in this pod.\n"
-        "# TYPE wallet_db_connections_active gauge\nwallet_db_connections_active %lld\n"
-        "# HELP wallet_db_connections_max Database connections this pod may open.\n"
-        "# TYPE wallet_db_connections_max gauge\nwallet_db_connections_max %lld\n"
-        "# HELP wallet_worker_restarts_total Worker processes restarted after dying.\n"
-        "# TYPE wallet_worker_restarts_total counter\nwallet_worker_restarts_total %llu\n",
-        (long long)atomic_load(&m->db_active), (long long)atomic_load(&m->db_max),
-        (unsigned long long)atomic_load(&m->worker_restarts));
-    put(t,
-        "# HELP wallet_rate_limited_total Requests refused with 429 by the per-tenant rate limit.\n"
-        "# TYPE wallet_rate_limited_total counter\nwallet_rate_limited_total %llu\n"
-        "# HELP wallet_rate_limit_unchecked_total Requests let through without a rate-limit check "
-        "because Redis was unavailable.\n"
-        "# TYPE wallet_rate_limit_unchecked_total counter\nwallet_rate_limit_unchecked_total %llu\n",
-        (unsigned long long)atomic_load(&m->rate_limited),
-        (unsigned long long)atomic_load(&m->rate_limit_unchecked));
+    scalar(t, "wallet_batches_total", "counter", "Group commits (one DB transaction each).",
+           (long long)atomic_load(&m->batches));
+    scalar(t, "wallet_batch_operations_total", "counter", "Operations carried by group commits.",
+           (long long)atomic_load(&m->batch_ops));
+    scalar(t, "wallet_db_connections_active", "gauge", "Open database connections in this pod.",
+           (long long)atomic_load(&m->db_active));
+    scalar(t, "wallet_db_connections_max", "gauge", "Database connections this pod may open.",
+           (long long)atomic_load(&m->db_max));
+    scalar(t, "wallet_worker_restarts_total", "counter", "Worker processes restarted after dying.",
+           (long long)atomic_load(&m->worker_restarts));
+    scalar(t, "wallet_rate_limited_total", "counter",
+           "Requests refused with 429 by the per-tenant rate limit.",
+           (long long)atomic_load(&m->rate_limited));
+    scalar(t, "wallet_rate_limit_unchecked_total", "counter",
+           "Requests let through without a rate-limit check because Redis was unavailable.",
+           (long long)atomic_load(&m->rate_limit_unchecked));
 }
 
 char *wd_metrics_render(const struct wd_metrics_labels *labels, size_t *len)

@@ -38,7 +38,8 @@ void wd_metrics_txn(int kind, enum wd_metrics_outcome outcome);
 /* One group commit of n operations. */
 void wd_metrics_batch(int n);
 
-/* Connections: delta to the open count; max is added once per pool at start. */
+/* Database connections of the engine's pools: delta_active to the number in use by an op right
+ * now; delta_max added once per pool at start. */
 void wd_metrics_db_conns(int delta_active, int delta_max);
 
 /* One worker restarted by the master. */

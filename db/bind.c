@@ -75,9 +75,7 @@ void wd_bind_str(struct wd_binder *b, const char *s)
     wd_bind_strn(b, s, strlen(s));
 }
 
-static void bind_int(struct wd_binder *b,
-                     enum enum_field_types type,
-                     const void *v,
+static void bind_int(struct wd_binder *b, enum enum_field_types type, const void *v,
                      bool is_unsigned)
 {
     MYSQL_BIND *bind = next(b);
@@ -126,26 +124,26 @@ void wd_bind_null(struct wd_binder *b)
     *bind->is_null = 1;
 }
 
-void wd_bind_result_str(struct wd_binder *b, char *buf, size_t size)
+/* A result buffer of type for buf[0..len). */
+static void bind_buffer(struct wd_binder *b, enum enum_field_types type, void *buf, size_t len)
 {
     MYSQL_BIND *bind = next(b);
 
     if (!bind)
         return;
-    bind->buffer_type = MYSQL_TYPE_STRING;
+    bind->buffer_type = type;
     bind->buffer = buf;
-    bind->buffer_length = (unsigned long)(size - 1); /* room for the NUL fix_str adds */
+    bind->buffer_length = (unsigned long)len;
+}
+
+void wd_bind_result_str(struct wd_binder *b, char *buf, size_t size)
+{
+    bind_buffer(b, MYSQL_TYPE_STRING, buf, size - 1); /* room for the NUL fix_str adds */
 }
 
 void wd_bind_result_blob(struct wd_binder *b, void *buf, size_t size)
 {
-    MYSQL_BIND *bind = next(b);
-
-    if (!bind)
-        return;
-    bind->buffer_type = MYSQL_TYPE_BLOB;
-    bind->buffer = buf;
-    bind->buffer_length = (unsigned long)size;
+    bind_buffer(b, MYSQL_TYPE_BLOB, buf, size);
 }
 
 void wd_bind_result_i64(struct wd_binder *b, int64_t *v)

@@ -43,7 +43,8 @@ void wd_bind_i32(struct wd_binder *b, const int32_t *v);
 void wd_bind_time(struct wd_binder *b, int64_t ms); /* DATETIME(3), UTC */
 void wd_bind_null(struct wd_binder *b);
 
-/* Results: out buffers filled by mysql_stmt_fetch; call db_result_* after each fetch. */
+/* Results: out buffers filled by mysql_stmt_fetch; after each fetch read them with
+ * wd_bind_fix_str, wd_bind_is_null, wd_bind_time_ms and wd_bind_length. */
 void wd_bind_result_str(struct wd_binder *b, char *buf, size_t size); /* NUL added by fixup */
 void wd_bind_result_blob(struct wd_binder *b, void *buf, size_t size);
 void wd_bind_result_i64(struct wd_binder *b, int64_t *v);

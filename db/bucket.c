@@ -86,13 +86,8 @@ static int bucket_parse(const redisReply *reply, struct wd_bucket_result *out, s
     return 0;
 }
 
-int wd_bucket_take(struct wd_bucket *b,
-                   const char *name,
-                   int64_t rate,
-                   int64_t burst,
-                   int64_t want,
-                   struct wd_bucket_result *out,
-                   struct wd_error *err)
+int wd_bucket_take(struct wd_bucket *b, const char *name, int64_t rate, int64_t burst, int64_t want,
+                   struct wd_bucket_result *out, struct wd_error *err)
 {
     char key[128], rate_s[24], burst_s[24], want_s[24];
 

@@ -39,12 +39,7 @@ void wd_bucket_close(struct wd_bucket *b);
  * *out filled, or -WD_E_SERVICE_UNAVAILABLE with err saying why (Redis unreachable, or an
  * answer that is not the script's).
  */
-int wd_bucket_take(struct wd_bucket *b,
-                   const char *name,
-                   int64_t rate,
-                   int64_t burst,
-                   int64_t want,
-                   struct wd_bucket_result *out,
-                   struct wd_error *err);
+int wd_bucket_take(struct wd_bucket *b, const char *name, int64_t rate, int64_t burst, int64_t want,
+                   struct wd_bucket_result *out, struct wd_error *err);
 
 #endif

@@ -17,12 +17,8 @@
 
 #define RECONNECT_BACKOFF_NS 200000000LL /* 200 ms */
 
-void wd_conn_init(struct wd_conn *c,
-                  const struct wd_db_endpoint *ep,
-                  const char *label,
-                  unsigned flags,
-                  int connect_timeout_s,
-                  int query_timeout_s)
+void wd_conn_init(struct wd_conn *c, const struct wd_db_endpoint *ep, const char *label,
+                  unsigned flags, int connect_timeout_s, int query_timeout_s)
 {
     memset(c, 0, sizeof(*c));
     pthread_mutex_init(&c->mu, NULL);
@@ -105,8 +101,8 @@ int wd_conn_error_code(unsigned no)
     return no == ER_LOCK_DEADLOCK || no == ER_LOCK_WAIT_TIMEOUT ? -WD_E_DB_RETRY : -WD_E_DB;
 }
 
-static int classify(
-    struct wd_conn *c, unsigned no, const char *msg, const char *what, struct wd_error *err)
+static int classify(struct wd_conn *c, unsigned no, const char *msg, const char *what,
+                    struct wd_error *err)
 {
     int code = wd_conn_error_code(no);
     bool lost = code == -WD_E_DB_UNAVAILABLE;

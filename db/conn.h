@@ -47,12 +47,8 @@ struct wd_conn {
 };
 
 /* Initialises c (not connected yet). ep must outlive c. */
-void wd_conn_init(struct wd_conn *c,
-                  const struct wd_db_endpoint *ep,
-                  const char *label,
-                  unsigned flags,
-                  int connect_timeout_s,
-                  int query_timeout_s);
+void wd_conn_init(struct wd_conn *c, const struct wd_db_endpoint *ep, const char *label,
+                  unsigned flags, int connect_timeout_s, int query_timeout_s);
 
 /* Closes the connection and frees its statements; c can be opened again. */
 void wd_conn_close(struct wd_conn *c);
@@ -71,15 +67,16 @@ void wd_conn_interrupt(struct wd_conn *c);
 bool wd_conn_interrupted(struct wd_conn *c);
 
 /*
- * Connects if not connected. Returns 0, or -WD_E_DB_UNAVAILABLE (err says why) if the server
- * cannot be reached or the last attempt failed less than the back-off ago.
+ * Connects if not connected. Returns 0; -WD_E_DB_UNAVAILABLE (err says why) if the server cannot
+ * be reached, the last attempt failed less than the back-off ago, or c was interrupted;
+ * -WD_E_NOMEM; or the classified error of the session set-up.
  */
 int wd_conn_open(struct wd_conn *c, struct wd_error *err);
 
 /*
  * Connects c again after its connection was lost: until it succeeds or deadline_ns (monotonic)
  * passes, trying at the connection's back-off; a deadline already past means one try. Gives up
- * at once when c was interrupted. 0 or -WD_E_DB_UNAVAILABLE.
+ * at once when c was interrupted. 0 or what wd_conn_open returned last.
  */
 int wd_conn_reopen(struct wd_conn *c, int64_t deadline_ns, struct wd_error *err);
 
@@ -94,7 +91,8 @@ MYSQL_STMT *wd_conn_stmt(struct wd_conn *c, unsigned slot, const char *sql, stru
 /*
  * Classifies the connection's last error (what = the operation, for the message). Connection
  * loss drops the connection and gives -WD_E_DB_UNAVAILABLE; deadlock and lock-wait timeout give
- * -WD_E_DB_RETRY; everything else -WD_E_DB. Logs at warn.
+ * -WD_E_DB_RETRY; everything else -WD_E_DB. Logs at warn, but for deadlocks and lock-wait
+ * timeouts (the caller retries those).
  */
 int wd_conn_fail(struct wd_conn *c, const char *what, struct wd_error *err);
 
@@ -117,7 +115,8 @@ int wd_conn_commit(struct wd_conn *c, struct wd_error *err);
 /* Rolls back; on failure the connection is dropped (the server then rolls back for us). */
 void wd_conn_rollback(struct wd_conn *c);
 
-/* Round-trip check: connects if needed, then pings. 0 or -WD_E_DB_UNAVAILABLE. */
+/* Round-trip check: connects if needed, then pings. 0, -WD_E_DB_UNAVAILABLE, or what
+ * wd_conn_open returned. */
 int wd_conn_ping(struct wd_conn *c, struct wd_error *err);
 
 /*

@@ -45,11 +45,9 @@ struct claimed {
     char key[WD_IDEM_KEY_MAX + 1];
 };
 
-static const struct wd_col claimed_cols[] = {
-    WD_COL_FIELD(WD_COL_STR, struct claimed, tenant),
-    WD_COL_FIELD(WD_COL_STR, struct claimed, scope),
-    WD_COL_FIELD(WD_COL_STR, struct claimed, key),
-};
+static const struct wd_col claimed_cols[] = {WD_COL_FIELD(WD_COL_STR, struct claimed, tenant),
+                                             WD_COL_FIELD(WD_COL_STR, struct claimed, scope),
+                                             WD_COL_FIELD(WD_COL_STR, struct claimed, key)};
 
 static bool same_key(const struct wd_idem *k, const struct claimed *row)
 {
@@ -57,8 +55,8 @@ static bool same_key(const struct wd_idem *k, const struct claimed *row)
            !strcmp(k->key, row->key);
 }
 
-int wd_idem_claim(
-    struct wd_conn *c, struct wd_idem *keys, int n, int64_t now_ms, struct wd_error *err)
+int wd_idem_claim(struct wd_conn *c, struct wd_idem *keys, int n, int64_t now_ms,
+                  struct wd_error *err)
 {
     struct wd_binder p = {0};
     struct claimed *rows = NULL;
@@ -93,12 +91,8 @@ static const char sql_load[] = "SELECT request_hash, status_code, response FROM 
                                "WHERE tenant_id = ? AND scope_id = ? AND idem_key = ?";
 
 /* Fetches the response column, whatever its size, into a malloc'ed buffer. */
-static int fetch_response(struct wd_conn *c,
-                          MYSQL_STMT *st,
-                          struct wd_binder *r,
-                          int col,
-                          struct wd_idem *k,
-                          struct wd_error *err)
+static int fetch_response(struct wd_conn *c, MYSQL_STMT *st, struct wd_binder *r, int col,
+                          struct wd_idem *k, struct wd_error *err)
 {
     unsigned long len = wd_bind_is_null(r, col) ? 0 : wd_bind_length(r, col);
     MYSQL_BIND b;
@@ -121,15 +115,15 @@ static int fetch_response(struct wd_conn *c,
 
 int wd_idem_load(struct wd_conn *c, struct wd_idem *k, struct wd_error *err)
 {
-    struct wd_binder p = {0}, r = {0};
+    struct wd_binder p, r = {0};
+    MYSQL_STMT *st;
     int32_t status = 0;
     char nothing[1];
-    int rc;
-    MYSQL_STMT *st = wd_stmt_fixed(c, WD_STMT_LOAD_KEY, sql_load, err);
+    int rc = wd_stmt_prepare(c, WD_STMT_LOAD_KEY, sql_load, 3, &st, &p, err);
 
-    if (!st)
-        return err->code;
-    if (wd_bind_init(&p, 3) < 0 || wd_bind_init(&r, 3) < 0) {
+    if (rc < 0)
+        return rc;
+    if (wd_bind_init(&r, 3) < 0) {
         rc = wd_error_set(err, -WD_E_NOMEM, NULL);
         goto out;
     }
@@ -186,17 +180,16 @@ static const char sql_purge[] = "DELETE FROM idempotency_keys WHERE created_at <
 int wd_idem_purge(struct wd_conn *c, int64_t before_ms, int max, int *deleted, struct wd_error *err)
 {
     struct wd_binder p;
+    MYSQL_STMT *st;
     int32_t limit = max;
-    MYSQL_STMT *st = wd_stmt_fixed(c, WD_STMT_PURGE_KEYS, sql_purge, err);
+    int rc = wd_stmt_prepare(c, WD_STMT_PURGE_KEYS, sql_purge, 2, &st, &p, err);
 
     *deleted = 0;
-    if (!st)
-        return err->code;
-    if (wd_bind_init(&p, 2) < 0)
-        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    if (rc < 0)
+        return rc;
     wd_bind_time(&p, before_ms);
     wd_bind_i32(&p, &limit);
-    int rc = wd_stmt_execute(c, st, &p, "purge keys", err);
+    rc = wd_stmt_execute(c, st, &p, "purge keys", err);
     if (rc == 0)
         *deleted = (int)mysql_stmt_affected_rows(st);
     wd_bind_release(&p);

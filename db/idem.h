@@ -23,18 +23,18 @@
  * exists, and sets claimed on those it inserted. A key held by another open transaction makes
  * this wait for it (and then find it).
  */
-int wd_idem_claim(
-    struct wd_conn *c, struct wd_idem *keys, int n, int64_t now_ms, struct wd_error *err);
+int wd_idem_claim(struct wd_conn *c, struct wd_idem *keys, int n, int64_t now_ms,
+                  struct wd_error *err);
 
 /* Reads an existing (committed) record into k: stored_hash, status and response (malloc'ed; the
  * caller frees it). -WD_E_NOT_FOUND if there is none. */
 int wd_idem_load(struct wd_conn *c, struct wd_idem *k, struct wd_error *err);
 
-/* Rewrites status and response of keys[0..n), which this transaction claimed. */
+/* Upserts status and response of keys[0..n) (callers pass keys this transaction claimed). */
 int wd_idem_finish(struct wd_conn *c, const struct wd_idem *keys, int n, struct wd_error *err);
 
 /* Deletes up to max records created before before_ms (autocommit); *deleted says how many. */
-int wd_idem_purge(
-    struct wd_conn *c, int64_t before_ms, int max, int *deleted, struct wd_error *err);
+int wd_idem_purge(struct wd_conn *c, int64_t before_ms, int max, int *deleted,
+                  struct wd_error *err);
 
 #endif

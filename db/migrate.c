@@ -114,9 +114,7 @@ static int run_script(struct wd_conn *c, const char *sql, size_t len, struct wd_
 }
 
 /* Looks up version: 1 and checksum filled if applied, 0 if not, or a negative code. */
-static int applied_checksum(struct wd_conn *c,
-                            unsigned version,
-                            char checksum[65],
+static int applied_checksum(struct wd_conn *c, unsigned version, char checksum[65],
                             struct wd_error *err)
 {
     MYSQL_STMT *st =
@@ -147,9 +145,7 @@ static int applied_checksum(struct wd_conn *c,
     return rc;
 }
 
-static int record(struct wd_conn *c,
-                  const struct migration *m,
-                  const char *checksum,
+static int record(struct wd_conn *c, const struct migration *m, const char *checksum,
                   struct wd_error *err)
 {
     MYSQL_STMT *st = wd_conn_stmt(c, 1,
@@ -174,10 +170,7 @@ static int record(struct wd_conn *c,
     return rc;
 }
 
-static int apply_one(struct wd_conn *c,
-                     const char *dir,
-                     const struct migration *m,
-                     int *applied,
+static int apply_one(struct wd_conn *c, const char *dir, const struct migration *m, int *applied,
                      struct wd_error *err)
 {
     char path[4096], have[65], want[65];

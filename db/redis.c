@@ -42,8 +42,8 @@ static redisReply *send_argv(struct wd_redis *r, int argc, const char **argv, st
 
 /* Runs one command given as argv on a connected context; checks for an error reply and, if
  * expect is set, for that status reply. 0 or -1 with err set (the connection is dropped). */
-static int command(
-    struct wd_redis *r, int argc, const char **argv, const char *expect, struct wd_error *err)
+static int command(struct wd_redis *r, int argc, const char **argv, const char *expect,
+                   struct wd_error *err)
 {
     redisReply *reply = send_argv(r, argc, argv, err);
 

@@ -54,6 +54,16 @@ int wd_rows_value(const char *const *names, int n, const char *name);
 #define WD_ROWS_NAME(table, value) \
     wd_rows_name(table, (int)(sizeof(table) / sizeof((table)[0])), value)
 
+/* Each table's columns as SQL lists them, in the order db/ledger.c reads them. */
+#define WD_ROWS_WALLET_COLS \
+    "id, tenant_id, account_id, currency, status, balance, held, created_at, updated_at"
+#define WD_ROWS_TXN_COLS                                                                        \
+    "id, tenant_id, wallet_id, type, status, amount, captured_amount, currency, reference_id, " \
+    "expires_at, created_at, updated_at"
+#define WD_ROWS_ENTRY_COLS                                                                       \
+    "id, wallet_id, transaction_id, entry_type, amount, held_delta, balance_after, held_after, " \
+    "created_at"
+
 struct wd_wallet {
     char id[WD_ID_LEN + 1];
     char tenant[WD_TENANT_MAX + 1];

@@ -32,20 +32,37 @@ int wd_stmt_size_class(int n, int *padded)
     return cls;
 }
 
-MYSQL_STMT *wd_stmt_fixed(struct wd_conn *c,
-                          enum wd_stmt_kind kind,
-                          const char *sql,
+MYSQL_STMT *wd_stmt_fixed(struct wd_conn *c, enum wd_stmt_kind kind, const char *sql,
                           struct wd_error *err)
 {
     return wd_conn_stmt(c, SLOT(kind, 0), sql, err);
 }
 
-MYSQL_STMT *wd_stmt_sized(struct wd_conn *c,
-                          enum wd_stmt_kind kind,
-                          int n,
-                          wd_stmt_sql_fn fn,
-                          int *padded,
-                          struct wd_error *err)
+int wd_stmt_prepare(struct wd_conn *c, enum wd_stmt_kind kind, const char *sql, int nparams,
+                    MYSQL_STMT **st, struct wd_binder *p, struct wd_error *err)
+{
+    memset(p, 0, sizeof(*p));
+    if (!(*st = wd_stmt_fixed(c, kind, sql, err)))
+        return err->code;
+    if (wd_bind_init(p, nparams) < 0)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    return 0;
+}
+
+int wd_stmt_prepare_sized(struct wd_conn *c, enum wd_stmt_kind kind, int n, wd_stmt_sql_fn fn,
+                          const void *ctx, int per_row, int extra, MYSQL_STMT **st,
+                          struct wd_binder *p, int *padded, struct wd_error *err)
+{
+    memset(p, 0, sizeof(*p));
+    if (!(*st = wd_stmt_sized(c, kind, n, fn, ctx, padded, err)))
+        return err->code;
+    if (wd_bind_init(p, per_row * *padded + extra) < 0)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    return 0;
+}
+
+MYSQL_STMT *wd_stmt_sized(struct wd_conn *c, enum wd_stmt_kind kind, int n, wd_stmt_sql_fn fn,
+                          const void *ctx, int *padded, struct wd_error *err)
 {
     if (n < 1 || n > WD_BATCH_MAX) {
         wd_error_set(err, -WD_E_INTERNAL_ERROR, "batch of %d rows is out of range", n);
@@ -58,7 +75,7 @@ MYSQL_STMT *wd_stmt_sized(struct wd_conn *c,
     MYSQL_STMT *st = NULL;
     if (!sql)
         wd_error_set(err, -WD_E_NOMEM, NULL);
-    else if (fn(sql, *padded) < 0)
+    else if (fn(sql, *padded, ctx) < 0)
         wd_error_set(err, -WD_E_INTERNAL_ERROR, "SQL for %d rows does not fit", *padded);
     else
         st = wd_conn_stmt(c, slot, sql, err);
@@ -66,10 +83,7 @@ MYSQL_STMT *wd_stmt_sized(struct wd_conn *c,
     return st;
 }
 
-int wd_stmt_execute(struct wd_conn *c,
-                    MYSQL_STMT *st,
-                    struct wd_binder *params,
-                    const char *what,
+int wd_stmt_execute(struct wd_conn *c, MYSQL_STMT *st, struct wd_binder *params, const char *what,
                     struct wd_error *err)
 {
     int rc = wd_bind_ok(params);
@@ -81,10 +95,7 @@ int wd_stmt_execute(struct wd_conn *c,
     return 0;
 }
 
-int wd_stmt_bind_results(struct wd_conn *c,
-                         MYSQL_STMT *st,
-                         struct wd_binder *res,
-                         const char *what,
+int wd_stmt_bind_results(struct wd_conn *c, MYSQL_STMT *st, struct wd_binder *res, const char *what,
                          struct wd_error *err)
 {
     int rc = wd_bind_ok(res);
@@ -174,17 +185,9 @@ static void fix_col(struct wd_binder *r, int i, const struct wd_col *col, char *
     }
 }
 
-int wd_stmt_read_rows(struct wd_conn *c,
-                      MYSQL_STMT *st,
-                      struct wd_binder *params,
-                      const struct wd_col *cols,
-                      int ncols,
-                      void *out,
-                      size_t row_size,
-                      int max,
-                      int *found,
-                      const char *what,
-                      struct wd_error *err)
+int wd_stmt_read_rows(struct wd_conn *c, MYSQL_STMT *st, struct wd_binder *params,
+                      const struct wd_col *cols, int ncols, void *out, size_t row_size, int max,
+                      int *found, const char *what, struct wd_error *err)
 {
     struct wd_binder r = {0};
     char *row = calloc(1, row_size);
@@ -217,8 +220,8 @@ out:
 
 /* ---- building SQL and binding many rows ---------------------------------------------------- */
 
-int wd_stmt_build(
-    char *buf, const char *head, const char *row, const char *sep, int n, const char *tail)
+int wd_stmt_build(char *buf, const char *head, const char *row, const char *sep, int n,
+                  const char *tail)
 {
     size_t used = (size_t)snprintf(buf, WD_STMT_SQL_MAX, "%s", head);
 
@@ -240,14 +243,11 @@ int wd_stmt_build_case(char *buf, size_t size, int n)
     return used < size ? 0 : -1;
 }
 
-int wd_stmt_bind_ids(struct wd_binder *p, const char (*ids)[WD_ID_LEN + 1], int n, int padded)
+void wd_stmt_bind_ids(struct wd_binder *p, const char (*ids)[WD_ID_LEN + 1], int n, int padded)
 {
     assert(n >= 1 && n <= padded);
-    if (wd_bind_init(p, padded) < 0)
-        return -WD_E_NOMEM;
     for (int i = 0; i < padded; i++)
         wd_bind_str(p, ids[i < n ? i : n - 1]);
-    return 0;
 }
 
 void wd_stmt_add_row(json_t **rows, json_t *row)

@@ -52,9 +52,9 @@ enum wd_stmt_kind {
 #define WD_STMT_SQL_MAX      16384 /* the longest SQL text a size class may build */
 _Static_assert(WD_BATCH_MAX <= 1 << (WD_STMT_SIZE_CLASSES - 2), "a size class per power of two");
 
-/* Builds the SQL of a statement for n rows into buf (WD_STMT_SQL_MAX bytes). 0, or -1 if it
- * does not fit. */
-typedef int (*wd_stmt_sql_fn)(char *buf, int n);
+/* Builds the SQL of a statement for n rows into buf (WD_STMT_SQL_MAX bytes); ctx is the caller's
+ * (e.g. which table). 0, or -1 if it does not fit. */
+typedef int (*wd_stmt_sql_fn)(char *buf, int n, const void *ctx);
 
 /* The size class of a statement over n rows (1 <= n <= WD_BATCH_MAX), and the padded row count
  * it is built for (the next power of two). */
@@ -62,33 +62,34 @@ int wd_stmt_size_class(int n, int *padded);
 
 /* The statement of kind whose SQL does not depend on the row count. Borrowed: valid until the
  * connection closes. NULL with err set on failure. */
-MYSQL_STMT *wd_stmt_fixed(struct wd_conn *c,
-                          enum wd_stmt_kind kind,
-                          const char *sql,
+MYSQL_STMT *wd_stmt_fixed(struct wd_conn *c, enum wd_stmt_kind kind, const char *sql,
                           struct wd_error *err);
 
-/* The statement of kind for n rows, its lists padded to *padded rows; built by fn and prepared
- * on first use. Borrowed. NULL with err set on failure. */
-MYSQL_STMT *wd_stmt_sized(struct wd_conn *c,
-                          enum wd_stmt_kind kind,
-                          int n,
-                          wd_stmt_sql_fn fn,
-                          int *padded,
-                          struct wd_error *err);
+/*
+ * The start of most calls: the statement of kind (its SQL fixed) in *st, and p ready for nparams
+ * parameters. 0, or an error with err set (p then needs no release).
+ */
+int wd_stmt_prepare(struct wd_conn *c, enum wd_stmt_kind kind, const char *sql, int nparams,
+                    MYSQL_STMT **st, struct wd_binder *p, struct wd_error *err);
+
+/* The statement of kind for n rows, its lists padded to *padded rows; built by fn(ctx) and
+ * prepared on first use. Borrowed. NULL with err set on failure. */
+MYSQL_STMT *wd_stmt_sized(struct wd_conn *c, enum wd_stmt_kind kind, int n, wd_stmt_sql_fn fn,
+                          const void *ctx, int *padded, struct wd_error *err);
+
+/* As wd_stmt_prepare, for a statement over n rows (wd_stmt_sized): p is ready for per_row
+ * parameters per padded row plus extra. */
+int wd_stmt_prepare_sized(struct wd_conn *c, enum wd_stmt_kind kind, int n, wd_stmt_sql_fn fn,
+                          const void *ctx, int per_row, int extra, MYSQL_STMT **st,
+                          struct wd_binder *p, int *padded, struct wd_error *err);
 
 /* Binds params and executes st. 0, or a classified error with the server's message (what names
  * the statement in it). */
-int wd_stmt_execute(struct wd_conn *c,
-                    MYSQL_STMT *st,
-                    struct wd_binder *params,
-                    const char *what,
+int wd_stmt_execute(struct wd_conn *c, MYSQL_STMT *st, struct wd_binder *params, const char *what,
                     struct wd_error *err);
 
 /* Binds result buffers to st, after it executed. 0 or a classified error. */
-int wd_stmt_bind_results(struct wd_conn *c,
-                         MYSQL_STMT *st,
-                         struct wd_binder *res,
-                         const char *what,
+int wd_stmt_bind_results(struct wd_conn *c, MYSQL_STMT *st, struct wd_binder *res, const char *what,
                          struct wd_error *err);
 
 /* Fetches the next row: 1 a row, 0 no more (the result is freed), or a negative error. */
@@ -130,29 +131,21 @@ struct wd_col {
  * out: an array of max structs of row_size bytes. Rows past max are read and dropped; *found says
  * how many were kept. 0 or an error.
  */
-int wd_stmt_read_rows(struct wd_conn *c,
-                      MYSQL_STMT *st,
-                      struct wd_binder *params,
-                      const struct wd_col *cols,
-                      int ncols,
-                      void *out,
-                      size_t row_size,
-                      int max,
-                      int *found,
-                      const char *what,
-                      struct wd_error *err);
+int wd_stmt_read_rows(struct wd_conn *c, MYSQL_STMT *st, struct wd_binder *params,
+                      const struct wd_col *cols, int ncols, void *out, size_t row_size, int max,
+                      int *found, const char *what, struct wd_error *err);
 
 /* Appends to buf head, n copies of row joined by sep, and tail. 0, or -1 if it does not fit in
  * WD_STMT_SQL_MAX bytes. */
-int wd_stmt_build(
-    char *buf, const char *head, const char *row, const char *sep, int n, const char *tail);
+int wd_stmt_build(char *buf, const char *head, const char *row, const char *sep, int n,
+                  const char *tail);
 
 /* Writes "CASE id WHEN ? THEN ? ... END" for n rows into buf[0..size). 0 or -1. */
 int wd_stmt_build_case(char *buf, size_t size, int n);
 
 /* Binds ids[0..n) as an IN list of padded (>= n) entries, repeating the last id (IN ignores the
- * repeats; CASE takes the first match). 0 or -WD_E_NOMEM. */
-int wd_stmt_bind_ids(struct wd_binder *p, const char (*ids)[WD_ID_LEN + 1], int n, int padded);
+ * repeats; CASE takes the first match). */
+void wd_stmt_bind_ids(struct wd_binder *p, const char (*ids)[WD_ID_LEN + 1], int n, int padded);
 
 /* Appends row (stolen) to *rows; a row jansson could not build poisons the list (NULL). */
 void wd_stmt_add_row(json_t **rows, json_t *row);

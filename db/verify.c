@@ -36,12 +36,8 @@ static const struct check checks[] = {
      "balance/held != newest ledger entry's"},
 };
 
-static int run_check(struct wd_conn *c,
-                     const struct check *k,
-                     wd_verify_report_fn report,
-                     void *ctx,
-                     long *violations,
-                     struct wd_error *err)
+static int run_check(struct wd_conn *c, const struct check *k, wd_verify_report_fn report,
+                     void *ctx, long *violations, struct wd_error *err)
 {
     if (mysql_real_query(c->mysql, k->sql, (unsigned long)strlen(k->sql)))
         return wd_conn_fail(c, "verify", err);
@@ -76,12 +72,8 @@ static int count_wallets(struct wd_conn *c, long *wallets, struct wd_error *err)
     return 0;
 }
 
-int wd_verify_shard(struct wd_conn *c,
-                    wd_verify_report_fn report,
-                    void *ctx,
-                    long *wallets,
-                    long *violations,
-                    struct wd_error *err)
+int wd_verify_shard(struct wd_conn *c, wd_verify_report_fn report, void *ctx, long *wallets,
+                    long *violations, struct wd_error *err)
 {
     int rc;
 

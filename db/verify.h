@@ -21,11 +21,7 @@ typedef void (*wd_verify_report_fn)(void *ctx, const char *wallet_id, const char
  * Checks every wallet on c's shard. *wallets = how many were checked, *violations = how many
  * problems were reported. 0 (even with violations) or a code if the checks could not run.
  */
-int wd_verify_shard(struct wd_conn *c,
-                    wd_verify_report_fn report,
-                    void *ctx,
-                    long *wallets,
-                    long *violations,
-                    struct wd_error *err);
+int wd_verify_shard(struct wd_conn *c, wd_verify_report_fn report, void *ctx, long *wallets,
+                    long *violations, struct wd_error *err);
 
 #endif

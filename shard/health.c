@@ -1,10 +1,12 @@
 /*
- * shard/health.c - the dependency checker thread: ping each primary and Redis, keep the result.
+ * shard/health.c - the dependency checker thread: ping each primary and Redis, read each
+ * replica's lag, keep the result.
  */
 #define _GNU_SOURCE
 #include "shard/health.h"
 
 #include "core/clock.h"
+#include "core/ticker.h"
 #include "core/log.h"
 #include "db/conn.h"
 #include "db/redis.h"
@@ -25,10 +27,8 @@
 
 struct wd_health {
     const struct wd_config *cfg;
-    pthread_t tid;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stopping;
+    struct wd_ticker ticker;
+    pthread_mutex_t mu;                      /* guards status */
     struct wd_health_status status;          /* guarded by mu */
     struct wd_conn primaries[WD_MAX_SHARDS]; /* the checker thread's own */
     struct wd_redis redis;
@@ -124,22 +124,20 @@ static void check_round(struct wd_health *h)
         publish_gating(h, &next);
 }
 
-static void *health_main(void *arg)
+static void tick(void *arg)
+{
+    check_round(arg);
+}
+
+/* A ping of a stuck server ends now. */
+static void interrupt(void *arg)
 {
     struct wd_health *h = arg;
 
-    pthread_mutex_lock(&h->mu);
-    while (!h->stopping) {
-        pthread_mutex_unlock(&h->mu);
-        check_round(h);
-        pthread_mutex_lock(&h->mu);
-        struct timespec until;
-        wd_clock_deadline(&until, (int64_t)h->cfg->health_interval_ms * 1000);
-        while (!h->stopping && pthread_cond_timedwait(&h->cv, &h->mu, &until) == 0) {
-        }
-    }
-    pthread_mutex_unlock(&h->mu);
-    return NULL;
+    for (int i = 0; i < h->cfg->shard_count; i++)
+        wd_conn_interrupt(&h->primaries[i]);
+    for (int i = 0; i < h->nreplicas; i++)
+        wd_conn_interrupt(&h->replicas[i]);
 }
 
 int wd_health_start(struct wd_health **out, const struct wd_config *cfg, struct wd_error *err)
@@ -150,7 +148,6 @@ int wd_health_start(struct wd_health **out, const struct wd_config *cfg, struct 
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     h->cfg = cfg;
     pthread_mutex_init(&h->mu, NULL);
-    pthread_cond_init(&h->cv, NULL);
     for (int i = 0; i < cfg->shard_count; i++) {
         char label[48];
         snprintf(label, sizeof(label), "shard%d-primary", i);
@@ -173,9 +170,8 @@ int wd_health_start(struct wd_health **out, const struct wd_config *cfg, struct 
                          CHECK_TIMEOUT_S);
         }
     }
-    if (pthread_create(&h->tid, NULL, health_main, h) != 0) {
-        free(h->replicas);
-        free(h);
+    if (wd_ticker_start(&h->ticker, cfg->health_interval_ms, tick, h) < 0) {
+        wd_health_stop(h);
         return wd_error_set(err, -WD_E_INTERNAL_ERROR, "cannot start the health thread");
     }
     *out = h;
@@ -193,22 +189,13 @@ void wd_health_stop(struct wd_health *h)
 {
     if (!h)
         return;
-    pthread_mutex_lock(&h->mu);
-    h->stopping = true;
-    pthread_cond_broadcast(&h->cv);
-    pthread_mutex_unlock(&h->mu);
-    for (int i = 0; i < h->cfg->shard_count; i++) /* a ping of a stuck server ends now */
-        wd_conn_interrupt(&h->primaries[i]);
-    for (int i = 0; i < h->nreplicas; i++)
-        wd_conn_interrupt(&h->replicas[i]);
-    pthread_join(h->tid, NULL);
+    wd_ticker_stop(&h->ticker, interrupt);
+    wd_redis_close(&h->redis);
     for (int i = 0; i < h->cfg->shard_count; i++)
         wd_conn_release(&h->primaries[i]);
     for (int i = 0; i < h->nreplicas; i++)
         wd_conn_release(&h->replicas[i]);
     free(h->replicas);
-    wd_redis_close(&h->redis);
     pthread_mutex_destroy(&h->mu);
-    pthread_cond_destroy(&h->cv);
     free(h);
 }

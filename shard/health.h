@@ -38,7 +38,8 @@ int wd_health_start(struct wd_health **out, const struct wd_config *cfg, struct 
 /* Copies the latest status into out. */
 void wd_health_snapshot(struct wd_health *h, struct wd_health_status *out);
 
-/* True if every dependency in s is up. */
+/* True if s has been checked and every shard primary and Redis are up (replicas are reported,
+ * not counted). */
 bool wd_health_all_ok(const struct wd_health_status *s);
 
 void wd_health_stop(struct wd_health *h);

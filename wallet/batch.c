@@ -52,7 +52,7 @@ void wd_batch_free(struct wd_batch *b)
     free(b);
 }
 
-static void item_reset(struct item *it, struct wd_op *op)
+static void item_reset(struct wd_batch_item *it, struct wd_op *op)
 {
     wd_envelope_release(&it->body);
     memset(it, 0, sizeof(*it));
@@ -64,7 +64,7 @@ static void item_reset(struct item *it, struct wd_op *op)
  * Decides it with a reply: a success envelope around data (stolen), or the error envelope. Every
  * reply decided inside the batch (success or refusal) is stored with the op's key, if it has one.
  */
-int wd_batch_decide(struct item *it, int code, int status, json_t *data)
+int wd_batch_decide(struct wd_batch_item *it, int code, int status, json_t *data)
 {
     wd_envelope_release(&it->body);
     int rc = code ? wd_envelope_error(&it->body, code, NULL)
@@ -85,14 +85,14 @@ static int cmp_id(const void *a, const void *b)
 }
 
 /* Sorts ids[0..n) and removes duplicates; returns the new count. */
-static int sort_unique(row_id *ids, int n)
+static int sort_unique(wd_batch_row_id *ids, int n)
 {
     int out = 0;
 
-    qsort(ids, (size_t)n, sizeof(row_id), cmp_id);
+    qsort(ids, (size_t)n, sizeof(wd_batch_row_id), cmp_id);
     for (int i = 0; i < n; i++) {
         if (out == 0 || strcmp(ids[out - 1], ids[i]) != 0)
-            memmove(ids[out++], ids[i], sizeof(row_id));
+            memmove(ids[out++], ids[i], sizeof(wd_batch_row_id));
     }
     return out;
 }
@@ -121,13 +121,13 @@ static int find_wallet(const struct wd_batch *b, const char *id)
 }
 
 /* Another tenant's row is answered exactly like a missing one. */
-static bool visible(const struct item *it, const char *tenant)
+static bool visible(const struct wd_batch_item *it, const char *tenant)
 {
     return it->op->kind == WD_OP_EXPIRE || strcmp(tenant, it->op->tenant) == 0;
 }
 
 /* Fixes it as "not found": stored, since the request did execute. */
-static int not_found(struct item *it)
+static int not_found(struct wd_batch_item *it)
 {
     int rc = wd_batch_decide(it, -WD_E_NOT_FOUND, 0, NULL);
 
@@ -141,12 +141,13 @@ static int lock_txns(struct wd_batch *b, struct wd_conn *c, struct wd_error *err
 
     for (int i = 0; i < b->n; i++) {
         if (needs_txn(b->items[i].op->kind))
-            memcpy(b->txn_ids[n++], b->items[i].op->txn_id, sizeof(row_id));
+            memcpy(b->txn_ids[n++], b->items[i].op->txn_id, sizeof(wd_batch_row_id));
     }
     n = sort_unique(b->txn_ids, n);
-    int rc = wd_ledger_lock_txns(c, (const row_id *)b->txn_ids, n, b->txns_locked, &b->ntxns, err);
+    int rc = wd_ledger_lock_txns(c, (const wd_batch_row_id *)b->txn_ids, n, b->txns_locked,
+                                 &b->ntxns, err);
     for (int i = 0; rc == 0 && i < b->n; i++) {
-        struct item *it = &b->items[i];
+        struct wd_batch_item *it = &b->items[i];
         if (!needs_txn(it->op->kind))
             continue;
         it->txn_ix = find_txn(b, it->op->txn_id);
@@ -156,7 +157,7 @@ static int lock_txns(struct wd_batch *b, struct wd_conn *c, struct wd_error *err
     return rc;
 }
 
-static const char *wallet_of(const struct wd_batch *b, const struct item *it)
+static const char *wallet_of(const struct wd_batch *b, const struct wd_batch_item *it)
 {
     return it->txn_ix >= 0 ? b->txns_locked[it->txn_ix].wallet_id : it->op->wallet_id;
 }
@@ -166,15 +167,15 @@ static int lock_wallets(struct wd_batch *b, struct wd_conn *c, struct wd_error *
     int n = 0;
 
     for (int i = 0; i < b->n; i++) {
-        struct item *it = &b->items[i];
+        struct wd_batch_item *it = &b->items[i];
         if (!it->fixed && it->op->kind != WD_OP_CREATE_WALLET)
-            memcpy(b->wallet_ids[n++], wallet_of(b, it), sizeof(row_id));
+            memcpy(b->wallet_ids[n++], wallet_of(b, it), sizeof(wd_batch_row_id));
     }
     n = sort_unique(b->wallet_ids, n);
-    int rc = wd_ledger_lock_wallets(c, (const row_id *)b->wallet_ids, n, b->wallets_locked,
+    int rc = wd_ledger_lock_wallets(c, (const wd_batch_row_id *)b->wallet_ids, n, b->wallets_locked,
                                     &b->nwallets, err);
     for (int i = 0; rc == 0 && i < b->n; i++) {
-        struct item *it = &b->items[i];
+        struct wd_batch_item *it = &b->items[i];
         if (it->fixed || it->op->kind == WD_OP_CREATE_WALLET)
             continue;
         it->wallet_ix = find_wallet(b, wallet_of(b, it));
@@ -189,7 +190,7 @@ static void prepare_creates(struct wd_batch *b)
 {
     b->ncreates = 0;
     for (int i = 0; i < b->n; i++) {
-        struct item *it = &b->items[i];
+        struct wd_batch_item *it = &b->items[i];
         if (it->op->kind != WD_OP_CREATE_WALLET)
             continue;
         struct wd_wallet *w = &b->creates[b->ncreates];
@@ -211,9 +212,7 @@ static void prepare_creates(struct wd_batch *b)
 
 /* ---- decide: the money rules --------------------------------------------------------------- */
 
-static void add_entry(struct wd_batch *b,
-                      struct wd_entry *e,
-                      const char *wallet_id,
+static void add_entry(struct wd_batch *b, struct wd_entry *e, const char *wallet_id,
                       const char *txn_id)
 {
     memcpy(e->wallet_id, wallet_id, sizeof(e->wallet_id));
@@ -226,8 +225,8 @@ static void add_entry(struct wd_batch *b,
 /* A new transaction row for credit, authorize or direct debit. Its ID is made once per op, so a
  * reply claimed in one pass keeps its ID in the next, and an attempt that runs again after a
  * lost COMMIT writes the same row (a second insert of it would fail, never move money twice). */
-static void new_txn(
-    struct wd_batch *b, struct item *it, const struct wd_wallet *w, int type, int status)
+static void new_txn(struct wd_batch *b, struct wd_batch_item *it, const struct wd_wallet *w,
+                    int type, int status)
 {
     struct wd_txn *t = &it->txn;
     struct wd_op *op = it->op;
@@ -248,7 +247,7 @@ static void new_txn(
     t->created_ms = t->updated_ms = b->now_ms;
 }
 
-static int apply_new(struct wd_batch *b, struct item *it)
+static int apply_new(struct wd_batch *b, struct wd_batch_item *it)
 {
     struct wd_wallet *w = &b->wallets[it->wallet_ix];
     const struct wd_op *op = it->op;
@@ -276,7 +275,7 @@ static int apply_new(struct wd_batch *b, struct item *it)
     return wd_batch_decide(it, 0, 201, wd_render_txn(&it->txn));
 }
 
-static int apply_existing(struct wd_batch *b, struct item *it)
+static int apply_existing(struct wd_batch *b, struct wd_batch_item *it)
 {
     struct wd_wallet *w = &b->wallets[it->wallet_ix];
     struct wd_txn *t = &b->txns[it->txn_ix];
@@ -312,7 +311,7 @@ static int apply_rules(struct wd_batch *b, struct wd_error *err)
     memset(b->txn_dirty, 0, sizeof(b->txn_dirty));
     b->ninserts = b->nentries = 0;
     for (int i = 0; i < b->n; i++) {
-        struct item *it = &b->items[i];
+        struct wd_batch_item *it = &b->items[i];
         if (it->fixed)
             continue;
         int rc;
@@ -333,8 +332,8 @@ static int apply_rules(struct wd_batch *b, struct wd_error *err)
  * there carries the ID this op made, the lost COMMIT did create it, and the op answers 201 with
  * it. *own says whether it did.
  */
-static int find_own_wallet(
-    struct wd_conn *c, struct item *it, const struct wd_wallet *w, bool *own, struct wd_error *err)
+static int find_own_wallet(struct wd_conn *c, struct wd_batch_item *it, const struct wd_wallet *w,
+                           bool *own, struct wd_error *err)
 {
     struct wd_wallet found;
 
@@ -366,7 +365,7 @@ static int insert_creates(struct wd_batch *b, struct wd_conn *c, struct wd_error
     int rc = wd_ledger_insert_wallets(c, b->creates, b->ncreates, b->created, err);
 
     for (int i = 0; rc == 0 && i < b->ncreates; i++) {
-        struct item *it = &b->items[b->create_item[i]];
+        struct wd_batch_item *it = &b->items[b->create_item[i]];
         bool own;
         if (b->created[i])
             continue;
@@ -424,8 +423,8 @@ static int decide_and_claim(struct wd_batch *b, struct wd_conn *c, struct wd_err
 }
 
 /* One attempt at the whole batch. 0 when committed. */
-static int attempt(
-    struct wd_batch *b, struct wd_conn *c, struct wd_op **ops, int n, struct wd_error *err)
+static int attempt(struct wd_batch *b, struct wd_conn *c, struct wd_op **ops, int n,
+                   struct wd_error *err)
 {
     b->n = n;
     b->now_ms = wd_clock_now_ms();
@@ -452,7 +451,7 @@ static int attempt(
     return rc;
 }
 
-static enum wd_metrics_outcome outcome_of(const struct item *it)
+static enum wd_metrics_outcome outcome_of(const struct wd_batch_item *it)
 {
     if (it->replay)
         return WD_OUTCOME_REPLAYED;
@@ -465,7 +464,7 @@ static enum wd_metrics_outcome outcome_of(const struct item *it)
 static void deliver(struct wd_batch *b)
 {
     for (int i = 0; i < b->n; i++) {
-        struct item *it = &b->items[i];
+        struct wd_batch_item *it = &b->items[i];
         wd_envelope_release(&it->op->reply);
         it->op->reply = it->body;
         it->op->replayed = it->replay;
@@ -497,7 +496,7 @@ void wd_batch_run(struct wd_batch *b, struct wd_conn *c, struct wd_op **ops, int
     int64_t resolve_until = 0; /* while a lost COMMIT is unresolved: when to give up */
     int rc = 0;
 
-    assert(n >= 1 && n <= MAX);
+    assert(n >= 1 && n <= WD_BATCH_MAX);
     for (int tries = 0; tries <= MAX_RETRIES; tries++) {
         rc = attempt(b, c, ops, n, &err);
         if (rc == 0) {

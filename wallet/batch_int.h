@@ -6,6 +6,7 @@
  * wallet/batch.c runs the phases (lock, decide, write, commit, retry) and wallet/claim.c the
  * idempotency keys (claim, answer from records, rewrite restated replies, remember a lost COMMIT).
  * Indexes into the arrays are bounded by the batch size: see the asserts where they grow.
+ * Thread-safety: a struct wd_batch is one writer thread's own.
  */
 #ifndef WD_WALLET_BATCH_INT_H
 #define WD_WALLET_BATCH_INT_H
@@ -19,11 +20,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MAX WD_BATCH_MAX
+typedef char wd_batch_row_id[WD_ID_LEN + 1];
 
-typedef char row_id[WD_ID_LEN + 1];
-
-struct item {
+struct wd_batch_item {
     struct wd_op *op;
     bool fixed;    /* answered by the lock phase or by an existing key: passes leave it alone */
     bool by_key;   /* answered by an existing key: it takes no effect and writes nothing */
@@ -37,38 +36,38 @@ struct item {
 };
 
 struct wd_batch {
-    struct item items[MAX];
+    struct wd_batch_item items[WD_BATCH_MAX];
     int n;
     int64_t now_ms;
     int64_t resolve_ns; /* RESOLVE_TIMEOUT_SECONDS */
     bool commit_lost;   /* this attempt's COMMIT was sent and its answer lost */
 
-    row_id txn_ids[MAX];
-    struct wd_txn txns[MAX], txns_locked[MAX];
-    bool txn_dirty[MAX];
+    wd_batch_row_id txn_ids[WD_BATCH_MAX];
+    struct wd_txn txns[WD_BATCH_MAX], txns_locked[WD_BATCH_MAX];
+    bool txn_dirty[WD_BATCH_MAX];
     int ntxns;
 
-    row_id wallet_ids[MAX];
-    struct wd_wallet wallets[MAX], wallets_locked[MAX];
-    bool wallet_dirty[MAX];
+    wd_batch_row_id wallet_ids[WD_BATCH_MAX];
+    struct wd_wallet wallets[WD_BATCH_MAX], wallets_locked[WD_BATCH_MAX];
+    bool wallet_dirty[WD_BATCH_MAX];
     int nwallets;
 
-    struct wd_wallet creates[MAX];
-    bool created[MAX];
-    int create_item[MAX];
+    struct wd_wallet creates[WD_BATCH_MAX];
+    bool created[WD_BATCH_MAX];
+    int create_item[WD_BATCH_MAX];
     int ncreates;
 
-    struct wd_idem claims[MAX];
-    int claim_item[MAX];
+    struct wd_idem claims[WD_BATCH_MAX];
+    int claim_item[WD_BATCH_MAX];
     int nclaims;
 
-    struct wd_txn inserts[MAX];
+    struct wd_txn inserts[WD_BATCH_MAX];
     int ninserts;
-    struct wd_entry entries[2 * MAX];
+    struct wd_entry entries[2 * WD_BATCH_MAX];
     int nentries;
-    struct wd_txn txn_updates[MAX];
-    struct wd_wallet wallet_updates[MAX];
-    struct wd_idem fixups[MAX];
+    struct wd_txn txn_updates[WD_BATCH_MAX];
+    struct wd_wallet wallet_updates[WD_BATCH_MAX];
+    struct wd_idem fixups[WD_BATCH_MAX];
 };
 
 /*
@@ -76,7 +75,7 @@ struct wd_batch {
  * code. Every reply decided inside the batch (success or refusal) is stored with the op's key, if
  * it has one; a reply decided after its key was claimed marks the item restated. 0 or -WD_E_NOMEM.
  */
-int wd_batch_decide(struct item *it, int code, int status, json_t *data);
+int wd_batch_decide(struct wd_batch_item *it, int code, int status, json_t *data);
 
 /* wallet/claim.c */
 

@@ -18,7 +18,7 @@
 #include <string.h>
 
 /* The order of the records' unique key: (tenant, scope, key). */
-static int cmp_key(const struct item *i, const struct item *j)
+static int cmp_key(const struct wd_batch_item *i, const struct wd_batch_item *j)
 {
     int c = strcmp(i->op->tenant, j->op->tenant);
 
@@ -30,14 +30,15 @@ static int cmp_key(const struct item *i, const struct item *j)
 /* By key; the same key twice keeps arrival order, so the first to arrive claims it. */
 static int cmp_claim(const void *x, const void *y)
 {
-    const struct item *i = *(const struct item *const *)x, *j = *(const struct item *const *)y;
+    const struct wd_batch_item *i = *(const struct wd_batch_item *const *)x,
+                               *j = *(const struct wd_batch_item *const *)y;
     int c = cmp_key(i, j);
 
     return c ? c : (i > j) - (i < j);
 }
 
 /* The keyed ops, sorted by key: every batch locks keys in that order. */
-static int sorted_keyed_items(struct wd_batch *b, struct item **order)
+static int sorted_keyed_items(struct wd_batch *b, struct wd_batch_item **order)
 {
     int n = 0;
 
@@ -68,9 +69,7 @@ static bool stored_by_lost_commit(const struct wd_op *op, const char *reply, siz
  * Fixes it from the committed record of its key: a replay, a refusal of a reused key, or, when
  * the record is what a lost COMMIT of this op stored, the op's own first answer.
  */
-static int answer_from_record(struct wd_conn *c,
-                              struct item *it,
-                              struct wd_idem *k,
+static int answer_from_record(struct wd_conn *c, struct wd_batch_item *it, struct wd_idem *k,
                               struct wd_error *err)
 {
     int rc = wd_idem_load(c, k, err);
@@ -103,13 +102,13 @@ static int answer_from_record(struct wd_conn *c,
  */
 int wd_claim_keys(struct wd_batch *b, struct wd_conn *c, bool *again, struct wd_error *err)
 {
-    struct item *order[MAX];
+    struct wd_batch_item *order[WD_BATCH_MAX];
     int n = sorted_keyed_items(b, order);
 
     *again = false;
     b->nclaims = 0;
     for (int i = 0; i < n; i++) {
-        struct item *it = order[i];
+        struct wd_batch_item *it = order[i];
         if (i > 0 && cmp_key(order[i - 1], it) == 0) {
             it->fixed = it->by_key = true; /* the same key twice in one batch: one at a time */
             wd_batch_decide(it, -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS, 0, NULL);
@@ -133,7 +132,7 @@ int wd_claim_keys(struct wd_batch *b, struct wd_conn *c, bool *again, struct wd_
         return 0;
     int rc = wd_idem_claim(c, b->claims, b->nclaims, b->now_ms, err);
     for (int i = 0; rc == 0 && i < b->nclaims; i++) {
-        struct item *it = &b->items[b->claim_item[i]];
+        struct wd_batch_item *it = &b->items[b->claim_item[i]];
         if (b->claims[i].claimed)
             continue;
         it->claim_ix = -1;
@@ -155,7 +154,7 @@ int wd_claim_fixups(struct wd_batch *b)
     int n = 0;
 
     for (int i = 0; i < b->n; i++) {
-        struct item *it = &b->items[i];
+        struct wd_batch_item *it = &b->items[i];
         if (!it->restated || it->by_key)
             continue;
         b->fixups[n] = b->claims[it->claim_ix];
@@ -176,7 +175,7 @@ void wd_claim_remember_lost(struct wd_batch *b)
 {
     b->commit_lost = true;
     for (int i = 0; i < b->n; i++) {
-        struct item *it = &b->items[i];
+        struct wd_batch_item *it = &b->items[i];
         struct wd_op_memo *memo = &it->op->memo;
         if (it->by_key && !it->own)
             continue;

@@ -90,15 +90,9 @@ static int queue_push(struct queue *q, struct wd_op *op)
     return 0;
 }
 
-/* Takes up to max ops, waiting while the queue is empty. 0 ops means: stop. Locked by caller. */
-static int queue_take_locked(struct queue *q, struct wd_op **out, int max)
+/* Moves queued ops to out[n..max) without waiting; returns the new count. Locked by caller. */
+static int queue_pop_locked(struct queue *q, struct wd_op **out, int n, int max)
 {
-    int n = 0;
-
-    while (!q->head && !q->stopping)
-        pthread_cond_wait(&q->cv, &q->mu);
-    if (q->stopping)
-        return 0; /* whatever is left is answered by wd_engine_shutdown */
     while (q->head && n < max) {
         out[n++] = q->head;
         q->head = q->head->next;
@@ -107,6 +101,16 @@ static int queue_take_locked(struct queue *q, struct wd_op **out, int max)
     if (!q->head)
         q->tail = NULL;
     return n;
+}
+
+/* Takes up to max ops, waiting while the queue is empty. 0 ops means: stop. Locked by caller. */
+static int queue_take_locked(struct queue *q, struct wd_op **out, int max)
+{
+    while (!q->head && !q->stopping)
+        pthread_cond_wait(&q->cv, &q->mu);
+    if (q->stopping)
+        return 0; /* whatever is left is answered by wd_engine_shutdown */
+    return queue_pop_locked(q, out, 0, max);
 }
 
 /* Waits up to window_us for the batch to fill, then takes more. Locked by caller. */
@@ -119,14 +123,7 @@ static int queue_top_up_locked(struct queue *q, struct wd_op **out, int n, int m
         if (pthread_cond_timedwait(&q->cv, &q->mu, &deadline) != 0)
             break;
     }
-    while (q->head && n < max) {
-        out[n++] = q->head;
-        q->head = q->head->next;
-        q->len--;
-    }
-    if (!q->head)
-        q->tail = NULL;
-    return n;
+    return queue_pop_locked(q, out, n, max);
 }
 
 static void complete(struct wd_engine *e, struct wd_op *op)
@@ -232,8 +229,8 @@ static void *reader_main(void *arg)
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
-static int start_threads(
-    struct shard_exec *s, struct exec_thread *threads, int n, bool writer, struct wd_error *err)
+static int start_threads(struct shard_exec *s, struct exec_thread *threads, int n, bool writer,
+                         struct wd_error *err)
 {
     const struct wd_config *cfg = s->engine->cfg;
     const struct wd_shard_config *sc = &cfg->shards[s->index];

@@ -25,10 +25,10 @@ int wd_engine_start(struct wd_engine **out, const struct wd_config *cfg, struct 
 /*
  * Queues op for op->shard; a WD_OP_FIND_REFERENCE reads every shard and merges the answers.
  * On success op->done(op) will be called exactly once, from an engine thread (for a search, it
- * may also be the calling thread, if every shard answered before this returns). Fails at once (done
- * is not called) with -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS when this process is already executing the
- * op's (tenant, key), or -WD_E_SERVICE_UNAVAILABLE when the engine is stopping or the shard's queue
- * is full.
+ * may also be the calling thread, if every shard answered before this returns). Fails at once
+ * (done is not called) with -WD_E_IDEMPOTENCY_KEY_IN_PROGRESS when this process is already
+ * executing the op's (tenant, scope, key); -WD_E_SERVICE_UNAVAILABLE when the engine is stopping
+ * or the shard's queue is full; -WD_E_NOMEM; or -WD_E_INTERNAL_ERROR for a shard out of range.
  */
 int wd_engine_submit(struct wd_engine *e, struct wd_op *op, struct wd_error *err);
 

@@ -62,9 +62,7 @@ void wd_inflight_free(struct wd_inflight *set)
     free(set);
 }
 
-bool wd_inflight_add(struct wd_inflight *set,
-                     const char *tenant,
-                     const char *scope,
+bool wd_inflight_add(struct wd_inflight *set, const char *tenant, const char *scope,
                      const char *key)
 {
     struct node *fresh = malloc(sizeof(*fresh));
@@ -87,9 +85,7 @@ bool wd_inflight_add(struct wd_inflight *set,
     return true;
 }
 
-void wd_inflight_remove(struct wd_inflight *set,
-                        const char *tenant,
-                        const char *scope,
+void wd_inflight_remove(struct wd_inflight *set, const char *tenant, const char *scope,
                         const char *key)
 {
     unsigned char digest[16];

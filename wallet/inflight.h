@@ -21,15 +21,11 @@ struct wd_inflight *wd_inflight_new(void);
 void wd_inflight_free(struct wd_inflight *set);
 
 /* Adds (tenant, scope, key); false if it is already there (or memory ran out). */
-bool wd_inflight_add(struct wd_inflight *set,
-                     const char *tenant,
-                     const char *scope,
+bool wd_inflight_add(struct wd_inflight *set, const char *tenant, const char *scope,
                      const char *key);
 
 /* Removes (tenant, scope, key), which must have been added. */
-void wd_inflight_remove(struct wd_inflight *set,
-                        const char *tenant,
-                        const char *scope,
+void wd_inflight_remove(struct wd_inflight *set, const char *tenant, const char *scope,
                         const char *key);
 
 #endif

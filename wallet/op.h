@@ -2,9 +2,12 @@
  * wallet/op.h - one unit of work for the wallet engine: a money movement or a read.
  *
  * Owns: the shape of a request after the HTTP edge has parsed and validated it, and of its
- * answer. The edge fills the inputs and submits the op (wallet/engine.h); exactly one engine
- * thread runs it and fills reply, then calls done(op) once. The op is owned by the submitter and
- * must stay alive until done has been called; the engine only borrows it.
+ * answer. The edge fills the inputs and submits the op (wallet/engine.h); the engine runs it,
+ * fills reply and calls done(op) exactly once (a search by reference, run on every shard at once,
+ * may be completed on the submitting thread). The op is owned by the submitter and must stay alive
+ * until done has been called; the engine only borrows it.
+ * Header only. Thread-safety: an op is touched by one thread at a time, handed over by the
+ * engine's queues.
  */
 #ifndef WD_WALLET_OP_H
 #define WD_WALLET_OP_H
@@ -98,7 +101,7 @@ struct wd_op {
     struct wd_body reply; /* owned by the op once set; released by the submitter */
     bool replayed;        /* reply is a stored idempotent answer */
 
-    /* completion: called exactly once, from an engine thread */
+    /* completion: called exactly once (see above) */
     wd_op_done_fn done;
     void *arg;
 

@@ -11,9 +11,7 @@
 #include <string.h>
 
 /* The op's wallet, if it is the op's tenant's. */
-static int read_wallet(struct wd_conn *c,
-                       struct wd_op *op,
-                       struct wd_wallet *w,
+static int read_wallet(struct wd_conn *c, struct wd_op *op, struct wd_wallet *w,
                        struct wd_error *err)
 {
     int rc = wd_ledger_get_wallet(c, op->wallet_id, w, err);
@@ -42,7 +40,7 @@ static int read_list(struct wd_conn *c, struct wd_op *op, json_t **data, struct 
 
     if (!rows)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
-    int rc = wd_ledger_list_wallets(c, op->tenant, op->account_id, rows, WD_LIST_MAX, &n, err);
+    int rc = wd_ledger_list_wallets(c, op->tenant, op->account_id, rows, &n, err);
     if (rc == 0) {
         json_t *list = json_array();
         for (int i = 0; i < n; i++)

@@ -2,9 +2,9 @@
  * wallet/read.h - the reads: one wallet, an account's wallets, one transaction, a ledger page,
  * and one shard's part of a search by reference.
  *
- * Owns: running a read op on a connection (a replica's or a primary's) and rendering its reply:
- * another tenant's row is answered exactly like a missing one, a ledger page carries its next
- * cursor, a search part keeps its rows (op->rows) for wallet/search to merge.
+ * Owns: running a read op on a connection (the shard primary's, until replica reads land) and
+ * rendering its reply: another tenant's row is answered exactly like a missing one, a ledger page
+ * carries its next cursor, a search part keeps its rows (op->rows) for wallet/search to merge.
  * Thread-safety: none; one call per reader thread and connection.
  */
 #ifndef WD_WALLET_READ_H

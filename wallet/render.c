@@ -23,62 +23,36 @@ static json_t *timestamp(int64_t ms)
 
 json_t *wd_render_wallet(const struct wd_wallet *w)
 {
-    json_t *o = json_object();
-
-    if (!o)
-        return NULL;
-    json_object_set_new(o, "id", json_string(w->id));
-    json_object_set_new(o, "accountId", json_string(w->account));
-    json_object_set_new(o, "currency", json_string(w->currency));
-    json_object_set_new(o, "status",
-                        json_string(WD_ROWS_NAME(wd_rows_wallet_status_names, w->status)));
-    json_object_set_new(o, "balance", json_integer(w->balance));
-    json_object_set_new(o, "held", json_integer(w->held));
-    json_object_set_new(o, "available", json_integer(w->balance - w->held));
-    json_object_set_new(o, "createdAt", timestamp(w->created_ms));
-    json_object_set_new(o, "updatedAt", timestamp(w->updated_ms));
-    return o;
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o}", "id", w->id, "accountId",
+                     w->account, "currency", w->currency, "status",
+                     WD_ROWS_NAME(wd_rows_wallet_status_names, w->status), "balance",
+                     (json_int_t)w->balance, "held", (json_int_t)w->held, "available",
+                     (json_int_t)(w->balance - w->held), "createdAt", timestamp(w->created_ms),
+                     "updatedAt", timestamp(w->updated_ms));
 }
 
 json_t *wd_render_txn(const struct wd_txn *t)
 {
-    json_t *o = json_object();
-
-    if (!o)
-        return NULL;
-    json_object_set_new(o, "id", json_string(t->id));
-    json_object_set_new(o, "walletId", json_string(t->wallet_id));
-    json_object_set_new(o, "type", json_string(WD_ROWS_NAME(wd_rows_txn_type_names, t->type)));
-    json_object_set_new(o, "status",
-                        json_string(WD_ROWS_NAME(wd_rows_txn_status_names, t->status)));
-    json_object_set_new(o, "amount", json_integer(t->amount));
-    json_object_set_new(o, "capturedAmount", t->captured ? json_integer(t->captured) : json_null());
-    json_object_set_new(o, "currency", json_string(t->currency));
-    json_object_set_new(o, "referenceId", json_string(t->reference));
-    json_object_set_new(o, "expiresAt", timestamp(t->expires_ms));
-    json_object_set_new(o, "createdAt", timestamp(t->created_ms));
-    json_object_set_new(o, "updatedAt", timestamp(t->updated_ms));
-    return o;
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:I, s:o, s:s, s:s, s:o, s:o, s:o}", "id", t->id, "walletId",
+        t->wallet_id, "type", WD_ROWS_NAME(wd_rows_txn_type_names, t->type), "status",
+        WD_ROWS_NAME(wd_rows_txn_status_names, t->status), "amount", (json_int_t)t->amount,
+        "capturedAmount", t->captured ? json_integer(t->captured) : json_null(), "currency",
+        t->currency, "referenceId", t->reference, "expiresAt", timestamp(t->expires_ms),
+        "createdAt", timestamp(t->created_ms), "updatedAt", timestamp(t->updated_ms));
 }
 
 json_t *wd_render_entry(const struct wd_entry *e)
 {
     char id[24];
-    json_t *o = json_object();
 
-    if (!o)
-        return NULL;
-    snprintf(id, sizeof(id), "%llu", (unsigned long long)e->id);
-    json_object_set_new(o, "id", json_string(id));
-    json_object_set_new(o, "transactionId", json_string(e->txn_id));
-    json_object_set_new(o, "type", json_string(WD_ROWS_NAME(wd_rows_entry_type_names, e->type)));
-    json_object_set_new(o, "amount", json_integer(e->amount));
-    json_object_set_new(o, "heldChange", json_integer(e->held_delta));
-    json_object_set_new(o, "balanceAfter", json_integer(e->balance_after));
-    json_object_set_new(o, "heldAfter", json_integer(e->held_after));
-    json_object_set_new(o, "availableAfter", json_integer(e->balance_after - e->held_after));
-    json_object_set_new(o, "createdAt", timestamp(e->created_ms));
-    return o;
+    snprintf(id, sizeof(id), "%llu", (unsigned long long)e->id); /* a string: beyond 2^53 */
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "id", id, "transactionId",
+                     e->txn_id, "type", WD_ROWS_NAME(wd_rows_entry_type_names, e->type), "amount",
+                     (json_int_t)e->amount, "heldChange", (json_int_t)e->held_delta, "balanceAfter",
+                     (json_int_t)e->balance_after, "heldAfter", (json_int_t)e->held_after,
+                     "availableAfter", (json_int_t)(e->balance_after - e->held_after), "createdAt",
+                     timestamp(e->created_ms));
 }
 
 /*

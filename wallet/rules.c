@@ -9,8 +9,8 @@
 #include <string.h>
 
 /* Applies a change to (balance, held) if the result keeps every invariant; fills entry. */
-static int apply(
-    struct wd_wallet *w, int type, int64_t dbalance, int64_t dheld, struct wd_entry *entry)
+static int apply(struct wd_wallet *w, int type, int64_t dbalance, int64_t dheld,
+                 struct wd_entry *entry)
 {
     int64_t balance, held;
 
@@ -38,9 +38,7 @@ int wd_rules_credit(struct wd_wallet *w, int64_t amount, struct wd_entry *entry)
     return apply(w, WD_ENTRY_CREDIT, amount, 0, entry);
 }
 
-int wd_rules_authorize(struct wd_wallet *w,
-                       int64_t amount,
-                       const char *currency,
+int wd_rules_authorize(struct wd_wallet *w, int64_t amount, const char *currency,
                        struct wd_entry *entry)
 {
     if (!wd_money_amount_valid(amount))
@@ -77,8 +75,8 @@ int wd_rules_expire(struct wd_wallet *w, struct wd_txn *t, int64_t now_ms, struc
     return rc;
 }
 
-int wd_rules_capture(
-    struct wd_wallet *w, struct wd_txn *t, bool has_amount, int64_t amount, struct wd_entry *entry)
+int wd_rules_capture(struct wd_wallet *w, struct wd_txn *t, bool has_amount, int64_t amount,
+                     struct wd_entry *entry)
 {
     if (t->type == WD_TXN_AUTHORIZATION && t->status == WD_TXN_EXPIRED)
         return -WD_E_TRANSACTION_EXPIRED;

@@ -17,6 +17,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/*
+ * Every movement refuses an amount outside 1..WD_MONEY_MAX with -WD_E_INVALID_AMOUNT (the edge
+ * refuses it first; the rules do not trust that).
+ */
+
 /* Top-up: balance += amount. 0 or -WD_E_BALANCE_LIMIT_EXCEEDED. */
 int wd_rules_credit(struct wd_wallet *w, int64_t amount, struct wd_entry *entry);
 
@@ -24,9 +29,7 @@ int wd_rules_credit(struct wd_wallet *w, int64_t amount, struct wd_entry *entry)
  * Hold: held += amount if available >= amount; currency, when not NULL, must equal the
  * wallet's. 0, -WD_E_CURRENCY_MISMATCH or -WD_E_INSUFFICIENT_FUNDS.
  */
-int wd_rules_authorize(struct wd_wallet *w,
-                       int64_t amount,
-                       const char *currency,
+int wd_rules_authorize(struct wd_wallet *w, int64_t amount, const char *currency,
                        struct wd_entry *entry);
 
 /* Direct debit: balance -= amount if available >= amount. 0 or -WD_E_INSUFFICIENT_FUNDS. */
@@ -47,8 +50,8 @@ int wd_rules_expire(struct wd_wallet *w, struct wd_txn *t, int64_t now_ms, struc
  * -WD_E_INVALID_TRANSACTION_STATE if t is not a pending authorization,
  * -WD_E_AMOUNT_EXCEEDS_HOLD if amount > the hold.
  */
-int wd_rules_capture(
-    struct wd_wallet *w, struct wd_txn *t, bool has_amount, int64_t amount, struct wd_entry *entry);
+int wd_rules_capture(struct wd_wallet *w, struct wd_txn *t, bool has_amount, int64_t amount,
+                     struct wd_entry *entry);
 
 /* Void: releases a pending hold (status VOIDED). -WD_E_INVALID_TRANSACTION_STATE otherwise. */
 int wd_rules_void(struct wd_wallet *w, struct wd_txn *t, struct wd_entry *entry);

@@ -5,6 +5,7 @@
 #include "wallet/sweeper.h"
 
 #include "core/clock.h"
+#include "core/ticker.h"
 #include "core/log.h"
 #include "db/conn.h"
 #include "db/idem.h"
@@ -27,10 +28,9 @@
 struct wd_sweeper {
     const struct wd_config *cfg;
     struct wd_engine *engine;
-    pthread_t tid;
-    pthread_mutex_t mu;
+    struct wd_ticker ticker;
+    pthread_mutex_t mu; /* guards pending */
     pthread_cond_t cv;
-    bool stopping;
     int pending; /* EXPIRE ops submitted and not done */
     struct wd_conn conns[WD_MAX_SHARDS];
     struct wd_op ops[EXPIRE_BATCH];
@@ -97,28 +97,24 @@ static void sweep_shard(struct wd_sweeper *s, int shard)
     }
 }
 
-static void *sweeper_main(void *arg)
+static void sweep(void *arg)
 {
     struct wd_sweeper *s = arg;
 
-    pthread_mutex_lock(&s->mu);
-    while (!s->stopping) {
-        pthread_mutex_unlock(&s->mu);
-        for (int i = 0; i < s->cfg->shard_count; i++)
-            sweep_shard(s, i);
-        pthread_mutex_lock(&s->mu);
-        struct timespec until;
-        wd_clock_deadline(&until, (int64_t)s->cfg->sweeper_interval_ms * 1000);
-        while (!s->stopping && pthread_cond_timedwait(&s->cv, &s->mu, &until) == 0) {
-        }
-    }
-    pthread_mutex_unlock(&s->mu);
-    return NULL;
+    for (int i = 0; i < s->cfg->shard_count; i++)
+        sweep_shard(s, i);
 }
 
-int wd_sweeper_start(struct wd_sweeper **out,
-                     const struct wd_config *cfg,
-                     struct wd_engine *engine,
+/* A query on a stuck primary ends now. */
+static void interrupt(void *arg)
+{
+    struct wd_sweeper *s = arg;
+
+    for (int i = 0; i < s->cfg->shard_count; i++)
+        wd_conn_interrupt(&s->conns[i]);
+}
+
+int wd_sweeper_start(struct wd_sweeper **out, const struct wd_config *cfg, struct wd_engine *engine,
                      struct wd_error *err)
 {
     struct wd_sweeper *s = calloc(1, sizeof(*s));
@@ -135,8 +131,8 @@ int wd_sweeper_start(struct wd_sweeper **out,
         wd_conn_init(&s->conns[i], &cfg->shards[i].primary, label, 0, cfg->db_connect_timeout_s,
                      cfg->db_query_timeout_s);
     }
-    if (pthread_create(&s->tid, NULL, sweeper_main, s) != 0) {
-        free(s);
+    if (wd_ticker_start(&s->ticker, cfg->sweeper_interval_ms, sweep, s) < 0) {
+        wd_sweeper_stop(s);
         return wd_error_set(err, -WD_E_INTERNAL_ERROR, "cannot start the sweeper");
     }
     *out = s;
@@ -147,13 +143,7 @@ void wd_sweeper_stop(struct wd_sweeper *s)
 {
     if (!s)
         return;
-    pthread_mutex_lock(&s->mu);
-    s->stopping = true;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-    for (int i = 0; i < s->cfg->shard_count; i++) /* a query on a stuck primary ends now */
-        wd_conn_interrupt(&s->conns[i]);
-    pthread_join(s->tid, NULL);
+    wd_ticker_stop(&s->ticker, interrupt);
     for (int i = 0; i < s->cfg->shard_count; i++)
         wd_conn_release(&s->conns[i]);
     pthread_mutex_destroy(&s->mu);

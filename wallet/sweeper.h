@@ -18,9 +18,7 @@
 
 struct wd_sweeper;
 
-int wd_sweeper_start(struct wd_sweeper **out,
-                     const struct wd_config *cfg,
-                     struct wd_engine *engine,
+int wd_sweeper_start(struct wd_sweeper **out, const struct wd_config *cfg, struct wd_engine *engine,
                      struct wd_error *err);
 void wd_sweeper_stop(struct wd_sweeper *s);
 

@@ -20,6 +20,7 @@ which is what Connector/C's mysql_commit() sends. They are one-shot: the next CO
 connection through the proxy takes the fault, later ones pass.
 """
 
+import contextlib
 import socket
 import struct
 import threading
@@ -32,26 +33,18 @@ def _rst_close(sock):
     """Closes sock with a TCP reset (SO_LINGER 0) rather than an orderly FIN. shutdown(SHUT_RD)
     first wakes a thread blocked in recv on it, which would otherwise keep the socket (and the
     reset) alive until data came."""
-    try:
+    with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.shutdown(socket.SHUT_RD)
-    except OSError:
-        pass
-    try:
+    with contextlib.suppress(OSError):
         sock.close()
-    except OSError:
-        pass
 
 
 def _quiet_close(sock):
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    try:
+    with contextlib.suppress(OSError):
         sock.close()
-    except OSError:
-        pass
 
 
 class _Link:
@@ -77,23 +70,33 @@ class _Link:
         _quiet_close(self.server)
         self.proxy._forget(self)
 
-    # client -> server
-    def _pump_up(self):
+    def _pump(self, source, forward):
+        """Reads source until it closes, fails or the link is closed, handing every chunk to
+        forward. True when it stopped so; False when forward returned False (it has dealt with
+        the link itself)."""
         try:
             while not self.closed:
                 self.proxy._wait_while_blackholed(self)
-                data = self.client.recv(65536)
+                data = source.recv(65536)
                 if not data:
                     break
-                self.proxy._delay()
-                if self.proxy.mysql:
-                    if not self._forward_mysql(data):
-                        return
-                else:
-                    self.server.sendall(data)
+                if not forward(data):
+                    return False
         except OSError:
             pass
-        self.close()
+        return True
+
+    # client -> server
+    def _pump_up(self):
+        if self._pump(self.client, self._to_server):
+            self.close()
+
+    def _to_server(self, data):
+        self.proxy._delay()
+        if self.proxy.mysql:
+            return self._forward_mysql(data)
+        self.server.sendall(data)
+        return True
 
     def _forward_mysql(self, data):
         """Forwards whole packets; applies an armed COMMIT fault. False once the link is cut."""
@@ -146,23 +149,18 @@ class _Link:
 
     # server -> client
     def _pump_down(self):
-        try:
-            while not self.closed:
-                self.proxy._wait_while_blackholed(self)
-                data = self.server.recv(65536)
-                if not data:
-                    break
-                if self.swallow_reply:
-                    self.proxy.refuse(self.proxy._pending_refuse)
-                    self.proxy.lost_commit_replies += 1
-                    self.close(reset=True)
-                    return
-                self.proxy._delay()
-                self.client.sendall(data)
-        except OSError:
-            pass
-        if not self.closed and not self.swallow_reply:
+        if self._pump(self.server, self._to_client) and not self.swallow_reply:
             self.close()
+
+    def _to_client(self, data):
+        if self.swallow_reply:
+            self.proxy.refuse(self.proxy._pending_refuse)
+            self.proxy.lost_commit_replies += 1
+            self.close(reset=True)
+            return False
+        self.proxy._delay()
+        self.client.sendall(data)
+        return True
 
 
 class FaultProxy:

@@ -37,6 +37,12 @@ class ExpiryMixin:
         b, h, ledger_sum, held_sum, pending = wallet_invariants(node, wallet)
         self.assertEqual((b, h, ledger_sum, held_sum, pending), (balance, 0, balance, 0, 0))
 
+    def new_hold(self, wallet, amount, expires_in_s):
+        """The ID of a new hold of amount on wallet, due in expires_in_s seconds."""
+        r = self.api.authorize(wallet, amount, expiresInSeconds=expires_in_s)
+        self.assertEqual(r.status, 201, r)
+        return r.data["id"]
+
     def wait_until_expired(self, hold):
         """Sleeps until the hold's expiresAt has passed (a wait, not an assertion)."""
         deadline = parse_ts(self.txn(hold)["expiresAt"]).timestamp() + 0.05
@@ -48,10 +54,8 @@ class SweeperTest(ExpiryMixin, WalletdTestCase):
 
     def test_sweeper_releases_an_expired_hold(self):
         w = self.funded_wallet(1000)
-        r = self.api.authorize(w, 300, expiresInSeconds=1)
-        self.assertEqual(r.status, 201, r)
-        hold = r.data["id"]
-        lasting = self.api.authorize(w, 200, expiresInSeconds=3600).data["id"]
+        hold = self.new_hold(w, 300, 1)
+        lasting = self.new_hold(w, 200, 3600)
         self.assertEqual(self.api.wallet(w)["held"], 500)
 
         wait_until(lambda: self.txn(hold)["status"] != "PENDING", 15, interval=0.1,
@@ -84,9 +88,7 @@ class LateCaptureTest(ExpiryMixin, WalletdTestCase):
 
     def test_capture_after_expiry_is_refused_and_releases_the_hold(self):
         w = self.funded_wallet(1000)
-        r = self.api.authorize(w, 400, expiresInSeconds=1)
-        self.assertEqual(r.status, 201, r)
-        hold = r.data["id"]
+        hold = self.new_hold(w, 400, 1)
         self.wait_until_expired(hold)
 
         key = unique_key("late-capture")
@@ -103,14 +105,14 @@ class LateCaptureTest(ExpiryMixin, WalletdTestCase):
 
     def test_void_after_expiry_is_a_state_error(self):
         w = self.funded_wallet(1000)
-        hold = self.api.authorize(w, 250, expiresInSeconds=1).data["id"]
+        hold = self.new_hold(w, 250, 1)
         self.wait_until_expired(hold)
         assert_error(self, self.api.void(hold), 409, "INVALID_TRANSACTION_STATE")
         self.assert_released(w, hold, 250, 1000)
 
     def test_hold_before_expiry_is_still_capturable(self):
         w = self.funded_wallet(1000)
-        hold = self.api.authorize(w, 250, expiresInSeconds=60).data["id"]
+        hold = self.new_hold(w, 250, 60)
         r = self.api.capture(hold)
         self.assertEqual(r.status, 200, r)
         self.assertEqual(self.api.wallet(w)["balance"], 750)
@@ -129,9 +131,7 @@ class ManySweepersTest(ExpiryMixin, WalletdTestCase):
         for w in wallets:
             self.assertEqual(self.api.credit(w, 10_000).status, 201)
             for amount in range(1, 11):
-                r = self.api.authorize(w, amount, expiresInSeconds=1)
-                self.assertEqual(r.status, 201, r)
-                holds[r.data["id"]] = w
+                holds[self.new_hold(w, amount, 1)] = w
         for p in pods:  # started together, after the holds: they race for every one of them
             p.start(wait_ready=False)
         for p in pods:

@@ -396,15 +396,24 @@ class ProcessLifecycleTest(unittest.TestCase):
         self.addCleanup(server.stop)
         return server, started
 
-    def test_kill_9_worker_is_replaced(self):
-        server, started = self.start_server()
+    def new_wallet(self, server):
+        """A wallet created through server, and the API key it was created with."""
         key = server.keys[TENANTS[0]]
         r = one_shot(server.port, "POST", "/api/v1/wallets", key=key,
                      body={"accountId": unique_key("acct")[:64], "currency": "USD"})
         self.assertEqual(r.status, 201, r)
-        wallet = r.data["id"]
+        return key, r.data["id"]
+
+    def both_workers(self, server):
+        """server's two worker pids."""
         workers = server.worker_pids()
         self.assertEqual(len(workers), 2)
+        return workers
+
+    def test_kill_9_worker_is_replaced(self):
+        server, started = self.start_server()
+        key, wallet = self.new_wallet(server)
+        workers = self.both_workers(server)
 
         results = []  # (request id, start, end, status or None, error)
         stop = threading.Event()
@@ -494,8 +503,7 @@ class ProcessLifecycleTest(unittest.TestCase):
 
     def test_worker_dying_right_after_start_is_restarted_after_backoff(self):
         server, started = self.start_server()
-        workers = server.worker_pids()
-        self.assertEqual(len(workers), 2)
+        workers = self.both_workers(server)
         if time.monotonic() - started < 1.5:  # let the first workers pass the 1 s mark
             time.sleep(1.5 - (time.monotonic() - started))
 
@@ -540,13 +548,8 @@ class ProcessLifecycleTest(unittest.TestCase):
     def test_sigterm_drains_then_exits_zero(self):
         drain = 2
         server, _ = self.start_server(DRAIN_DELAY_SECONDS=drain, SHUTDOWN_TIMEOUT_SECONDS=10)
-        key = server.keys[TENANTS[0]]
-        r = one_shot(server.port, "POST", "/api/v1/wallets", key=key,
-                     body={"accountId": unique_key("acct")[:64], "currency": "USD"})
-        self.assertEqual(r.status, 201, r)
-        wallet = r.data["id"]
-        workers = server.worker_pids()
-        self.assertEqual(len(workers), 2)
+        key, wallet = self.new_wallet(server)
+        workers = self.both_workers(server)
 
         def credit_body(amount):
             return {"walletId": wallet, "amount": amount, "referenceId": unique_key("ref")}

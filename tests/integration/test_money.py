@@ -41,6 +41,22 @@ class MoneyTest(WalletdTestCase):
         for field, value in expected.items():
             self.assertEqual(data[field], value, f"{field} in {data}")
 
+    def assert_completed_movement(self, r, wallet, kind, amount, currency, ref):
+        """r is the 201 of a credit or a direct debit: a COMPLETED transaction with no capture
+        and no expiry. Returns it."""
+        data = self.assert_success(r, 201)
+        self.assert_txn(data, walletId=wallet, type=kind, status="COMPLETED", amount=amount,
+                        capturedAmount=None, currency=currency, referenceId=ref, expiresAt=None)
+        return data
+
+    def assert_expires_in(self, txn, seconds, delta=1):
+        """txn expires seconds after it was created (give or take delta)."""
+        expiry = parse_ts(txn["expiresAt"]) - parse_ts(txn["createdAt"])
+        self.assertAlmostEqual(expiry.total_seconds(), seconds, delta=delta)
+
+    def get_txn(self, txn):
+        return self.assert_success(self.api.get(f"/api/v1/transactions/{txn}"), 200)
+
     def ledger(self, wallet, **query):
         qs = "&".join(f"{k}={v}" for k, v in query.items())
         r = self.api.get(f"/api/v1/wallets/{wallet}/ledger" + (f"?{qs}" if qs else ""))
@@ -101,14 +117,10 @@ class MoneyTest(WalletdTestCase):
     # -- credit -------------------------------------------------------------------------------
     def test_credit(self):
         w = self.api.create_wallet(unique_account(), "EUR")
-        r = self.api.credit(w, 1500, ref="topup-1")
-        data = self.assert_success(r, 201)
-        self.assert_txn(data, walletId=w, type="CREDIT", status="COMPLETED", amount=1500,
-                        capturedAmount=None, currency="EUR", referenceId="topup-1",
-                        expiresAt=None)
+        data = self.assert_completed_movement(self.api.credit(w, 1500, ref="topup-1"), w,
+                                              "CREDIT", 1500, "EUR", "topup-1")
         self.assert_wallet(w, 1500, 0)
-        got = self.assert_success(self.api.get(f"/api/v1/transactions/{data['id']}"), 200)
-        self.assertEqual(got, data)
+        self.assertEqual(self.get_txn(data["id"]), data)
         self.assertEqual(self.entries(w), [("CREDIT", 1500, 0, 1500, 0)])
         entry = self.ledger(w)["entries"][0]
         self.assertEqual(entry["transactionId"], data["id"])
@@ -121,8 +133,7 @@ class MoneyTest(WalletdTestCase):
         self.assert_txn(auth, walletId=w, type="AUTHORIZATION", status="PENDING", amount=300,
                         capturedAmount=None, currency="USD", referenceId="order-1")
         self.assertRegex(auth["expiresAt"], TIMESTAMP)
-        delta = parse_ts(auth["expiresAt"]) - parse_ts(auth["createdAt"])
-        self.assertAlmostEqual(delta.total_seconds(), 3600, delta=1)
+        self.assert_expires_in(auth, 3600)
         self.assert_wallet(w, 1000, 300)
 
         r = self.api.capture(auth["id"], 200)
@@ -136,15 +147,13 @@ class MoneyTest(WalletdTestCase):
             ("HOLD", 0, 300, 1000, 300),
             ("CREDIT", 1000, 0, 1000, 0),
         ])
-        got = self.assert_success(self.api.get(f"/api/v1/transactions/{auth['id']}"), 200)
-        self.assertEqual(got, cap)
+        self.assertEqual(self.get_txn(auth["id"]), cap)
 
     def test_authorize_without_currency_default_expiry_and_full_capture(self):
         w = self.funded_wallet(1000)
         auth = self.assert_success(self.api.authorize(w, 400, ref="order-2"), 201)
         self.assert_txn(auth, status="PENDING", amount=400, currency="USD", referenceId="order-2")
-        delta = parse_ts(auth["expiresAt"]) - parse_ts(auth["createdAt"])
-        self.assertAlmostEqual(delta.total_seconds(), 7 * 86400, delta=1)
+        self.assert_expires_in(auth, 7 * 86400)
 
         cap = self.assert_success(self.api.capture(auth["id"]), 200)  # no amount: the whole hold
         self.assert_txn(cap, status="COMPLETED", amount=400, capturedAmount=400)
@@ -180,11 +189,8 @@ class MoneyTest(WalletdTestCase):
         self.assert_wallet(w, 100, 30)
         self.assertEqual(len(self.entries(w)), 2)
 
-        r = self.api.debit(w, 70, ref="shop-9")
-        data = self.assert_success(r, 201)
-        self.assert_txn(data, walletId=w, type="DEBIT", status="COMPLETED", amount=70,
-                        capturedAmount=None, currency="USD", referenceId="shop-9",
-                        expiresAt=None)
+        self.assert_completed_movement(self.api.debit(w, 70, ref="shop-9"), w, "DEBIT", 70, "USD",
+                                       "shop-9")
         self.assert_wallet(w, 30, 30)
         self.assertEqual(self.entries(w)[0], ("DEBIT", -70, 0, 30, 30))
         assert_error(self, self.api.debit(w, 1), 422, "INSUFFICIENT_FUNDS")
@@ -195,8 +201,7 @@ class MoneyTest(WalletdTestCase):
         auth = self.assert_success(self.api.authorize(w, 50), 201)
         assert_error(self, self.api.capture(auth["id"], 51), 422, "AMOUNT_EXCEEDS_HOLD")
         self.assert_wallet(w, 1000, 50)
-        t = self.assert_success(self.api.get(f"/api/v1/transactions/{auth['id']}"), 200)
-        self.assertEqual(t["status"], "PENDING")
+        self.assertEqual(self.get_txn(auth["id"])["status"], "PENDING")
         cap = self.assert_success(self.api.capture(auth["id"], 50), 200)
         self.assertEqual(cap["capturedAmount"], 50)
         self.assert_wallet(w, 950, 0)
@@ -339,13 +344,10 @@ class MoneyTest(WalletdTestCase):
         r = self.api.authorize(w, 10, ref=ref, expiresInSeconds=2592000)  # the 30-day maximum
         auth = self.assert_success(r, 201)
         self.assertEqual(auth["referenceId"], ref)
-        delta = parse_ts(auth["expiresAt"]) - parse_ts(auth["createdAt"])
-        self.assertAlmostEqual(delta.total_seconds(), 2592000, delta=1)
-        got = self.assert_success(self.api.get(f"/api/v1/transactions/{auth['id']}"), 200)
-        self.assertEqual(got["referenceId"], ref)
+        self.assert_expires_in(auth, 2592000)
+        self.assertEqual(self.get_txn(auth["id"])["referenceId"], ref)
         short = self.assert_success(self.api.authorize(w, 10, ref="x", expiresInSeconds=1), 201)
-        delta = parse_ts(short["expiresAt"]) - parse_ts(short["createdAt"])
-        self.assertAlmostEqual(delta.total_seconds(), 1, delta=0.01)
+        self.assert_expires_in(short, 1, delta=0.01)
 
     def test_balance_limit_exceeded(self):
         w = self.api.create_wallet(unique_account())

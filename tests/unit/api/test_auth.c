@@ -11,12 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "tests/unit/testing.h"
 
 static int group_setup(void **state)
 {
@@ -90,7 +85,7 @@ static void test_generate_refuses_bad_tenants(void **state)
     (void)state;
     static const char *const bad[] = {"",      "two words",   "a:b",       "a/b",
                                       "tab\t", "caf\xc3\xa9", "semi;colon"};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    for (size_t i = 0; i < N_CASES(bad); i++) {
         wd_error_clear(&err);
         assert_int_equal(wd_auth_generate(bad[i], key, line, sizeof(line), &err),
                          -WD_E_VALIDATION_ERROR);
@@ -154,9 +149,7 @@ static int keys_teardown(void **state)
     return 0;
 }
 
-static int verify_ix(const struct fixture *fx,
-                     const char *header,
-                     char tenant[WD_TENANT_MAX + 1],
+static int verify_ix(const struct fixture *fx, const char *header, char tenant[WD_TENANT_MAX + 1],
                      int *ix)
 {
     snprintf(tenant, WD_TENANT_MAX + 1, "unchanged");
@@ -180,26 +173,32 @@ static int verify(const struct fixture *fx, const char *header, char tenant[WD_T
 static void test_verify_success(void **state)
 {
     struct fixture *fx = *state;
+    /* the scheme is case-insensitive (RFC 9110) */
+    static const struct {
+        const char *scheme;
+        bool globex;
+        const char *tenant;
+        int ix;
+    } cases[] = {
+        {"Bearer", false, "acme", 0},
+        {"Bearer", true, "globex", 1},
+        {"bearer", false, "acme", 0},
+        {"BEARER", true, "globex", 1},
+    };
     char header[128], tenant[WD_TENANT_MAX + 1];
     int ix;
 
     assert_int_equal(fx->keys.n, 2);
     assert_int_equal(fx->keys.ntenants, 2);
-    snprintf(header, sizeof(header), "Bearer %s", fx->acme);
-    assert_int_equal(verify_ix(fx, header, tenant, &ix), 0);
-    assert_string_equal(tenant, "acme");
-    assert_int_equal(ix, 0);
-    snprintf(header, sizeof(header), "Bearer %s", fx->globex);
-    assert_int_equal(verify_ix(fx, header, tenant, &ix), 0);
-    assert_string_equal(tenant, "globex");
-    assert_int_equal(ix, 1);
-    /* the scheme is case-insensitive (RFC 9110) */
-    snprintf(header, sizeof(header), "bearer %s", fx->acme);
-    assert_int_equal(verify(fx, header, tenant), 0);
-    assert_string_equal(tenant, "acme");
-    snprintf(header, sizeof(header), "BEARER %s", fx->globex);
-    assert_int_equal(verify(fx, header, tenant), 0);
-    assert_string_equal(tenant, "globex");
+    for (size_t i = 0; i < N_CASES(cases); i++) {
+        snprintf(header, sizeof(header), "%s %s", cases[i].scheme,
+                 cases[i].globex ? fx->globex : fx->acme);
+        if (verify_ix(fx, header, tenant, &ix) != 0)
+            fail_msg("%s %s's key was refused", cases[i].scheme, cases[i].tenant);
+        if (strcmp(tenant, cases[i].tenant) != 0 || ix != cases[i].ix)
+            fail_msg("%s %s's key: tenant %s number %d, expected number %d", cases[i].scheme,
+                     cases[i].tenant, tenant, ix, cases[i].ix);
+    }
 }
 
 /* Tenants are numbered in the order they first appear; every key of a tenant has its number. */
@@ -235,71 +234,87 @@ static void flip_last(char *key)
     key[WD_AUTH_KEY_LEN - 1] = key[WD_AUTH_KEY_LEN - 1] == 'A' ? 'B' : 'A';
 }
 
+/* header must be refused; name says which case it is. */
+static void expect_refused(const struct fixture *fx, const char *header, const char *name)
+{
+    char tenant[WD_TENANT_MAX + 1];
+
+    if (verify(fx, header, tenant) != -WD_E_UNAUTHORIZED)
+        fail_msg("%s: accepted as %s", name, tenant);
+}
+
+/* "Bearer key" must be refused. */
+static void expect_key_refused(const struct fixture *fx, const char *key, const char *name)
+{
+    char header[160];
+
+    snprintf(header, sizeof(header), "Bearer %s", key);
+    expect_refused(fx, header, name);
+}
+
 static void test_verify_refused(void **state)
 {
     struct fixture *fx = *state;
-    char header[160], key[WD_AUTH_KEY_LEN + 1], tenant[WD_TENANT_MAX + 1];
+    char header[160], key[WD_AUTH_KEY_LEN + 1];
 
-    assert_int_equal(verify(fx, NULL, tenant), -WD_E_UNAUTHORIZED);
-    assert_int_equal(verify(fx, "", tenant), -WD_E_UNAUTHORIZED);
-    assert_int_equal(verify(fx, "Bearer ", tenant), -WD_E_UNAUTHORIZED);
-    assert_int_equal(verify(fx, "Bearer", tenant), -WD_E_UNAUTHORIZED);
+    expect_refused(fx, NULL, "no header");
+    expect_refused(fx, "", "empty header");
+    expect_refused(fx, "Bearer ", "no key");
+    expect_refused(fx, "Bearer", "scheme alone");
 
-    /* wrong secret for a known key id */
     memcpy(key, fx->acme, sizeof(key));
     flip_last(key);
-    snprintf(header, sizeof(header), "Bearer %s", key);
-    assert_int_equal(verify(fx, header, tenant), -WD_E_UNAUTHORIZED);
-    /* acme's key id with globex's secret */
+    expect_key_refused(fx, key, "wrong secret for a known key id");
     memcpy(key, fx->acme, 21);
     memcpy(key + 21, fx->globex + 21, WD_AUTH_KEY_LEN - 21 + 1);
-    snprintf(header, sizeof(header), "Bearer %s", key);
-    assert_int_equal(verify(fx, header, tenant), -WD_E_UNAUTHORIZED);
-    /* unknown key id with a real secret */
+    expect_key_refused(fx, key, "acme's key id with globex's secret");
     memcpy(key, fx->acme, sizeof(key));
     key[4] = key[4] == '0' ? '1' : '0';
-    snprintf(header, sizeof(header), "Bearer %s", key);
-    assert_int_equal(verify(fx, header, tenant), -WD_E_UNAUTHORIZED);
+    expect_key_refused(fx, key, "unknown key id with a real secret");
     /* uppercase hex in the key id is not our format */
     memcpy(key, fx->acme, sizeof(key));
     for (int i = 4; i < 20; i++)
         key[i] = key[i] >= 'a' && key[i] <= 'f' ? (char)(key[i] - 'a' + 'A') : key[i];
-    snprintf(header, sizeof(header), "Bearer %s", key);
     if (strcmp(key, fx->acme) != 0)
-        assert_int_equal(verify(fx, header, tenant), -WD_E_UNAUTHORIZED);
+        expect_key_refused(fx, key, "uppercase key id");
 
-    /* missing or wrong scheme */
-    assert_int_equal(verify(fx, fx->acme, tenant), -WD_E_UNAUTHORIZED);
-    snprintf(header, sizeof(header), "Basic %s", fx->acme);
-    assert_int_equal(verify(fx, header, tenant), -WD_E_UNAUTHORIZED);
-    snprintf(header, sizeof(header), "Bearer  %s", fx->acme);
-    assert_int_equal(verify(fx, header, tenant), -WD_E_UNAUTHORIZED);
-    snprintf(header, sizeof(header), "Bearer\t%s", fx->acme);
-    assert_int_equal(verify(fx, header, tenant), -WD_E_UNAUTHORIZED);
-    snprintf(header, sizeof(header), "Bearer%s", fx->acme);
-    assert_int_equal(verify(fx, header, tenant), -WD_E_UNAUTHORIZED);
+    /* acme's key (its first len characters) between prefix and suffix */
+    static const struct {
+        const char *name, *prefix;
+        int len;
+        const char *suffix;
+    } framed[] = {
+        {"no scheme", "", WD_AUTH_KEY_LEN, ""},
+        {"Basic scheme", "Basic ", WD_AUTH_KEY_LEN, ""},
+        {"two spaces after the scheme", "Bearer  ", WD_AUTH_KEY_LEN, ""},
+        {"a tab after the scheme", "Bearer\t", WD_AUTH_KEY_LEN, ""},
+        {"no space after the scheme", "Bearer", WD_AUTH_KEY_LEN, ""},
+        {"truncated to 63", "Bearer ", 63, ""},
+        {"truncated to 20", "Bearer ", 20, ""},
+        {"extended", "Bearer ", WD_AUTH_KEY_LEN, "A"},
+        {"trailing whitespace", "Bearer ", WD_AUTH_KEY_LEN, " "},
+    };
+    for (size_t i = 0; i < N_CASES(framed); i++) {
+        snprintf(header, sizeof(header), "%s%.*s%s", framed[i].prefix, framed[i].len, fx->acme,
+                 framed[i].suffix);
+        expect_refused(fx, header, framed[i].name);
+    }
 
-    /* truncated, extended, trailing whitespace, wrong prefix, secret with a foreign character */
-    snprintf(header, sizeof(header), "Bearer %.63s", fx->acme);
-    assert_int_equal(verify(fx, header, tenant), -WD_E_UNAUTHORIZED);
-    snprintf(header, sizeof(header), "Bearer %.20s", fx->acme);
-    assert_int_equal(verify(fx, header, tenant), -WD_E_UNAUTHORIZED);
-    snprintf(header, sizeof(header), "Bearer %sA", fx->acme);
-    assert_int_equal(verify(fx, header, tenant), -WD_E_UNAUTHORIZED);
-    snprintf(header, sizeof(header), "Bearer %s ", fx->acme);
-    assert_int_equal(verify(fx, header, tenant), -WD_E_UNAUTHORIZED);
-    memcpy(key, fx->acme, sizeof(key));
-    key[0] = 'x';
-    snprintf(header, sizeof(header), "Bearer %s", key);
-    assert_int_equal(verify(fx, header, tenant), -WD_E_UNAUTHORIZED);
-    memcpy(key, fx->acme, sizeof(key));
-    key[40] = '+';
-    snprintf(header, sizeof(header), "Bearer %s", key);
-    assert_int_equal(verify(fx, header, tenant), -WD_E_UNAUTHORIZED);
-    memcpy(key, fx->acme, sizeof(key));
-    key[20] = '-';
-    snprintf(header, sizeof(header), "Bearer %s", key);
-    assert_int_equal(verify(fx, header, tenant), -WD_E_UNAUTHORIZED);
+    /* acme's key with one character replaced */
+    static const struct {
+        const char *name;
+        int at;
+        char c;
+    } edited[] = {
+        {"wrong prefix", 0, 'x'},
+        {"secret with a foreign character", 40, '+'},
+        {"'-' for the '_' after the key id", 20, '-'},
+    };
+    for (size_t i = 0; i < N_CASES(edited); i++) {
+        memcpy(key, fx->acme, sizeof(key));
+        key[edited[i].at] = edited[i].c;
+        expect_key_refused(fx, key, edited[i].name);
+    }
 }
 
 static void test_verify_with_no_keys(void **state)
@@ -362,7 +377,7 @@ static void test_key_file_errors(void **state)
         "0123456789abcdef acme 0123456789ABCDEF" H64, /* uppercase hash (and too long) */
         "0123456789abcdef acme 0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
     };
-    for (size_t i = 0; i < sizeof(bad_lines) / sizeof(bad_lines[0]); i++) {
+    for (size_t i = 0; i < N_CASES(bad_lines); i++) {
         snprintf(text, sizeof(text), "%s# comment\n\n%s\n%s", good, bad_lines[i], other);
         expect_bad_line(text, 4);
     }

@@ -7,82 +7,101 @@
  */
 #include "api/ratelimit.h"
 
+#include <inttypes.h>
 #include <string.h>
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "tests/unit/testing.h"
 
 static void test_retry_after_rounds_up(void **state)
 {
+    static const struct {
+        int64_t wait_ms;
+        int seconds;
+    } cases[] = {
+        {0, 1},    {-5, 1},   {1, 1},      {999, 1},          {1000, 1},
+        {1001, 2}, {2000, 2}, {59001, 60}, {86400000, 86400}, {INT64_MAX, 86400},
+    };
+
     (void)state;
-    assert_int_equal(wd_ratelimit_retry_after_s(0), 1);
-    assert_int_equal(wd_ratelimit_retry_after_s(-5), 1);
-    assert_int_equal(wd_ratelimit_retry_after_s(1), 1);
-    assert_int_equal(wd_ratelimit_retry_after_s(999), 1);
-    assert_int_equal(wd_ratelimit_retry_after_s(1000), 1);
-    assert_int_equal(wd_ratelimit_retry_after_s(1001), 2);
-    assert_int_equal(wd_ratelimit_retry_after_s(2000), 2);
-    assert_int_equal(wd_ratelimit_retry_after_s(59001), 60);
-    assert_int_equal(wd_ratelimit_retry_after_s(86400000), 86400);
-    assert_int_equal(wd_ratelimit_retry_after_s(INT64_MAX), 86400);
+    for (size_t i = 0; i < N_CASES(cases); i++) {
+        int got = wd_ratelimit_retry_after_s(cases[i].wait_ms);
+        if (got != cases[i].seconds)
+            fail_msg("a wait of %" PRId64 " ms: Retry-After %d, expected %d", cases[i].wait_ms, got,
+                     cases[i].seconds);
+    }
 }
 
-#define MS 1000000LL
+#define MS  1000000LL
+#define T0  (1000 * MS) /* a lease's first request */
+#define CAP 256         /* the most a lease asks for, unless a test says otherwise */
 
 static void test_lease_max_follows_burst(void **state)
 {
+    static const struct {
+        int64_t burst;
+        int64_t max;
+    } cases[] = {
+        {1, 1}, {8, 1}, {63, 1}, {64, 2}, {320, 10}, {20000, WD_RATELIMIT_LEASE_MAX},
+    };
+
     (void)state;
-    assert_int_equal(wd_ratelimit_lease_max(1), 1);
-    assert_int_equal(wd_ratelimit_lease_max(8), 1);
-    assert_int_equal(wd_ratelimit_lease_max(63), 1);
-    assert_int_equal(wd_ratelimit_lease_max(64), 2);
-    assert_int_equal(wd_ratelimit_lease_max(320), 10);
-    assert_int_equal(wd_ratelimit_lease_max(20000), WD_RATELIMIT_LEASE_MAX);
+    for (size_t i = 0; i < N_CASES(cases); i++) {
+        int64_t got = wd_ratelimit_lease_max(cases[i].burst);
+        if (got != cases[i].max)
+            fail_msg("burst %" PRId64 ": lease max %" PRId64 ", expected %" PRId64, cases[i].burst,
+                     got, cases[i].max);
+    }
+}
+
+/* A request at t must ask Redis for asked tokens; Redis grants granted. */
+static void ask_and_grant(struct wd_ratelimit_lease *l, int64_t t, int64_t asked, int64_t granted)
+{
+    assert_int_equal(wd_ratelimit_lease_use(l, t, CAP), asked);
+    wd_ratelimit_lease_grant(l, granted, t);
+}
+
+/* A new lease after its first request, at T0: it asked for one token and was granted granted. */
+static struct wd_ratelimit_lease first_request(int64_t granted)
+{
+    struct wd_ratelimit_lease l = {0};
+
+    ask_and_grant(&l, T0, 1, granted);
+    return l;
 }
 
 static void test_light_traffic_asks_for_one_token_each_time(void **state)
 {
     struct wd_ratelimit_lease l = {0};
-    int64_t t = 1000 * MS;
+    int64_t t = T0;
 
     (void)state;
     for (int i = 0; i < 10; i++) {
         t += 3 * WD_RATELIMIT_LEASE_WINDOW_MS * MS; /* idle for more than two windows each time */
-        assert_int_equal(wd_ratelimit_lease_use(&l, t, 256), 1);
-        wd_ratelimit_lease_grant(&l, 1, t);
+        ask_and_grant(&l, t, 1, 1);
         assert_int_equal(l.tokens, 0);
     }
 }
 
 static void test_lease_is_used_token_by_token(void **state)
 {
-    struct wd_ratelimit_lease l = {0};
-    int64_t t = 1000 * MS;
+    struct wd_ratelimit_lease l = first_request(1);
 
     (void)state;
-    assert_int_equal(wd_ratelimit_lease_use(&l, t, 256), 1);
-    wd_ratelimit_lease_grant(&l, 1, t);
     /* second request of the same window: asks for what this window used so far */
-    assert_int_equal(wd_ratelimit_lease_use(&l, t + 1, 256), 2);
-    wd_ratelimit_lease_grant(&l, 2, t + 1);
+    ask_and_grant(&l, T0 + 1, 2, 2);
     assert_int_equal(l.tokens, 1);
-    assert_int_equal(wd_ratelimit_lease_use(&l, t + 2, 256), 0); /* the leased token */
+    assert_int_equal(wd_ratelimit_lease_use(&l, T0 + 2, CAP), 0); /* the leased token */
     assert_int_equal(l.tokens, 0);
-    assert_int_equal(wd_ratelimit_lease_use(&l, t + 3, 256), 4);
     /* Redis had only one token left: a partial grant leases nothing more */
-    wd_ratelimit_lease_grant(&l, 1, t + 3);
+    ask_and_grant(&l, T0 + 3, 4, 1);
     assert_int_equal(l.tokens, 0);
-    assert_int_equal(wd_ratelimit_lease_use(&l, t + 4, 256), 5);
+    assert_int_equal(wd_ratelimit_lease_use(&l, T0 + 4, CAP), 5);
 }
 
 static void test_lease_size_follows_the_last_window_within_the_cap(void **state)
 {
     struct wd_ratelimit_lease l = {0};
-    int64_t t = 1000 * MS;
+    int64_t t = T0;
 
     (void)state;
     for (int i = 0; i < 100; i++) { /* 100 requests in one window, every one refused */
@@ -101,30 +120,24 @@ static void test_lease_size_follows_the_last_window_within_the_cap(void **state)
 
 static void test_expired_lease_is_dropped(void **state)
 {
-    struct wd_ratelimit_lease l = {0};
-    int64_t t = 1000 * MS;
+    struct wd_ratelimit_lease l = first_request(10);
 
     (void)state;
-    assert_int_equal(wd_ratelimit_lease_use(&l, t, 256), 1);
-    wd_ratelimit_lease_grant(&l, 10, t);
-    assert_int_equal(wd_ratelimit_lease_use(&l, t + (WD_RATELIMIT_LEASE_TTL_MS * MS) - 1, 256), 0);
+    assert_int_equal(wd_ratelimit_lease_use(&l, T0 + (WD_RATELIMIT_LEASE_TTL_MS * MS) - 1, CAP), 0);
     assert_int_equal(l.tokens, 8);
     /* past the lease's life its 8 tokens are not used */
-    assert_true(wd_ratelimit_lease_use(&l, t + WD_RATELIMIT_LEASE_TTL_MS * MS, 256) >= 1);
+    assert_true(wd_ratelimit_lease_use(&l, T0 + WD_RATELIMIT_LEASE_TTL_MS * MS, CAP) >= 1);
     assert_int_equal(l.tokens, 0);
 }
 
 static void test_clock_going_backwards_restarts_the_window(void **state)
 {
-    struct wd_ratelimit_lease l = {0};
-    int64_t t = 1000 * MS;
+    struct wd_ratelimit_lease l = first_request(3);
 
     (void)state;
-    assert_int_equal(wd_ratelimit_lease_use(&l, t, 256), 1);
-    wd_ratelimit_lease_grant(&l, 3, t);
     /* a window start in the future is reset; the lease's tokens are still usable until expiry */
-    assert_int_equal(wd_ratelimit_lease_use(&l, t - 5 * MS, 256), 0);
-    assert_int_equal(l.window_ns, t - 5 * MS);
+    assert_int_equal(wd_ratelimit_lease_use(&l, T0 - 5 * MS, CAP), 0);
+    assert_int_equal(l.window_ns, T0 - 5 * MS);
     assert_int_equal(l.used, 1);
 }
 

@@ -8,73 +8,67 @@
 
 #include <string.h>
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "tests/unit/testing.h"
 
-#include <cmocka.h>
-
-/* Distinct handlers so a test can tell which route matched. */
-static void h_create(struct wd_request *req)
+/* The router only hands back the route; which one matched is told by its place in routes[]. */
+static void handler(struct wd_request *req)
 {
     (void)req;
 }
 
-static void h_get_wallet(struct wd_request *req)
-{
-    (void)req;
-}
-
-static void h_ledger(struct wd_request *req)
-{
-    (void)req;
-}
-
-static void h_credit(struct wd_request *req)
-{
-    (void)req;
-}
-
-static void h_get_txn(struct wd_request *req)
-{
-    (void)req;
-}
-
-static void h_delete_txn(struct wd_request *req)
-{
-    (void)req;
-}
-
-static void h_pair(struct wd_request *req)
-{
-    (void)req;
-}
-
-static void h_live(struct wd_request *req)
-{
-    (void)req;
-}
+enum {
+    R_CREATE,
+    R_GET_WALLET,
+    R_LEDGER,
+    R_CREDIT,
+    R_GET_TXN,
+    R_DELETE_TXN,
+    R_PAIR,
+    R_LIVE,
+};
 
 static const struct wd_route routes[] = {
-    {"POST", "/api/v1/wallets", h_create, 0},
-    {"GET", "/api/v1/wallets/{}", h_get_wallet, 0},
-    {"GET", "/api/v1/wallets/{}/ledger", h_ledger, 0},
-    {"POST", "/api/v1/transactions/credit", h_credit, 0},
-    {"GET", "/api/v1/transactions/{}", h_get_txn, 0},
-    {"DELETE", "/api/v1/transactions/{}", h_delete_txn, 0},
-    {"GET", "/x/{}/y/{}", h_pair, 0},
-    {"GET", "/health/live", h_live, 0},
+    [R_CREATE] = {"POST", "/api/v1/wallets", handler, 0},
+    [R_GET_WALLET] = {"GET", "/api/v1/wallets/{}", handler, 0},
+    [R_LEDGER] = {"GET", "/api/v1/wallets/{}/ledger", handler, 0},
+    [R_CREDIT] = {"POST", "/api/v1/transactions/credit", handler, 0},
+    [R_GET_TXN] = {"GET", "/api/v1/transactions/{}", handler, 0},
+    [R_DELETE_TXN] = {"DELETE", "/api/v1/transactions/{}", handler, 0},
+    [R_PAIR] = {"GET", "/x/{}/y/{}", handler, 0},
+    [R_LIVE] = {"GET", "/health/live", handler, 0},
 };
-#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+#define N_ROUTES N_CASES(routes)
 
-static struct wd_route_match match(const char *method, const char *path)
+static struct wd_route_match match_in(const struct wd_route *table, size_t n, const char *method,
+                                      const char *path)
 {
     struct wd_route_match m;
 
     memset(&m, 0xa5, sizeof(m)); /* the router must fill everything itself */
-    wd_router_match(routes, N_ROUTES, method, path, &m);
+    wd_router_match(table, n, method, path, &m);
     return m;
+}
+
+static struct wd_route_match match(const char *method, const char *path)
+{
+    return match_in(routes, N_ROUTES, method, path);
+}
+
+/* On the product's table. */
+static struct wd_route_match product_match(const char *method, const char *path)
+{
+    return match_in(wd_handlers_routes, wd_handlers_route_count, method, path);
+}
+
+/* method on path, matched by matcher, must be answered 405 with this Allow list. */
+static void expect_405(struct wd_route_match (*matcher)(const char *, const char *),
+                       const char *method, const char *path, const char *allow)
+{
+    struct wd_route_match m = matcher(method, path);
+
+    if (m.status != 405 || m.route || strcmp(m.allow, allow) != 0)
+        fail_msg("%s %s: status %d, Allow '%s'; expected 405, Allow '%s'", method, path, m.status,
+                 m.allow, allow);
 }
 
 static void expect_param(const struct wd_route_match *m, int i, const char *text)
@@ -90,49 +84,41 @@ static void test_literal_beats_parameter(void **state)
     struct wd_route_match m = match("POST", "/api/v1/transactions/credit");
     assert_int_equal(m.status, 0);
     assert_non_null(m.route);
-    assert_ptr_equal(m.route->handler, h_credit);
+    assert_ptr_equal(m.route, &routes[R_CREDIT]);
     assert_int_equal(m.nparams, 0);
 
     /* GET on the literal path: the literal group only has POST, so 405, not "transaction credit" */
-    m = match("GET", "/api/v1/transactions/credit");
-    assert_int_equal(m.status, 405);
-    assert_null(m.route);
-    assert_string_equal(m.allow, "POST");
+    expect_405(match, "GET", "/api/v1/transactions/credit", "POST");
 
     /* any other segment is the transaction ID */
     m = match("GET", "/api/v1/transactions/txn_abc");
     assert_int_equal(m.status, 0);
-    assert_ptr_equal(m.route->handler, h_get_txn);
+    assert_ptr_equal(m.route, &routes[R_GET_TXN]);
     assert_int_equal(m.nparams, 1);
     expect_param(&m, 0, "txn_abc");
     m = match("DELETE", "/api/v1/transactions/txn_abc");
-    assert_ptr_equal(m.route->handler, h_delete_txn);
+    assert_ptr_equal(m.route, &routes[R_DELETE_TXN]);
     /* "credits" and "credi" are not the literal */
     m = match("GET", "/api/v1/transactions/credits");
-    assert_ptr_equal(m.route->handler, h_get_txn);
+    assert_ptr_equal(m.route, &routes[R_GET_TXN]);
     m = match("GET", "/api/v1/transactions/credi");
-    assert_ptr_equal(m.route->handler, h_get_txn);
+    assert_ptr_equal(m.route, &routes[R_GET_TXN]);
 }
 
 static void test_method_not_allowed(void **state)
 {
+    static const struct {
+        const char *method, *path, *allow;
+    } cases[] = {
+        {"PUT", "/api/v1/transactions/txn_1", "GET, DELETE"},
+        {"GET", "/api/v1/wallets", "POST"},
+        {"POST", "/health/live", "GET"},
+        {"get", "/health/live", "GET"}, /* methods are case-sensitive (RFC 9110) */
+    };
+
     (void)state;
-    struct wd_route_match m = match("PUT", "/api/v1/transactions/txn_1");
-    assert_int_equal(m.status, 405);
-    assert_null(m.route);
-    assert_string_equal(m.allow, "GET, DELETE");
-
-    m = match("GET", "/api/v1/wallets");
-    assert_int_equal(m.status, 405);
-    assert_string_equal(m.allow, "POST");
-
-    m = match("POST", "/health/live");
-    assert_int_equal(m.status, 405);
-    assert_string_equal(m.allow, "GET");
-
-    /* methods are case-sensitive (RFC 9110) */
-    m = match("get", "/health/live");
-    assert_int_equal(m.status, 405);
+    for (size_t i = 0; i < N_CASES(cases); i++)
+        expect_405(match, cases[i].method, cases[i].path, cases[i].allow);
 }
 
 static void test_not_found(void **state)
@@ -157,7 +143,7 @@ static void test_not_found(void **state)
     };
 
     (void)state;
-    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+    for (size_t i = 0; i < N_CASES(paths); i++) {
         struct wd_route_match m = match("GET", paths[i]);
         if (m.status != 404 || m.route)
             fail_msg("path '%s': status %d, expected 404", paths[i], m.status);
@@ -172,13 +158,13 @@ static void test_params_captured(void **state)
     const char *path = "/api/v1/wallets/wal_0001/ledger";
     struct wd_route_match m = match("GET", path);
     assert_int_equal(m.status, 0);
-    assert_ptr_equal(m.route->handler, h_ledger);
+    assert_ptr_equal(m.route, &routes[R_LEDGER]);
     expect_param(&m, 0, "wal_0001");
     assert_ptr_equal(m.params[0].ptr, path + strlen("/api/v1/wallets/")); /* borrowed slice */
 
     m = match("GET", "/x/first/y/second");
     assert_int_equal(m.status, 0);
-    assert_ptr_equal(m.route->handler, h_pair);
+    assert_ptr_equal(m.route, &routes[R_PAIR]);
     assert_int_equal(m.nparams, 2);
     expect_param(&m, 0, "first");
     expect_param(&m, 1, "second");
@@ -192,7 +178,7 @@ static void test_params_captured(void **state)
 static void test_eight_segments_fit(void **state)
 {
     static const struct wd_route deep[] = {
-        {"GET", "/a/b/c/d/e/f/g/{}", h_live, 0},
+        {"GET", "/a/b/c/d/e/f/g/{}", handler, 0},
     };
     struct wd_route_match m;
 
@@ -234,13 +220,11 @@ static void test_product_routes(void **state)
         {"GET", "/health/ready", "/health/ready", NULL},
         {"GET", "/metrics", "/metrics", NULL},
     };
-    struct wd_route_match m;
-
     (void)state;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        wd_router_match(wd_handlers_routes, wd_handlers_route_count, cases[i].method, cases[i].path,
-                        &m);
-        assert_int_equal(m.status, 0);
+    for (size_t i = 0; i < N_CASES(cases); i++) {
+        struct wd_route_match m = product_match(cases[i].method, cases[i].path);
+        if (m.status != 0)
+            fail_msg("%s %s: status %d", cases[i].method, cases[i].path, m.status);
         assert_ptr_equal(m.route, product_route(cases[i].method, cases[i].pattern));
         if (cases[i].param)
             expect_param(&m, 0, cases[i].param);
@@ -248,16 +232,9 @@ static void test_product_routes(void **state)
             assert_int_equal(m.nparams, 0);
     }
     /* the classic ambiguity, on the real table */
-    wd_router_match(wd_handlers_routes, wd_handlers_route_count, "GET",
-                    "/api/v1/transactions/credit", &m);
-    assert_int_equal(m.status, 405);
-    assert_string_equal(m.allow, "POST");
-    wd_router_match(wd_handlers_routes, wd_handlers_route_count, "DELETE", "/api/v1/wallets/wal_1",
-                    &m);
-    assert_int_equal(m.status, 405);
-    assert_string_equal(m.allow, "GET");
-    wd_router_match(wd_handlers_routes, wd_handlers_route_count, "GET", "/api/v1/nothing", &m);
-    assert_int_equal(m.status, 404);
+    expect_405(product_match, "GET", "/api/v1/transactions/credit", "POST");
+    expect_405(product_match, "DELETE", "/api/v1/wallets/wal_1", "GET");
+    assert_int_equal(product_match("GET", "/api/v1/nothing").status, 404);
 }
 
 int main(void)

@@ -6,16 +6,12 @@
 #include "core/config.h"
 #include "core/log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "tests/unit/testing.h"
 
 #define ENV_MAX 32
 
@@ -69,11 +65,25 @@ static void env_minimal(struct fake_env *env)
     env_set(env, "API_KEYS_FILE", "/etc/walletd/keys");
 }
 
-/* struct wd_config is ~900 KB (64 shards of 9 parsed URLs): keep it off the stack. */
+/*
+ * A test's configuration and the environment it is loaded from, minimal when the test starts.
+ * struct wd_config is ~900 KB (64 shards of 9 parsed URLs): keep it off the stack.
+ */
+struct fixture {
+    struct wd_config cfg;
+    struct fake_env env;
+    struct wd_error err; /* the last load's */
+};
+
 static int setup(void **state)
 {
-    *state = calloc(1, sizeof(struct wd_config));
-    return *state ? 0 : -1;
+    struct fixture *fx = calloc(1, sizeof(*fx));
+
+    if (!fx)
+        return -1;
+    env_minimal(&fx->env);
+    *state = fx;
+    return 0;
 }
 
 static int teardown(void **state)
@@ -82,31 +92,51 @@ static int teardown(void **state)
     return 0;
 }
 
-static int load(struct wd_config *cfg, struct fake_env *env, struct wd_error *err)
+static void set(struct fixture *fx, const char *name, const char *value)
 {
-    wd_error_clear(err);
-    return wd_config_load(cfg, fake_getenv, env, err);
+    env_set(&fx->env, name, value);
+}
+
+static int load(struct fixture *fx)
+{
+    wd_error_clear(&fx->err);
+    return wd_config_load(&fx->cfg, fake_getenv, &fx->env, &fx->err);
+}
+
+/* Loading must succeed; returns the configuration. */
+static const struct wd_config *load_ok(struct fixture *fx)
+{
+    if (load(fx) != 0)
+        fail_msg("the environment was refused: %s", fx->err.message);
+    return &fx->cfg;
 }
 
 /* Loading must fail with -WD_E_CONFIG and a message that starts with the variable's name. */
-static void expect_named(struct wd_config *cfg, struct fake_env *env, const char *name)
+static void expect_named(struct fixture *fx, const char *name)
 {
-    struct wd_error err;
     size_t n = strlen(name);
+    const char *value = fake_getenv(&fx->env, name);
+    int rc = load(fx);
 
-    assert_int_equal(load(cfg, env, &err), -WD_E_CONFIG);
-    if (strncmp(err.message, name, n) != 0 || err.message[n] != ':')
-        fail_msg("expected an error naming %s, got '%s'", name, err.message);
+    if (rc != -WD_E_CONFIG || strncmp(fx->err.message, name, n) != 0 || fx->err.message[n] != ':')
+        fail_msg("%s=%s: expected an error naming %s, got %d '%s'", name, value ? value : "(unset)",
+                 name, rc, fx->err.message);
+}
+
+/* name=value over the environment: loading must fail with -WD_E_CONFIG. Returns the message. */
+static const char *refusal_of(struct fixture *fx, const char *name, const char *value)
+{
+    set(fx, name, value);
+    int rc = load(fx);
+    if (rc != -WD_E_CONFIG)
+        fail_msg("%s=%s: loaded with %d, expected -WD_E_CONFIG", name, value, rc);
+    return fx->err.message;
 }
 
 static void test_defaults(void **state)
 {
-    struct wd_config *cfg = *state;
-    struct fake_env env;
-    struct wd_error err;
+    const struct wd_config *cfg = load_ok(*state);
 
-    env_minimal(&env);
-    assert_int_equal(load(cfg, &env, &err), 0);
     /* the defaults column of README.md's configuration table */
     assert_string_equal(cfg->listen_addr, "0.0.0.0");
     assert_int_equal(cfg->port, 3000);
@@ -153,46 +183,41 @@ static void test_defaults(void **state)
 
 static void test_rate_limit(void **state)
 {
-    struct wd_config *cfg = *state;
-    struct fake_env env;
-    struct wd_error err;
+    struct fixture *fx = *state;
+    const struct wd_config *cfg = &fx->cfg;
 
     /* the burst follows the rate unless set */
-    env_minimal(&env);
-    env_set(&env, "RATE_LIMIT_RPS", "50");
-    assert_int_equal(load(cfg, &env, &err), 0);
+    set(fx, "RATE_LIMIT_RPS", "50");
+    load_ok(fx);
     assert_int_equal(cfg->rate_limit_rps, 50);
     assert_int_equal(cfg->rate_limit_burst, 100);
-    env_set(&env, "RATE_LIMIT_BURST", "7");
-    env_set(&env, "REDIS_TIMEOUT_MS", "250");
-    assert_int_equal(load(cfg, &env, &err), 0);
+    set(fx, "RATE_LIMIT_BURST", "7");
+    set(fx, "REDIS_TIMEOUT_MS", "250");
+    load_ok(fx);
     assert_int_equal(cfg->rate_limit_burst, 7);
     assert_int_equal(cfg->redis_timeout_ms, 250);
     /* 0 turns the limit off */
-    env_minimal(&env);
-    env_set(&env, "RATE_LIMIT_RPS", "0");
-    assert_int_equal(load(cfg, &env, &err), 0);
+    env_minimal(&fx->env);
+    set(fx, "RATE_LIMIT_RPS", "0");
+    load_ok(fx);
     assert_int_equal(cfg->rate_limit_rps, 0);
 }
 
 static void test_overrides(void **state)
 {
-    struct wd_config *cfg = *state;
-    struct fake_env env;
-    struct wd_error err;
+    struct fixture *fx = *state;
 
-    env_minimal(&env);
-    env_set(&env, "HOST", "127.0.0.1");
-    env_set(&env, "PORT", "8080");
-    env_set(&env, "WORKERS", "3");
-    env_set(&env, "LOG_LEVEL", "warn");
-    env_set(&env, "ACCESS_LOG", "false");
-    env_set(&env, "MAX_BODY_BYTES", "1048576");
-    env_set(&env, "IDEMPOTENCY_RETENTION_HOURS", "48");
-    env_set(&env, "HOLD_DEFAULT_EXPIRY_SECONDS", "60");
-    env_set(&env, "REDIS_URL", "redis://:pw@cache"); /* no port: Redis's default */
-    env_set(&env, "SHARD_MAP", "0-16383=0");
-    assert_int_equal(load(cfg, &env, &err), 0);
+    set(fx, "HOST", "127.0.0.1");
+    set(fx, "PORT", "8080");
+    set(fx, "WORKERS", "3");
+    set(fx, "LOG_LEVEL", "warn");
+    set(fx, "ACCESS_LOG", "false");
+    set(fx, "MAX_BODY_BYTES", "1048576");
+    set(fx, "IDEMPOTENCY_RETENTION_HOURS", "48");
+    set(fx, "HOLD_DEFAULT_EXPIRY_SECONDS", "60");
+    set(fx, "REDIS_URL", "redis://:pw@cache"); /* no port: Redis's default */
+    set(fx, "SHARD_MAP", "0-16383=0");
+    const struct wd_config *cfg = load_ok(fx);
     assert_string_equal(cfg->listen_addr, "127.0.0.1");
     assert_int_equal(cfg->port, 8080);
     assert_int_equal(cfg->workers, 3);
@@ -208,57 +233,59 @@ static void test_overrides(void **state)
 
 static void test_empty_value_means_default(void **state)
 {
-    struct wd_config *cfg = *state;
-    struct fake_env env;
-    struct wd_error err;
+    struct fixture *fx = *state;
 
-    env_minimal(&env);
-    env_set(&env, "PORT", "");
-    assert_int_equal(load(cfg, &env, &err), 0);
-    assert_int_equal(cfg->port, 3000);
+    set(fx, "PORT", "");
+    assert_int_equal(load_ok(fx)->port, 3000);
     /* but an empty required variable is missing */
-    env_set(&env, "SHARD_COUNT", "");
-    expect_named(cfg, &env, "SHARD_COUNT");
+    set(fx, "SHARD_COUNT", "");
+    expect_named(fx, "SHARD_COUNT");
 }
 
 static void test_required_variables(void **state)
 {
-    struct wd_config *cfg = *state;
-    struct fake_env env;
+    struct fixture *fx = *state;
     static const char *const required[] = {"SHARD_COUNT", "DATABASE_SHARD_0_URL", "REDIS_URL",
                                            "API_KEYS_FILE"};
 
-    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-        env_minimal(&env);
-        env_set(&env, required[i], NULL);
-        expect_named(cfg, &env, required[i]);
+    for (size_t i = 0; i < N_CASES(required); i++) {
+        env_minimal(&fx->env);
+        set(fx, required[i], NULL);
+        expect_named(fx, required[i]);
     }
 }
 
 static void test_second_shard_url_required(void **state)
 {
-    struct wd_config *cfg = *state;
-    struct fake_env env;
-    struct wd_error err;
+    struct fixture *fx = *state;
 
-    env_minimal(&env);
-    env_set(&env, "SHARD_COUNT", "2");
-    expect_named(cfg, &env, "DATABASE_SHARD_1_URL");
-    env_set(&env, "DATABASE_SHARD_1_URL", "mariadb://w@db2/walletd_1");
-    assert_int_equal(load(cfg, &env, &err), 0);
+    set(fx, "SHARD_COUNT", "2");
+    expect_named(fx, "DATABASE_SHARD_1_URL");
+    set(fx, "DATABASE_SHARD_1_URL", "mariadb://w@db2/walletd_1");
+    const struct wd_config *cfg = load_ok(fx);
     assert_int_equal(cfg->shard_count, 2);
     assert_string_equal(cfg->shards[1].primary.url.host, "db2");
     assert_string_equal(cfg->shards[1].primary.url.path, "walletd_1");
     assert_int_equal(cfg->shards[1].primary.url.port, 3306);
 }
 
-static void test_bad_integers_are_named(void **state)
+static void test_range_message_says_range(void **state)
 {
-    struct wd_config *cfg = *state;
-    struct fake_env env;
+    struct fixture *fx = *state;
+    const char *message = refusal_of(fx, "IDEMPOTENCY_RETENTION_HOURS", "23");
+
+    assert_non_null(strstr(message, "24.."));
+    assert_non_null(strstr(message, "23"));
+    set(fx, "IDEMPOTENCY_RETENTION_HOURS", "24");
+    assert_int_equal(load_ok(fx)->idempotency_retention_s, 86400);
+}
+
+static void test_bad_values_are_named(void **state)
+{
     static const struct {
         const char *name, *value;
     } bad[] = {
+        /* integers: malformed or out of range */
         {"SHARD_COUNT", "0"},
         {"SHARD_COUNT", "65"},
         {"SHARD_COUNT", "two"},
@@ -296,91 +323,47 @@ static void test_bad_integers_are_named(void **state)
         {"RATE_LIMIT_BURST", "0"},
         {"REDIS_TIMEOUT_MS", "0"},
         {"REDIS_TIMEOUT_MS", "10001"},
+        /* everything else */
+        {"LOG_LEVEL", "verbose"},
+        {"ACCESS_LOG", "yes please"},
+        {"REDIS_URL", "http://cache:6379"},
+        {"REDIS_URL", "redis://cache:0"},
+        {"REDIS_URL", "redis://:pw@"},
+        {"DATABASE_SHARD_0_URL", "postgres://u@h/db"},
+        {"HOST", "a-very-long-host-name-that-does-not-fit-in-sixty-four-bytes.example.com"},
     };
+    struct fixture *fx = *state;
 
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        env_minimal(&env);
-        env_set(&env, bad[i].name, bad[i].value);
-        expect_named(cfg, &env, bad[i].name);
+    /* each value alone over the minimal environment */
+    for (size_t i = 0; i < N_CASES(bad); i++) {
+        env_minimal(&fx->env);
+        set(fx, bad[i].name, bad[i].value);
+        expect_named(fx, bad[i].name);
     }
-}
-
-static void test_range_message_says_range(void **state)
-{
-    struct wd_config *cfg = *state;
-    struct fake_env env;
-    struct wd_error err;
-
-    env_minimal(&env);
-    env_set(&env, "IDEMPOTENCY_RETENTION_HOURS", "23");
-    assert_int_equal(load(cfg, &env, &err), -WD_E_CONFIG);
-    assert_non_null(strstr(err.message, "24.."));
-    assert_non_null(strstr(err.message, "23"));
-    env_set(&env, "IDEMPOTENCY_RETENTION_HOURS", "24");
-    assert_int_equal(load(cfg, &env, &err), 0);
-    assert_int_equal(cfg->idempotency_retention_s, 86400);
-}
-
-static void test_other_bad_values_are_named(void **state)
-{
-    struct wd_config *cfg = *state;
-    struct fake_env env;
-
-    env_minimal(&env);
-    env_set(&env, "LOG_LEVEL", "verbose");
-    expect_named(cfg, &env, "LOG_LEVEL");
-    env_minimal(&env);
-    env_set(&env, "ACCESS_LOG", "yes please");
-    expect_named(cfg, &env, "ACCESS_LOG");
-    env_minimal(&env);
-    env_set(&env, "REDIS_URL", "http://cache:6379");
-    expect_named(cfg, &env, "REDIS_URL");
-    env_minimal(&env);
-    env_set(&env, "REDIS_URL", "redis://cache:0");
-    expect_named(cfg, &env, "REDIS_URL");
-    env_minimal(&env);
-    env_set(&env, "REDIS_URL", "redis://:pw@");
-    expect_named(cfg, &env, "REDIS_URL");
-    env_minimal(&env);
-    env_set(&env, "DATABASE_SHARD_0_URL", "postgres://u@h/db");
-    expect_named(cfg, &env, "DATABASE_SHARD_0_URL");
-    env_minimal(&env);
-    env_set(&env, "HOST",
-            "a-very-long-host-name-that-does-not-fit-in-sixty-four-bytes.example.com");
-    expect_named(cfg, &env, "HOST");
     /* the default hold may not exceed the maximum */
-    env_minimal(&env);
-    env_set(&env, "HOLD_DEFAULT_EXPIRY_SECONDS", "700");
-    env_set(&env, "HOLD_MAX_EXPIRY_SECONDS", "600");
-    expect_named(cfg, &env, "HOLD_DEFAULT_EXPIRY_SECONDS");
+    env_minimal(&fx->env);
+    set(fx, "HOLD_DEFAULT_EXPIRY_SECONDS", "700");
+    set(fx, "HOLD_MAX_EXPIRY_SECONDS", "600");
+    expect_named(fx, "HOLD_DEFAULT_EXPIRY_SECONDS");
 }
 
 static void test_db_url_error_hides_password(void **state)
 {
-    struct wd_config *cfg = *state;
-    struct fake_env env;
-    struct wd_error err;
+    const char *message =
+        refusal_of(*state, "DATABASE_SHARD_0_URL", "mysql://u:topsecretpw@h:70000/db");
 
-    env_minimal(&env);
-    env_set(&env, "DATABASE_SHARD_0_URL", "mysql://u:topsecretpw@h:70000/db");
-    assert_int_equal(load(cfg, &env, &err), -WD_E_CONFIG);
-    assert_non_null(strstr(err.message, "DATABASE_SHARD_0_URL"));
-    assert_non_null(strstr(err.message, "port"));
-    assert_null(strstr(err.message, "topsecretpw"));
+    assert_non_null(strstr(message, "DATABASE_SHARD_0_URL"));
+    assert_non_null(strstr(message, "port"));
+    assert_null(strstr(message, "topsecretpw"));
 }
 
 static void test_replica_urls(void **state)
 {
-    struct wd_config *cfg = *state;
-    struct fake_env env;
-    struct wd_error err;
+    struct fixture *fx = *state;
 
-    env_minimal(&env);
-    env_set(
-        &env, "DATABASE_SHARD_0_REPLICA_URLS",
+    set(fx, "DATABASE_SHARD_0_REPLICA_URLS",
         "mysql://r:pw@replica-a:3307/walletd_0,mysql://r@[::1]/walletd_0?socket=%2Ftmp%2Fr.sock");
-    assert_int_equal(load(cfg, &env, &err), 0);
-    const struct wd_shard_config *s = &cfg->shards[0];
+    const struct wd_shard_config *s = &load_ok(fx)->shards[0];
     assert_int_equal(s->replica_count, 2);
     assert_string_equal(s->replicas[0].url.host, "replica-a");
     assert_int_equal(s->replicas[0].url.port, 3307);
@@ -392,8 +375,7 @@ static void test_replica_urls(void **state)
 
 static void test_bad_replica_url_is_named(void **state)
 {
-    struct wd_config *cfg = *state;
-    struct fake_env env;
+    struct fixture *fx = *state;
     static const char *const bad[] = {
         "mysql://r@replica-a/db,http://replica-b/db",
         "mysql://r@replica-a/db,mysql://replica-b",
@@ -401,63 +383,62 @@ static void test_bad_replica_url_is_named(void **state)
         "mysql://r@replica-a/db,,mysql://r@replica-c/db",
     };
 
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        env_minimal(&env);
-        env_set(&env, "SHARD_COUNT", "2");
-        env_set(&env, "DATABASE_SHARD_1_URL", "mysql://w@db2/walletd_1");
-        env_set(&env, "DATABASE_SHARD_1_REPLICA_URLS", bad[i]);
-        expect_named(cfg, &env, "DATABASE_SHARD_1_REPLICA_URLS");
+    set(fx, "SHARD_COUNT", "2");
+    set(fx, "DATABASE_SHARD_1_URL", "mysql://w@db2/walletd_1");
+    for (size_t i = 0; i < N_CASES(bad); i++) {
+        set(fx, "DATABASE_SHARD_1_REPLICA_URLS", bad[i]);
+        expect_named(fx, "DATABASE_SHARD_1_REPLICA_URLS");
     }
 }
 
 static void test_too_many_replicas(void **state)
 {
-    struct wd_config *cfg = *state;
-    struct fake_env env;
-    struct wd_error err;
+    struct fixture *fx = *state;
     char list[1024] = "";
 
     for (int i = 0; i < WD_MAX_REPLICAS; i++) {
         size_t used = strlen(list);
         snprintf(list + used, sizeof(list) - used, "%smysql://r@rep%d/db", i ? "," : "", i);
     }
-    env_minimal(&env);
-    env_set(&env, "DATABASE_SHARD_0_REPLICA_URLS", list);
-    assert_int_equal(load(cfg, &env, &err), 0);
+    set(fx, "DATABASE_SHARD_0_REPLICA_URLS", list);
+    const struct wd_config *cfg = load_ok(fx);
     assert_int_equal(cfg->shards[0].replica_count, WD_MAX_REPLICAS);
     assert_string_equal(cfg->shards[0].replicas[WD_MAX_REPLICAS - 1].url.host, "rep7");
 
     size_t used = strlen(list);
     snprintf(list + used, sizeof(list) - used, ",mysql://r@rep8/db");
-    expect_named(cfg, &env, "DATABASE_SHARD_0_REPLICA_URLS");
+    expect_named(fx, "DATABASE_SHARD_0_REPLICA_URLS");
+}
+
+static int load_storage(struct fixture *fx)
+{
+    wd_error_clear(&fx->err);
+    return wd_config_load_storage(&fx->cfg, fake_getenv, &fx->env, &fx->err);
 }
 
 static void test_load_storage_needs_only_shards(void **state)
 {
-    struct wd_config *cfg = *state;
-    struct fake_env env;
-    struct wd_error err;
+    struct fixture *fx = *state;
 
-    env.n = 0;
-    env_set(&env, "SHARD_COUNT", "2");
-    env_set(&env, "DATABASE_SHARD_0_URL", "mysql://w@db1/walletd_0");
-    env_set(&env, "DATABASE_SHARD_1_URL", "mysql://w@db2:3310/walletd_1");
-    env_set(&env, "DB_QUERY_TIMEOUT_SECONDS", "30");
-    assert_int_equal(wd_config_load_storage(cfg, fake_getenv, &env, &err), 0);
-    assert_int_equal(cfg->shard_count, 2);
-    assert_int_equal(cfg->shards[1].primary.url.port, 3310);
-    assert_int_equal(cfg->db_query_timeout_s, 30);
-    assert_int_equal(cfg->db_connect_timeout_s, 2);
+    fx->env.n = 0;
+    set(fx, "SHARD_COUNT", "2");
+    set(fx, "DATABASE_SHARD_0_URL", "mysql://w@db1/walletd_0");
+    set(fx, "DATABASE_SHARD_1_URL", "mysql://w@db2:3310/walletd_1");
+    set(fx, "DB_QUERY_TIMEOUT_SECONDS", "30");
+    assert_int_equal(load_storage(fx), 0);
+    assert_int_equal(fx->cfg.shard_count, 2);
+    assert_int_equal(fx->cfg.shards[1].primary.url.port, 3310);
+    assert_int_equal(fx->cfg.db_query_timeout_s, 30);
+    assert_int_equal(fx->cfg.db_connect_timeout_s, 2);
     /* the full loader refuses the same environment: it lacks REDIS_URL */
-    expect_named(cfg, &env, "REDIS_URL");
+    expect_named(fx, "REDIS_URL");
 
-    env_set(&env, "DATABASE_SHARD_1_URL", NULL);
-    wd_error_clear(&err);
-    assert_int_equal(wd_config_load_storage(cfg, fake_getenv, &env, &err), -WD_E_CONFIG);
-    assert_non_null(strstr(err.message, "DATABASE_SHARD_1_URL"));
-    env_set(&env, "SHARD_COUNT", NULL);
-    assert_int_equal(wd_config_load_storage(cfg, fake_getenv, &env, &err), -WD_E_CONFIG);
-    assert_non_null(strstr(err.message, "SHARD_COUNT"));
+    set(fx, "DATABASE_SHARD_1_URL", NULL);
+    assert_int_equal(load_storage(fx), -WD_E_CONFIG);
+    assert_non_null(strstr(fx->err.message, "DATABASE_SHARD_1_URL"));
+    set(fx, "SHARD_COUNT", NULL);
+    assert_int_equal(load_storage(fx), -WD_E_CONFIG);
+    assert_non_null(strstr(fx->err.message, "SHARD_COUNT"));
 }
 
 static int parse_db(struct wd_db_endpoint *ep, const char *text, struct wd_error *err)
@@ -468,32 +449,36 @@ static int parse_db(struct wd_db_endpoint *ep, const char *text, struct wd_error
 
 static void test_db_url_accepted(void **state)
 {
+    static const struct {
+        const char *text;
+        struct wd_db_endpoint want; /* scheme, user, password, host, port, path, query; socket */
+    } rows[] = {
+        {"mysql://wallet:p%40ss%3Aw%2Frd@db.example:3307/walletd",
+         {{"mysql", "wallet", "p@ss:w/rd", "db.example", 3307, "walletd", ""}, ""}},
+        {"mysql://root@[::1]:3307/walletd",
+         {{"mysql", "root", "", "::1", 3307, "walletd", ""}, ""}},
+        /* the default port */
+        {"mariadb://root@localhost/walletd",
+         {{"mariadb", "root", "", "localhost", 3306, "walletd", ""}, ""}},
+        {"mysql://root@localhost/walletd?socket=/run/mysqld/mysqld.sock",
+         {{"mysql", "root", "", "localhost", 3306, "walletd", "socket=/run/mysqld/mysqld.sock"},
+          "/run/mysqld/mysqld.sock"}},
+        {"mysql://root@localhost/walletd?x=1&socket=%2Ftmp%2Fa%20b",
+         {{"mysql", "root", "", "localhost", 3306, "walletd", "x=1&socket=%2Ftmp%2Fa%20b"},
+          "/tmp/a b"}},
+    };
     struct wd_db_endpoint ep;
     struct wd_error err;
 
     (void)state;
-    assert_int_equal(parse_db(&ep, "mysql://wallet:p%40ss%3Aw%2Frd@db.example:3307/walletd", &err),
-                     0);
-    assert_string_equal(ep.url.user, "wallet");
-    assert_string_equal(ep.url.password, "p@ss:w/rd");
-    assert_string_equal(ep.url.host, "db.example");
-    assert_int_equal(ep.url.port, 3307);
-    assert_string_equal(ep.url.path, "walletd");
-    assert_string_equal(ep.socket, "");
-
-    assert_int_equal(parse_db(&ep, "mysql://root@[::1]:3307/walletd", &err), 0);
-    assert_string_equal(ep.url.host, "::1");
-    assert_int_equal(ep.url.port, 3307);
-
-    assert_int_equal(parse_db(&ep, "mariadb://root@localhost/walletd", &err), 0);
-    assert_int_equal(ep.url.port, 3306); /* the default */
-
-    assert_int_equal(
-        parse_db(&ep, "mysql://root@localhost/walletd?socket=/run/mysqld/mysqld.sock", &err), 0);
-    assert_string_equal(ep.socket, "/run/mysqld/mysqld.sock");
-    assert_int_equal(
-        parse_db(&ep, "mysql://root@localhost/walletd?x=1&socket=%2Ftmp%2Fa%20b", &err), 0);
-    assert_string_equal(ep.socket, "/tmp/a b");
+    for (size_t i = 0; i < N_CASES(rows); i++) {
+        if (parse_db(&ep, rows[i].text, &err) != 0)
+            fail_msg("'%s' was refused: %s", rows[i].text, err.message);
+        expect_url(rows[i].text, &ep.url, &rows[i].want.url);
+        if (strcmp(ep.socket, rows[i].want.socket) != 0)
+            fail_msg("'%s': socket is '%s', expected '%s'", rows[i].text, ep.socket,
+                     rows[i].want.socket);
+    }
 }
 
 static void expect_db_refused(const char *text, const char *message_part)
@@ -501,56 +486,71 @@ static void expect_db_refused(const char *text, const char *message_part)
     struct wd_db_endpoint ep;
     struct wd_error err;
 
-    assert_int_equal(parse_db(&ep, text, &err), -WD_E_CONFIG);
+    if (parse_db(&ep, text, &err) != -WD_E_CONFIG)
+        fail_msg("'%s' was not refused", text);
     if (!strstr(err.message, message_part))
         fail_msg("'%s': message '%s' lacks '%s'", text, err.message, message_part);
 }
 
 static void test_db_url_refused(void **state)
 {
+    static const struct {
+        const char *text, *message_part;
+    } rows[] = {
+        {"mysql://u@h:3306", "database name"},
+        {"mysql://u@h:3306/", "database name"},
+        {"mysql://u@h/?socket=/tmp/s", "database name"},
+        {"postgres://u@h/db", "scheme"},
+        {"redis://h/db", "scheme"},
+        {"u@h/db", "scheme"},
+        {"mysql://u:p@/db", "host"},
+        {"mysql://u@h:0/db", "port"},
+        {"mysql://u@h:65536/db", "port"},
+        {"mysql://u@h:abc/db", "port"},
+        {"mysql://u@h/db?socket=%zz", "socket"},
+    };
+    /* a part longer than the endpoint keeps: n zeros between before and after */
+    static const struct {
+        const char *before;
+        int n;
+        const char *after, *message_part;
+    } long_parts[] = {
+        {"mysql://u@h/db?socket=/", 300, "", "socket"}, /* the 255 bytes of a socket path */
+        {"mysql://", 200, "@h/db", "user"},
+        {"mysql://u@", 300, "/db", "host"},
+        {"mysql://u@h/", 200, "", "path"},
+    };
     char text[600];
 
     (void)state;
-    expect_db_refused("mysql://u@h:3306", "database name");
-    expect_db_refused("mysql://u@h:3306/", "database name");
-    expect_db_refused("mysql://u@h/?socket=/tmp/s", "database name");
-    expect_db_refused("postgres://u@h/db", "scheme");
-    expect_db_refused("redis://h/db", "scheme");
-    expect_db_refused("u@h/db", "scheme");
-    expect_db_refused("mysql://u:p@/db", "host");
-    expect_db_refused("mysql://u@h:0/db", "port");
-    expect_db_refused("mysql://u@h:65536/db", "port");
-    expect_db_refused("mysql://u@h:abc/db", "port");
-    expect_db_refused("mysql://u@h/db?socket=%zz", "socket");
-    memset(text, 0, sizeof(text));
-    /* a socket path longer than the 255 bytes the endpoint keeps */
-    snprintf(text, sizeof(text), "mysql://u@h/db?socket=/%0300d", 0);
-    expect_db_refused(text, "socket");
-    snprintf(text, sizeof(text), "mysql://%0200d@h/db", 0);
-    expect_db_refused(text, "user");
-    snprintf(text, sizeof(text), "mysql://u@%0300d/db", 0);
-    expect_db_refused(text, "host");
-    snprintf(text, sizeof(text), "mysql://u@h/%0200d", 0);
-    expect_db_refused(text, "path");
+    for (size_t i = 0; i < N_CASES(rows); i++)
+        expect_db_refused(rows[i].text, rows[i].message_part);
+    for (size_t i = 0; i < N_CASES(long_parts); i++) {
+        snprintf(text, sizeof(text), "%s%0*d%s", long_parts[i].before, long_parts[i].n, 0,
+                 long_parts[i].after);
+        expect_db_refused(text, long_parts[i].message_part);
+    }
 }
+
+/* A test that starts from a fresh fixture. */
+#define FIXTURE_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_overrides, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_value_means_default, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_required_variables, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_second_shard_url_required, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_integers_are_named, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_range_message_says_range, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_other_bad_values_are_named, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_db_url_error_hides_password, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_replica_urls, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_replica_url_is_named, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_too_many_replicas, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_load_storage_needs_only_shards, setup, teardown),
+        FIXTURE_TEST(test_defaults),
+        FIXTURE_TEST(test_overrides),
+        FIXTURE_TEST(test_rate_limit),
+        FIXTURE_TEST(test_empty_value_means_default),
+        FIXTURE_TEST(test_required_variables),
+        FIXTURE_TEST(test_second_shard_url_required),
+        FIXTURE_TEST(test_range_message_says_range),
+        FIXTURE_TEST(test_bad_values_are_named),
+        FIXTURE_TEST(test_db_url_error_hides_password),
+        FIXTURE_TEST(test_replica_urls),
+        FIXTURE_TEST(test_bad_replica_url_is_named),
+        FIXTURE_TEST(test_too_many_replicas),
+        FIXTURE_TEST(test_load_storage_needs_only_shards),
         cmocka_unit_test(test_db_url_accepted),
         cmocka_unit_test(test_db_url_refused),
     };

@@ -50,7 +50,8 @@ static void test_padded_ids_repeat_the_last(void **state)
     struct wd_binder p;
 
     (void)state;
-    assert_int_equal(wd_stmt_bind_ids(&p, (const char(*)[WD_ID_LEN + 1]) ids, 3, 4), 0);
+    assert_int_equal(wd_bind_init(&p, 4), 0);
+    wd_stmt_bind_ids(&p, (const char(*)[WD_ID_LEN + 1]) ids, 3, 4);
     assert_int_equal(p.n, 4);
     assert_string_equal((const char *)p.binds[2].buffer, "c");
     assert_string_equal((const char *)p.binds[3].buffer, "c");

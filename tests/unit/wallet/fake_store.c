@@ -55,9 +55,7 @@ static struct wd_txn *find_txn(struct fake_tables *t, const char *id)
     return NULL;
 }
 
-static struct fake_key *find_key(struct fake_tables *t,
-                                 const char *tenant,
-                                 const char *scope,
+static struct fake_key *find_key(struct fake_tables *t, const char *tenant, const char *scope,
                                  const char *key)
 {
     for (int i = 0; i < t->nkeys; i++) {
@@ -70,8 +68,8 @@ static struct fake_key *find_key(struct fake_tables *t,
 
 /* ---- seeding and reading back -------------------------------------------------------------- */
 
-struct wd_wallet *fake_add_wallet(
-    const char *id, const char *tenant, const char *account, const char *currency, long balance)
+struct wd_wallet *fake_add_wallet(const char *id, const char *tenant, const char *account,
+                                  const char *currency, long balance)
 {
     struct wd_wallet *w = &fake.committed.wallets[fake.committed.nwallets++];
 
@@ -94,12 +92,8 @@ struct wd_txn *fake_add_txn(const struct wd_txn *t)
     return row;
 }
 
-void fake_add_key(const char *tenant,
-                  const char *scope,
-                  const char *key,
-                  const unsigned char hash[WD_HASH_LEN],
-                  int status,
-                  const char *response)
+void fake_add_key(const char *tenant, const char *scope, const char *key,
+                  const unsigned char hash[WD_HASH_LEN], int status, const char *response)
 {
     struct fake_key *k = &fake.committed.keys[fake.committed.nkeys++];
 
@@ -184,12 +178,8 @@ void wd_conn_rollback(struct wd_conn *c)
 
 /* ---- db/ledger ----------------------------------------------------------------------------- */
 
-int wd_ledger_lock_wallets(struct wd_conn *c,
-                           const char (*ids)[WD_ID_LEN + 1],
-                           int n,
-                           struct wd_wallet *out,
-                           int *found,
-                           struct wd_error *err)
+int wd_ledger_lock_wallets(struct wd_conn *c, const char (*ids)[WD_ID_LEN + 1], int n,
+                           struct wd_wallet *out, int *found, struct wd_error *err)
 {
     (void)c;
     *found = 0;
@@ -204,12 +194,8 @@ int wd_ledger_lock_wallets(struct wd_conn *c,
     return 0;
 }
 
-int wd_ledger_lock_txns(struct wd_conn *c,
-                        const char (*ids)[WD_ID_LEN + 1],
-                        int n,
-                        struct wd_txn *out,
-                        int *found,
-                        struct wd_error *err)
+int wd_ledger_lock_txns(struct wd_conn *c, const char (*ids)[WD_ID_LEN + 1], int n,
+                        struct wd_txn *out, int *found, struct wd_error *err)
 {
     int rc = statement(NULL, "lock transactions", err);
 
@@ -225,8 +211,8 @@ int wd_ledger_lock_txns(struct wd_conn *c,
     return 0;
 }
 
-int wd_ledger_insert_wallets(
-    struct wd_conn *c, const struct wd_wallet *rows, int n, bool *inserted, struct wd_error *err)
+int wd_ledger_insert_wallets(struct wd_conn *c, const struct wd_wallet *rows, int n, bool *inserted,
+                             struct wd_error *err)
 {
     int rc = statement(NULL, "insert wallets", err);
 
@@ -276,9 +262,7 @@ int wd_ledger_update_txns(struct wd_conn *c, const struct wd_txn *rows, int n, s
     return 0;
 }
 
-int wd_ledger_update_wallets(struct wd_conn *c,
-                             const struct wd_wallet *rows,
-                             int n,
+int wd_ledger_update_wallets(struct wd_conn *c, const struct wd_wallet *rows, int n,
                              struct wd_error *err)
 {
     (void)c;
@@ -294,9 +278,7 @@ int wd_ledger_update_wallets(struct wd_conn *c,
     return 0;
 }
 
-int wd_ledger_insert_entries(struct wd_conn *c,
-                             const struct wd_entry *rows,
-                             int n,
+int wd_ledger_insert_entries(struct wd_conn *c, const struct wd_entry *rows, int n,
                              struct wd_error *err)
 {
     (void)c;
@@ -311,9 +293,7 @@ int wd_ledger_insert_entries(struct wd_conn *c,
     return 0;
 }
 
-int wd_ledger_get_wallet(struct wd_conn *c,
-                         const char *id,
-                         struct wd_wallet *out,
+int wd_ledger_get_wallet(struct wd_conn *c, const char *id, struct wd_wallet *out,
                          struct wd_error *err)
 {
     int rc = statement(id, "get wallet", err);
@@ -342,8 +322,8 @@ static void store_key(struct fake_key *k, const struct wd_idem *in)
     k->response[k->len] = '\0';
 }
 
-int wd_idem_claim(
-    struct wd_conn *c, struct wd_idem *keys, int n, int64_t now_ms, struct wd_error *err)
+int wd_idem_claim(struct wd_conn *c, struct wd_idem *keys, int n, int64_t now_ms,
+                  struct wd_error *err)
 {
     int rc = statement(NULL, "claim keys", err);
 

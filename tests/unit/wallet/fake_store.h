@@ -67,19 +67,15 @@ extern struct fake_store fake;
 void fake_reset(void);
 
 /* Seeds a committed wallet; returns it (in fake.committed). */
-struct wd_wallet *fake_add_wallet(
-    const char *id, const char *tenant, const char *account, const char *currency, long balance);
+struct wd_wallet *fake_add_wallet(const char *id, const char *tenant, const char *account,
+                                  const char *currency, long balance);
 
 /* Seeds a committed transaction. */
 struct wd_txn *fake_add_txn(const struct wd_txn *t);
 
 /* Seeds a committed idempotency record. */
-void fake_add_key(const char *tenant,
-                  const char *scope,
-                  const char *key,
-                  const unsigned char hash[WD_HASH_LEN],
-                  int status,
-                  const char *response);
+void fake_add_key(const char *tenant, const char *scope, const char *key,
+                  const unsigned char hash[WD_HASH_LEN], int status, const char *response);
 
 /* Committed rows, or NULL. */
 const struct wd_wallet *fake_wallet(const char *id);

@@ -6,13 +6,10 @@
 #include "wallet/batch.h"
 
 #include <jansson.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "tests/unit/testing.h"
 
 #define TENANT   "t1"
 #define WALLET_A "wal_0001aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -89,17 +86,6 @@ static void run(void)
     wd_batch_run(batch, &conn, order, nops);
 }
 
-/* The reply's "code" member. */
-static void assert_code(const struct wd_op *op, int status, const char *code)
-{
-    json_t *root = json_loadb(op->reply.data, op->reply.len, 0, NULL);
-
-    assert_non_null(root);
-    assert_int_equal(op->reply.status, status);
-    assert_string_equal(json_string_value(json_object_get(root, "code")), code);
-    json_decref(root);
-}
-
 /* The reply's data.<member> as a string (copied into out). */
 static void data_string(const struct wd_op *op, const char *member, char *out, size_t size)
 {
@@ -122,8 +108,25 @@ static long balance(const char *wallet)
 
 static void assert_first_time(const struct wd_op *op, int status, const char *code)
 {
-    assert_code(op, status, code);
+    expect_reply(&op->reply, status, code);
     assert_false(op->replayed);
+}
+
+/* Every op of the batch was answered 201 CREATED, and not as a replay. */
+static void assert_all_created(void)
+{
+    for (int i = 0; i < nops; i++)
+        assert_first_time(&ops[i], 201, "CREATED");
+}
+
+/* Seeds the first n of wallets A, B and C (accounts acct-a, -b, -c), each holding balance. */
+static void seed(int n, long balance)
+{
+    static const char *const ids[] = {WALLET_A, WALLET_B, WALLET_C};
+    static const char *const accounts[] = {"acct-a", "acct-b", "acct-c"};
+
+    for (int i = 0; i < n; i++)
+        fake_add_wallet(ids[i], TENANT, accounts[i], "USD", balance);
 }
 
 /* ---- claims and replays -------------------------------------------------------------------- */
@@ -134,7 +137,7 @@ static void test_replay_in_a_mixed_batch_and_the_second_rules_pass(void **state)
     unsigned char h[WD_HASH_LEN];
 
     (void)state;
-    fake_add_wallet(WALLET_A, TENANT, "acct-a", "USD", 1000);
+    seed(1, 1000);
     struct wd_op *fresh = add_op(WD_OP_CREDIT, WALLET_A, 100, "k1");
     struct wd_op *again = add_op(WD_OP_CREDIT, WALLET_A, 100, "k2");
     /* funded only if the replayed credit counted: its first answer is stored as 201, then
@@ -165,7 +168,7 @@ static void test_a_reused_key_with_another_body_is_422_and_writes_nothing(void *
     unsigned char other[WD_HASH_LEN];
 
     (void)state;
-    fake_add_wallet(WALLET_A, TENANT, "acct-a", "USD", 1000);
+    seed(1, 1000);
     hash_of(other, 99);
     fake_add_key(TENANT, WALLET_A, "k", other, 201, "{\"first\":true}");
     struct wd_op *op = add_op(WD_OP_CREDIT, WALLET_A, 5, "k");
@@ -179,13 +182,11 @@ static void test_a_reused_key_with_another_body_is_422_and_writes_nothing(void *
 static void test_the_same_key_for_another_wallet_is_another_request(void **state)
 {
     (void)state;
-    fake_add_wallet(WALLET_A, TENANT, "acct-a", "USD", 0);
-    fake_add_wallet(WALLET_B, TENANT, "acct-b", "USD", 0);
-    struct wd_op *a = add_op(WD_OP_CREDIT, WALLET_A, 7, "same");
-    struct wd_op *b = add_op(WD_OP_CREDIT, WALLET_B, 9, "same");
+    seed(2, 0);
+    add_op(WD_OP_CREDIT, WALLET_A, 7, "same");
+    add_op(WD_OP_CREDIT, WALLET_B, 9, "same");
     run();
-    assert_first_time(a, 201, "CREATED");
-    assert_first_time(b, 201, "CREATED");
+    assert_all_created();
     assert_int_equal(balance(WALLET_A), 7);
     assert_int_equal(balance(WALLET_B), 9);
 }
@@ -193,7 +194,7 @@ static void test_the_same_key_for_another_wallet_is_another_request(void **state
 static void test_a_create_that_finds_its_wallet_existing_is_409_stored(void **state)
 {
     (void)state;
-    fake_add_wallet(WALLET_A, TENANT, "acct-a", "USD", 0);
+    seed(1, 0);
     struct wd_op *keyed = add_create("acct-a", "create-1");
     run();
     assert_first_time(keyed, 409, "WALLET_EXISTS");
@@ -208,15 +209,13 @@ static void test_a_create_that_finds_its_wallet_existing_is_409_stored(void **st
 static void test_a_deadlock_retries_the_whole_batch_without_moving_twice(void **state)
 {
     (void)state;
-    fake_add_wallet(WALLET_A, TENANT, "acct-a", "USD", 0);
-    fake_add_wallet(WALLET_B, TENANT, "acct-b", "USD", 0);
-    struct wd_op *a = add_op(WD_OP_CREDIT, WALLET_A, 10, "ka");
-    struct wd_op *b = add_op(WD_OP_CREDIT, WALLET_B, 20, "kb");
+    seed(2, 0);
+    add_op(WD_OP_CREDIT, WALLET_A, 10, "ka");
+    add_op(WD_OP_CREDIT, WALLET_B, 20, "kb");
     fake.fail_statement = 6; /* past the locks and the claim: mid-write */
     fake.fail_code = -WD_E_DB_RETRY;
     run();
-    assert_first_time(a, 201, "CREATED");
-    assert_first_time(b, 201, "CREATED");
+    assert_all_created();
     assert_int_equal(balance(WALLET_A), 10);
     assert_int_equal(balance(WALLET_B), 20);
     assert_int_equal(fake_entries(NULL), 2);
@@ -227,12 +226,12 @@ static void test_a_deadlock_retries_the_whole_batch_without_moving_twice(void **
 static void test_a_connection_lost_before_commit_runs_the_batch_again(void **state)
 {
     (void)state;
-    fake_add_wallet(WALLET_A, TENANT, "acct-a", "USD", 0);
-    struct wd_op *a = add_op(WD_OP_CREDIT, WALLET_A, 10, "ka");
+    seed(1, 0);
+    add_op(WD_OP_CREDIT, WALLET_A, 10, "ka");
     fake.fail_statement = 3;
     fake.fail_code = -WD_E_DB_UNAVAILABLE;
     run();
-    assert_first_time(a, 201, "CREATED");
+    assert_all_created();
     assert_int_equal(balance(WALLET_A), 10);
     assert_int_equal(fake.reopens, 1);
     assert_int_equal(fake.commits, 1);
@@ -243,13 +242,12 @@ static void test_a_lost_commit_that_applied_is_answered_once_as_a_first_answer(v
     char id[WD_ID_LEN + 1];
 
     (void)state;
-    fake_add_wallet(WALLET_A, TENANT, "acct-a", "USD", 0);
+    seed(1, 0);
     struct wd_op *credit = add_op(WD_OP_CREDIT, WALLET_A, 10, "ka");
     struct wd_op *create = add_create("acct-new", NULL); /* keyless: found by its own ID */
     fake.commit_fault = FAKE_COMMIT_LOST_APPLIED;
     run();
-    assert_first_time(credit, 201, "CREATED");
-    assert_first_time(create, 201, "CREATED");
+    assert_all_created();
     assert_int_equal(balance(WALLET_A), 10); /* once */
     assert_int_equal(fake_entries(WALLET_A), 1);
     data_string(create, "id", id, sizeof(id));
@@ -263,11 +261,11 @@ static void test_a_lost_commit_that_applied_is_answered_once_as_a_first_answer(v
 static void test_a_lost_commit_that_did_not_apply_executes_once(void **state)
 {
     (void)state;
-    fake_add_wallet(WALLET_A, TENANT, "acct-a", "USD", 0);
-    struct wd_op *credit = add_op(WD_OP_CREDIT, WALLET_A, 10, "ka");
+    seed(1, 0);
+    add_op(WD_OP_CREDIT, WALLET_A, 10, "ka");
     fake.commit_fault = FAKE_COMMIT_LOST_DROPPED;
     run();
-    assert_first_time(credit, 201, "CREATED");
+    assert_all_created();
     assert_int_equal(balance(WALLET_A), 10);
     assert_int_equal(fake.commits, 1);
 }
@@ -275,7 +273,7 @@ static void test_a_lost_commit_that_did_not_apply_executes_once(void **state)
 static void test_a_lost_commit_that_cannot_be_resolved_is_outcome_unknown(void **state)
 {
     (void)state;
-    fake_add_wallet(WALLET_A, TENANT, "acct-a", "USD", 0);
+    seed(1, 0);
     struct wd_op *a = add_op(WD_OP_CREDIT, WALLET_A, 10, "ka");
     struct wd_op *b = add_op(WD_OP_DEBIT, WALLET_A, 5, "kb");
     fake.commit_fault = FAKE_COMMIT_LOST_APPLIED;
@@ -289,9 +287,7 @@ static void test_a_lost_commit_that_cannot_be_resolved_is_outcome_unknown(void *
 static void test_an_unexpected_error_on_one_op_fails_only_that_op(void **state)
 {
     (void)state;
-    fake_add_wallet(WALLET_A, TENANT, "acct-a", "USD", 0);
-    fake_add_wallet(WALLET_B, TENANT, "acct-b", "USD", 0);
-    fake_add_wallet(WALLET_C, TENANT, "acct-c", "USD", 0);
+    seed(3, 0);
     struct wd_op *a = add_op(WD_OP_CREDIT, WALLET_A, 1, "ka");
     struct wd_op *b = add_op(WD_OP_CREDIT, WALLET_B, 2, "kb");
     struct wd_op *c = add_op(WD_OP_CREDIT, WALLET_C, 3, "kc");
@@ -309,18 +305,17 @@ static void test_an_unexpected_error_on_one_op_fails_only_that_op(void **state)
 
 static void test_capture_and_void_of_existing_holds(void **state)
 {
-    struct wd_txn hold = {0};
+    const struct wd_txn hold = {.id = "txn_0001aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                                .tenant = TENANT,
+                                .wallet_id = WALLET_A,
+                                .currency = "USD",
+                                .type = WD_TXN_AUTHORIZATION,
+                                .status = WD_TXN_PENDING,
+                                .amount = 300,
+                                .expires_ms = (int64_t)4e12};
 
     (void)state;
     fake_add_wallet(WALLET_A, TENANT, "acct-a", "USD", 1000)->held = 300;
-    snprintf(hold.id, sizeof(hold.id), "txn_0001aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-    snprintf(hold.tenant, sizeof(hold.tenant), TENANT);
-    snprintf(hold.wallet_id, sizeof(hold.wallet_id), WALLET_A);
-    snprintf(hold.currency, sizeof(hold.currency), "USD");
-    hold.type = WD_TXN_AUTHORIZATION;
-    hold.status = WD_TXN_PENDING;
-    hold.amount = 300;
-    hold.expires_ms = (int64_t)4e12;
     fake_add_txn(&hold);
     struct wd_op *capture = add_op(WD_OP_CAPTURE, NULL, 200, "cap");
     snprintf(capture->txn_id, sizeof(capture->txn_id), "%s", hold.id);

@@ -11,13 +11,10 @@
 
 #include <jansson.h>
 #include <pthread.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "tests/unit/testing.h"
 
 /* ---- fakes of what the engine drives --------------------------------------------------------- */
 
@@ -73,12 +70,8 @@ void wd_read_run(struct wd_conn *c, struct wd_op *op)
     wd_envelope_success(&op->reply, 200, json_object());
 }
 
-void wd_conn_init(struct wd_conn *c,
-                  const struct wd_db_endpoint *ep,
-                  const char *label,
-                  unsigned flags,
-                  int connect_timeout_s,
-                  int query_timeout_s)
+void wd_conn_init(struct wd_conn *c, const struct wd_db_endpoint *ep, const char *label,
+                  unsigned flags, int connect_timeout_s, int query_timeout_s)
 {
     (void)ep;
     (void)label;
@@ -138,16 +131,6 @@ static void wait_for(int *counter, int value)
     pthread_mutex_unlock(&mu);
 }
 
-static void assert_reply(const struct wd_op *op, int status, const char *code)
-{
-    json_t *root = json_loadb(op->reply.data, op->reply.len, 0, NULL);
-
-    assert_non_null(root);
-    assert_int_equal(op->reply.status, status);
-    assert_string_equal(json_string_value(json_object_get(root, "code")), code);
-    json_decref(root);
-}
-
 static int setup(void **state)
 {
     struct wd_error err = {0};
@@ -182,10 +165,10 @@ static void test_a_writer_without_memory_answers_500_and_keeps_draining(void **s
     failing_news = 1;
     assert_int_equal(wd_engine_submit(engine, write_op(0), &err), 0);
     wait_for(&done_count, 1);
-    assert_reply(&ops[0], 500, "INTERNAL_ERROR");
+    expect_reply(&ops[0].reply, 500, "INTERNAL_ERROR");
     assert_int_equal(wd_engine_submit(engine, write_op(1), &err), 0);
     wait_for(&done_count, 2);
-    assert_reply(&ops[1], 201, "CREATED"); /* the same writer, its batch allocated now */
+    expect_reply(&ops[1].reply, 201, "CREATED"); /* the same writer, its batch allocated now */
 }
 
 static void test_shutdown_answers_queued_and_in_progress_ops(void **state)
@@ -203,8 +186,8 @@ static void test_shutdown_answers_queued_and_in_progress_ops(void **state)
     wd_engine_shutdown(engine);
     assert_int_equal(done_count, 2); /* every op answered before shutdown returned */
     assert_true(interrupted);
-    assert_reply(&ops[0], 503, "SERVICE_UNAVAILABLE");
-    assert_reply(&ops[1], 503, "SERVICE_UNAVAILABLE");
+    expect_reply(&ops[0].reply, 503, "SERVICE_UNAVAILABLE");
+    expect_reply(&ops[1].reply, 503, "SERVICE_UNAVAILABLE");
     assert_int_equal(wd_engine_submit(engine, write_op(2), &err), -WD_E_SERVICE_UNAVAILABLE);
 }
 

@@ -6,16 +6,10 @@
 
 #include <jansson.h>
 #include <sodium.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "tests/unit/testing.h"
 
 static int group_setup(void **state)
 {
@@ -57,36 +51,37 @@ static void expect_json(json_t *o, const char *want)
     free(text);
 }
 
+/* The string member name of o, or NULL. */
+static const char *member(const json_t *o, const char *name)
+{
+    return json_string_value(json_object_get(o, name));
+}
+
 static void test_timestamps(void **state)
 {
-    struct wd_entry e;
-
     (void)state;
-    for (size_t i = 0; i < sizeof(stamps) / sizeof(stamps[0]); i++) {
-        memset(&e, 0, sizeof(e));
-        e.created_ms = stamps[i].ms;
+    for (size_t i = 0; i < N_CASES(stamps); i++) {
+        const struct wd_entry e = {.created_ms = stamps[i].ms};
         json_t *o = wd_render_entry(&e);
         assert_non_null(o);
-        assert_string_equal(json_string_value(json_object_get(o, "createdAt")), stamps[i].text);
+        assert_string_equal(member(o, "createdAt"), stamps[i].text);
         json_decref(o);
     }
 }
 
 static void test_wallet(void **state)
 {
-    struct wd_wallet w;
+    struct wd_wallet w = {.id = "wal_1325",
+                          .tenant = "acme",
+                          .account = "cust-1",
+                          .currency = "USD",
+                          .status = WD_WALLET_ACTIVE,
+                          .balance = 1000,
+                          .held = 300,
+                          .created_ms = INT64_C(1795440482123),
+                          .updated_ms = INT64_C(1709251199999)};
 
     (void)state;
-    memset(&w, 0, sizeof(w));
-    snprintf(w.id, sizeof(w.id), "wal_1325");
-    snprintf(w.tenant, sizeof(w.tenant), "acme");
-    snprintf(w.account, sizeof(w.account), "cust-1");
-    snprintf(w.currency, sizeof(w.currency), "USD");
-    w.status = WD_WALLET_ACTIVE;
-    w.balance = 1000;
-    w.held = 300;
-    w.created_ms = INT64_C(1795440482123);
-    w.updated_ms = INT64_C(1709251199999);
     /* the shape of docs/API.md's wallet; the tenant is never shown */
     expect_json(wd_render_wallet(&w),
                 "{\"id\":\"wal_1325\",\"accountId\":\"cust-1\",\"currency\":\"USD\",\"status\":"
@@ -104,20 +99,18 @@ static void test_wallet(void **state)
 
 static void test_txn_pending_authorization(void **state)
 {
-    struct wd_txn t;
+    struct wd_txn t = {.id = "txn_167a",
+                       .wallet_id = "wal_167a",
+                       .currency = "USD",
+                       .reference = "order-1",
+                       .type = WD_TXN_AUTHORIZATION,
+                       .status = WD_TXN_PENDING,
+                       .amount = 300,
+                       .expires_ms = INT64_C(4102444800000),
+                       .created_ms = INT64_C(1795440482123),
+                       .updated_ms = INT64_C(1795440482123)};
 
     (void)state;
-    memset(&t, 0, sizeof(t));
-    snprintf(t.id, sizeof(t.id), "txn_167a");
-    snprintf(t.wallet_id, sizeof(t.wallet_id), "wal_167a");
-    snprintf(t.currency, sizeof(t.currency), "USD");
-    snprintf(t.reference, sizeof(t.reference), "order-1");
-    t.type = WD_TXN_AUTHORIZATION;
-    t.status = WD_TXN_PENDING;
-    t.amount = 300;
-    t.expires_ms = INT64_C(4102444800000);
-    t.created_ms = INT64_C(1795440482123);
-    t.updated_ms = INT64_C(1795440482123);
     /* docs/API.md's transaction: capturedAmount null until captured */
     expect_json(wd_render_txn(&t),
                 "{\"id\":\"txn_167a\",\"walletId\":\"wal_167a\",\"type\":\"AUTHORIZATION\","
@@ -129,7 +122,7 @@ static void test_txn_pending_authorization(void **state)
     t.status = WD_TXN_COMPLETED;
     t.captured = 200;
     json_t *o = wd_render_txn(&t);
-    assert_string_equal(json_string_value(json_object_get(o, "status")), "COMPLETED");
+    assert_string_equal(member(o, "status"), "COMPLETED");
     assert_int_equal(json_integer_value(json_object_get(o, "capturedAmount")), 200);
     json_decref(o);
 }
@@ -145,18 +138,13 @@ static void test_txn_names_and_nulls(void **state)
         {WD_TXN_AUTHORIZATION, WD_TXN_VOIDED, "AUTHORIZATION", "VOIDED"},
         {WD_TXN_AUTHORIZATION, WD_TXN_EXPIRED, "AUTHORIZATION", "EXPIRED"},
     };
-    struct wd_txn t;
-
     (void)state;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        memset(&t, 0, sizeof(t));
-        t.type = cases[i].type;
-        t.status = cases[i].status;
-        t.amount = 5;
-        t.created_ms = 1;
+    for (size_t i = 0; i < N_CASES(cases); i++) {
+        const struct wd_txn t = {
+            .type = cases[i].type, .status = cases[i].status, .amount = 5, .created_ms = 1};
         json_t *o = wd_render_txn(&t);
-        assert_string_equal(json_string_value(json_object_get(o, "type")), cases[i].type_name);
-        assert_string_equal(json_string_value(json_object_get(o, "status")), cases[i].status_name);
+        assert_string_equal(member(o, "type"), cases[i].type_name);
+        assert_string_equal(member(o, "status"), cases[i].status_name);
         /* no expiry (credit/debit) and no capture are JSON null, not 0 or "" */
         assert_true(json_is_null(json_object_get(o, "expiresAt")));
         assert_true(json_is_null(json_object_get(o, "capturedAmount")));
@@ -167,19 +155,17 @@ static void test_txn_names_and_nulls(void **state)
 
 static void test_entry(void **state)
 {
-    struct wd_entry e;
+    struct wd_entry e = {.id = 3,
+                         .txn_id = "txn_9",
+                         .wallet_id = "wal_9",
+                         .type = WD_ENTRY_CAPTURE,
+                         .amount = -200,
+                         .held_delta = -300,
+                         .balance_after = 800,
+                         .held_after = 0,
+                         .created_ms = INT64_C(946684799500)};
 
     (void)state;
-    memset(&e, 0, sizeof(e));
-    e.id = 3;
-    snprintf(e.txn_id, sizeof(e.txn_id), "txn_9");
-    snprintf(e.wallet_id, sizeof(e.wallet_id), "wal_9");
-    e.type = WD_ENTRY_CAPTURE;
-    e.amount = -200;
-    e.held_delta = -300;
-    e.balance_after = 800;
-    e.held_after = 0;
-    e.created_ms = INT64_C(946684799500);
     /* docs/API.md's ledger entry, id as a string, no walletId */
     expect_json(wd_render_entry(&e),
                 "{\"id\":\"3\",\"transactionId\":\"txn_9\",\"type\":\"CAPTURE\",\"amount\":-200,"
@@ -194,14 +180,14 @@ static void test_entry(void **state)
                  {WD_ENTRY_HOLD, "HOLD"},
                  {WD_ENTRY_RELEASE, "RELEASE"},
                  {WD_ENTRY_CAPTURE, "CAPTURE"}};
-    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+    for (size_t i = 0; i < N_CASES(types); i++) {
         e.type = types[i].type;
         e.id = UINT64_MAX; /* ids are unsigned 64-bit in the database */
         e.balance_after = 1000;
         e.held_after = 400;
         json_t *o = wd_render_entry(&e);
-        assert_string_equal(json_string_value(json_object_get(o, "type")), types[i].name);
-        assert_string_equal(json_string_value(json_object_get(o, "id")), "18446744073709551615");
+        assert_string_equal(member(o, "type"), types[i].name);
+        assert_string_equal(member(o, "id"), "18446744073709551615");
         assert_int_equal(json_integer_value(json_object_get(o, "availableAfter")), 600);
         json_decref(o);
     }
@@ -225,7 +211,7 @@ static void test_cursor_round_trip(void **state)
     uint64_t id;
 
     (void)state;
-    for (size_t i = 0; i < sizeof(cursors) / sizeof(cursors[0]); i++) {
+    for (size_t i = 0; i < N_CASES(cursors); i++) {
         memset(text, 'z', sizeof(text));
         wd_render_cursor(cursors[i].id, text);
         assert_string_equal(text, cursors[i].text);
@@ -262,7 +248,7 @@ static void test_cursor_garbage(void **state)
     uint64_t id;
 
     (void)state;
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    for (size_t i = 0; i < N_CASES(bad); i++) {
         id = 777;
         if (wd_render_parse_cursor(bad[i], &id) != -1)
             fail_msg("cursor '%s' was accepted as %llu", bad[i], (unsigned long long)id);

@@ -9,12 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "tests/unit/testing.h"
 
 #define NOW INT64_C(1795440482123)
 
@@ -42,12 +37,8 @@ static struct wd_txn hold(int64_t amount, int64_t expires_ms)
     return t;
 }
 
-static void expect_entry(const struct wd_entry *e,
-                         int type,
-                         int64_t amount,
-                         int64_t held_delta,
-                         int64_t balance_after,
-                         int64_t held_after)
+static void expect_entry(const struct wd_entry *e, int type, int64_t amount, int64_t held_delta,
+                         int64_t balance_after, int64_t held_after)
 {
     assert_int_equal(e->type, type);
     assert_true(e->amount == amount);
@@ -56,6 +47,15 @@ static void expect_entry(const struct wd_entry *e,
     assert_true(e->held_after == held_after);
     assert_int_equal(e->id, 0); /* ids and times are the caller's */
     assert_int_equal(e->created_ms, 0);
+}
+
+/* Authorizes amount on w, which must succeed; returns the pending hold it made, due expires_ms. */
+static struct wd_txn authorized(struct wd_wallet *w, int64_t amount, int64_t expires_ms)
+{
+    struct wd_entry e;
+
+    assert_int_equal(wd_rules_authorize(w, amount, NULL, &e), 0);
+    return hold(amount, expires_ms);
 }
 
 /* A refused movement leaves the wallet byte-for-byte as it was. */
@@ -188,8 +188,7 @@ static void test_capture_full_and_partial(void **state)
 
     /* no amount: the whole hold */
     w = wallet(10000, 0);
-    t = hold(2500, NOW + 60000);
-    assert_int_equal(wd_rules_authorize(&w, 2500, NULL, &e), 0);
+    t = authorized(&w, 2500, NOW + 60000);
     assert_int_equal(wd_rules_capture(&w, &t, false, 0, &e), 0);
     assert_int_equal(w.balance, 7500);
     assert_int_equal(w.held, 0);
@@ -198,9 +197,8 @@ static void test_capture_full_and_partial(void **state)
 
     /* with two holds on the wallet, capturing one keeps the other held */
     w = wallet(1000, 0);
-    struct wd_txn a = hold(300, NOW + 60000), b = hold(600, NOW + 60000);
-    assert_int_equal(wd_rules_authorize(&w, 300, NULL, &e), 0);
-    assert_int_equal(wd_rules_authorize(&w, 600, NULL, &e), 0);
+    struct wd_txn a = authorized(&w, 300, NOW + 60000);
+    struct wd_txn b = authorized(&w, 600, NOW + 60000);
     assert_int_equal(wd_rules_capture(&w, &a, true, 100, &e), 0);
     assert_int_equal(w.balance, 900);
     assert_int_equal(w.held, 600);
@@ -237,7 +235,7 @@ static void test_capture_refusals(void **state)
         {WD_TXN_DEBIT, WD_TXN_COMPLETED, -WD_E_INVALID_TRANSACTION_STATE},
         {WD_TXN_CREDIT, WD_TXN_PENDING, -WD_E_INVALID_TRANSACTION_STATE},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (size_t i = 0; i < N_CASES(cases); i++) {
         t.type = cases[i].type;
         t.status = cases[i].status;
         tbefore = t;
@@ -251,11 +249,10 @@ static void test_capture_refusals(void **state)
 static void test_capture_twice(void **state)
 {
     struct wd_wallet w = wallet(1000, 0);
-    struct wd_txn t = hold(400, NOW + 60000);
+    struct wd_txn t = authorized(&w, 400, NOW + 60000);
     struct wd_entry e;
 
     (void)state;
-    assert_int_equal(wd_rules_authorize(&w, 400, NULL, &e), 0);
     assert_int_equal(wd_rules_capture(&w, &t, true, 100, &e), 0);
     struct wd_wallet before = w;
     assert_int_equal(wd_rules_capture(&w, &t, true, 100, &e), -WD_E_INVALID_TRANSACTION_STATE);
@@ -267,11 +264,10 @@ static void test_capture_twice(void **state)
 static void test_void(void **state)
 {
     struct wd_wallet w = wallet(1000, 0);
-    struct wd_txn t = hold(400, NOW + 60000);
+    struct wd_txn t = authorized(&w, 400, NOW + 60000);
     struct wd_entry e;
 
     (void)state;
-    assert_int_equal(wd_rules_authorize(&w, 400, NULL, &e), 0);
     assert_int_equal(wd_rules_void(&w, &t, &e), 0);
     assert_int_equal(w.balance, 1000);
     assert_int_equal(w.held, 0);
@@ -298,11 +294,10 @@ static void test_void(void **state)
 static void test_expiry(void **state)
 {
     struct wd_wallet w = wallet(1000, 0);
-    struct wd_txn t = hold(250, NOW);
+    struct wd_txn t = authorized(&w, 250, NOW);
     struct wd_entry e;
 
     (void)state;
-    assert_int_equal(wd_rules_authorize(&w, 250, NULL, &e), 0);
     assert_false(wd_rules_hold_expired(&t, NOW - 1));
     assert_true(wd_rules_hold_expired(&t, NOW)); /* at the expiry instant */
     assert_true(wd_rules_hold_expired(&t, NOW + 1));

@@ -36,7 +36,7 @@ static void test_results_record_lengths_and_nulls(void **state)
     assert_int_equal(wd_bind_init(&b, 1), 0);
     wd_bind_result_str(&b, text, sizeof(text));
     assert_int_equal(b.binds[0].buffer_length, sizeof(text) - 1); /* room for the NUL */
-    b.lengths[0] = 12;                                             /* the server had more */
+    b.lengths[0] = 12;                                            /* the server had more */
     assert_int_equal(wd_bind_fix_str(&b, 0, text, sizeof(text)), 7);
     assert_int_equal(text[7], '\0');
     b.nulls[0] = 1;

@@ -9,7 +9,7 @@ ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 # Everything walletd needs to build, test and run its local cluster.
 BASE_PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev libmariadb-dev libhiredis-dev
     libjansson-dev libsodium-dev libcmocka-dev mariadb-server mariadb-client redis-server
-    python3 curl procps)
+    python3 python3-yaml python3-jsonschema curl procps)
 
 install_deps() {
     local missing=() pkg

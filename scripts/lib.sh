@@ -11,6 +11,10 @@ BASE_PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev libmariadb-dev
     libjansson-dev libsodium-dev libcmocka-dev mariadb-server mariadb-client redis-server
     python3 python3-yaml python3-jsonschema curl procps)
 
+# What the deployment tests (ctest label "deploy") need beyond that: promtool, HAProxy, the
+# shellcheck the Dockerfile linter runs; scripts/validate/install adds node and the npm tools.
+DEPLOY_PACKAGES=(prometheus haproxy shellcheck)
+
 install_deps() {
     local missing=() pkg
     for pkg in "$@"; do

@@ -9,7 +9,11 @@ ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 # Everything walletd needs to build, test and run its local cluster.
 BASE_PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev libmariadb-dev libhiredis-dev
     libjansson-dev libsodium-dev libcmocka-dev mariadb-server mariadb-client redis-server
-    python3 curl procps)
+    python3 python3-yaml python3-jsonschema curl procps)
+
+# What the deployment tests (ctest label "deploy") need beyond that: promtool, HAProxy, the
+# shellcheck the Dockerfile linter runs; scripts/validate/install adds node and the npm tools.
+DEPLOY_PACKAGES=(prometheus haproxy shellcheck)
 
 install_deps() {
     local missing=() pkg

@@ -1,8 +1,11 @@
-"""Shared harness for walletd's integration tests (Python standard library only).
+"""Shared harness for walletd's integration tests (Python standard library, and PyYAML and
+jsonschema for the response check of spec.py).
 
 Everything here talks to real parts: the local cluster started by `scripts/cluster up`
 (MariaDB primaries with GTID replicas, Redis), a real `walletd` process started per test class,
-and plain HTTP over loopback.
+and plain HTTP over loopback. Every response that Client and one_shot receive is checked against
+api/openapi.yaml (spec.py): a status, code, header or body the spec does not document fails the
+test that received it.
 
 Environment (set by ctest, see tests/CMakeLists.txt):
   WALLETD_BIN, WALLETCTL_BIN   the binaries under test
@@ -21,6 +24,8 @@ import tempfile
 import threading
 import time
 import unittest
+
+import spec
 
 REPO = os.environ.get("WALLETD_REPO") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -157,6 +162,7 @@ class Client:
                 conn.request(method, path, body=raw_body, headers=hdrs)
                 resp = conn.getresponse()
                 raw = resp.read().decode("utf-8", "replace")
+                spec.check_response(method, path, resp.status, resp.getheaders(), raw)
                 return Response(resp.status, resp.getheaders(), raw)
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 self.close()  # the server closed an idle keep-alive connection: retry once
@@ -452,7 +458,9 @@ def one_shot(port, method, path, key=None, body=None, headers=None, timeout=10):
     try:
         conn.request(method, path, body=raw, headers=hdrs)
         resp = conn.getresponse()
-        return Response(resp.status, resp.getheaders(), resp.read().decode("utf-8", "replace"))
+        text = resp.read().decode("utf-8", "replace")
+        spec.check_response(method, path, resp.status, resp.getheaders(), text)
+        return Response(resp.status, resp.getheaders(), text)
     finally:
         conn.close()
 

@@ -12,6 +12,7 @@
 #include "core/metrics.h"
 #include "shard/health.h"
 #include "shard/map.h"
+#include "shard/pick.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,12 +68,42 @@ static void void_hold(struct wd_request *req)
     submit_write(req, WD_OP_VOID, true);
 }
 
-static bool wants_strong(struct wd_request *req)
+/*
+ * X-Consistency (or ?consistency=): absent for the default, "strong" to read the primary. Any
+ * other value is refused rather than read as the default: a client that asked for something
+ * stronger must not get a stale answer. 0 or -WD_E_VALIDATION_ERROR.
+ */
+static int read_consistency(struct wd_request *req, bool *strong)
 {
     const char *h = wd_request_header(req, "X-Consistency");
     const char *q = wd_request_query(req, "consistency");
 
-    return (h && strcmp(h, "strong") == 0) || (q && strcmp(q, "strong") == 0);
+    *strong = false;
+    if ((h && strcmp(h, "strong") != 0) || (q && strcmp(q, "strong") != 0))
+        return -WD_E_VALIDATION_ERROR;
+    *strong = h || q;
+    return 0;
+}
+
+/*
+ * X-Consistency-Token, if sent: the position op must read at or past. A token that walletd did
+ * not make, or made for another shard than the one op reads (any shard, for a search of every
+ * shard), is refused. 0 or -WD_E_INVALID_CONSISTENCY_TOKEN.
+ */
+static int read_token(struct wd_request *req, struct wd_op *op)
+{
+    const char *text = wd_request_header(req, "X-Consistency-Token");
+    struct wd_token token;
+
+    op->gtid[0] = '\0';
+    if (!text)
+        return 0;
+    if (wd_token_decode(text, req->ctx->cfg->shard_count, &token) < 0 ||
+        (op->shard != WD_OP_ALL_SHARDS && token.shard != op->shard))
+        return -WD_E_INVALID_CONSISTENCY_TOKEN;
+    memcpy(op->gtid, token.gtid, sizeof(op->gtid));
+    op->token_shard = token.shard;
+    return 0;
 }
 
 /* The generic end of every read: tenant, consistency, shard, submit. */
@@ -82,8 +113,16 @@ static void submit_read_op(struct wd_request *req, enum wd_op_kind kind, int sha
 
     op->kind = kind;
     memcpy(op->tenant, req->tenant, sizeof(op->tenant));
-    op->strong = wants_strong(req);
     op->shard = shard;
+    if (read_consistency(req, &op->strong) < 0) {
+        wd_request_reply_error(req, -WD_E_VALIDATION_ERROR,
+                               "X-Consistency (or consistency) must be \"strong\" when sent");
+        return;
+    }
+    if (read_token(req, op) < 0) {
+        wd_request_reply_error(req, -WD_E_INVALID_CONSISTENCY_TOKEN, NULL);
+        return;
+    }
     wd_server_submit(req);
 }
 
@@ -156,7 +195,20 @@ static void health_live(struct wd_request *req)
     wd_request_reply_data(req, 200, json_pack("{s:s}", "status", "live"));
 }
 
-static json_t *health_checks(const struct wd_health_status *s, char *first, size_t len)
+/* A replica as /health/ready reports it: its state, its lag, and whether it serves reads. */
+static json_t *replica_check(const struct wd_health_replica *r, int max_lag_s)
+{
+    const char *state = !r->ok                              ? "down"
+                        : !r->io_running || !r->sql_running ? "stopped"
+                        : r->lag_s > max_lag_s              ? "lagging"
+                                                            : "ok";
+
+    return json_pack("{s:s, s:o, s:b}", "state", state, "lagSeconds",
+                     r->lag_s >= 0 ? json_integer(r->lag_s) : json_null(), "servesReads", r->fit);
+}
+
+static json_t *health_checks(const struct wd_health_status *s, int max_lag_s, char *first,
+                             size_t len)
 {
     json_t *checks = json_object();
 
@@ -172,15 +224,8 @@ static json_t *health_checks(const struct wd_health_status *s, char *first, size
     }
     for (int i = 0; i < s->shard_count; i++) { /* reported; readiness does not depend on them */
         json_t *list = json_array();
-        for (int r = 0; r < s->replica_count[i]; r++) {
-            int lag = s->replica_lag_s[i][r];
-            json_array_append_new(list, json_pack("{s:s, s:o}", "state",
-                                                  !s->replica_ok[i][r] ? "down"
-                                                  : lag < 0            ? "stopped"
-                                                                       : "ok",
-                                                  "lagSeconds",
-                                                  lag >= 0 ? json_integer(lag) : json_null()));
-        }
+        for (int r = 0; r < s->replica_count[i]; r++)
+            json_array_append_new(list, replica_check(&s->replicas[i][r], max_lag_s));
         char name[32];
         snprintf(name, sizeof(name), "shard%dReplicas", i);
         json_object_set_new(checks, name, list);
@@ -200,7 +245,7 @@ static void health_ready(struct wd_request *req)
     char first[256];
 
     wd_health_snapshot(req->ctx->health, &s);
-    json_t *checks = health_checks(&s, first, sizeof(first));
+    json_t *checks = health_checks(&s, req->ctx->cfg->max_replica_lag_s, first, sizeof(first));
     bool draining = atomic_load(&req->ctx->draining);
     json_object_set_new(checks, "draining", json_boolean(draining));
     if (draining)
@@ -248,9 +293,20 @@ static const char *const kind_labels[] = {"create_wallet",   "credit",     "auth
 
 static void metrics(struct wd_request *req)
 {
-    struct wd_metrics_labels labels = {route_labels, sizeof(route_labels) / sizeof(*route_labels),
-                                       kind_labels, sizeof(kind_labels) / sizeof(*kind_labels)};
+    const char *reasons[WD_PICK_REASON_COUNT];
+    const struct wd_config *cfg = req->ctx->cfg;
+    int replicas[WD_MAX_SHARDS];
+    struct wd_metrics_labels labels = {
+        route_labels,     sizeof(route_labels) / sizeof(*route_labels),
+        kind_labels,      sizeof(kind_labels) / sizeof(*kind_labels),
+        reasons,          WD_PICK_REASON_COUNT,
+        cfg->shard_count, replicas};
     struct wd_body body = {0};
+
+    for (int i = 0; i < cfg->shard_count; i++)
+        replicas[i] = cfg->shards[i].replica_count;
+    for (int r = 0; r < WD_PICK_REASON_COUNT; r++)
+        reasons[r] = wd_pick_reason_name(r);
 
     body.data = wd_metrics_render(&labels, &body.len);
     body.status = 200;
@@ -286,5 +342,6 @@ const size_t wd_handlers_route_count = sizeof(wd_handlers_routes) / sizeof(wd_ha
 _Static_assert(sizeof(wd_handlers_routes) / sizeof(wd_handlers_routes[0]) ==
                    sizeof(route_labels) / sizeof(route_labels[0]),
                "every route has a metrics label");
+_Static_assert(WD_PICK_REASON_COUNT <= WD_METRICS_REASONS, "every read reason has a counter");
 _Static_assert(sizeof(kind_labels) / sizeof(kind_labels[0]) == WD_OP_KIND_COUNT,
                "every op kind has a metrics label");

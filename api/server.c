@@ -205,6 +205,22 @@ static void add_header(struct MHD_Response *resp, const char *name, const char *
     MHD_add_response_header(resp, name, value);
 }
 
+/* A write's 2xx answer carries X-Consistency-Token: its shard and the position after its commit,
+ * for the client's next reads to see it (read-your-writes, docs/API.md). */
+static void add_consistency_token(struct MHD_Response *resp, const struct wd_request *req)
+{
+    const struct wd_op *op = &req->op;
+    struct wd_token token = {.shard = op->shard};
+    char text[WD_TOKEN_MAX + 1];
+
+    if (!wd_op_is_write(op->kind) || !op->gtid[0] || req->reply.status < 200 ||
+        req->reply.status >= 300)
+        return;
+    memcpy(token.gtid, op->gtid, sizeof(token.gtid));
+    if (wd_token_encode(&token, text) == 0)
+        add_header(resp, "X-Consistency-Token", text);
+}
+
 static enum MHD_Result queue_reply(struct wd_request *req)
 {
     if (!req->reply.data)
@@ -221,6 +237,7 @@ static enum MHD_Result queue_reply(struct wd_request *req)
     add_header(resp, "X-Request-Id", req->request_id);
     if (req->replayed)
         add_header(resp, "Idempotent-Replayed", "true");
+    add_consistency_token(resp, req);
     if (req->reply.status == 405 && req->allow)
         add_header(resp, MHD_HTTP_HEADER_ALLOW, req->allow);
     if (req->close)

@@ -54,7 +54,7 @@ static int worker_start_parts(struct worker *w, int listen_fd, struct wd_error *
     int rc = wd_health_start(&w->health, w->ctx.cfg, err);
 
     if (rc == 0)
-        rc = wd_engine_start(&w->engine, w->ctx.cfg, err);
+        rc = wd_engine_start(&w->engine, w->ctx.cfg, w->health, err);
     w->ctx.health = w->health;
     w->ctx.engine = w->engine;
     if (rc == 0 && w->ctx.worker_index == 0)

@@ -51,7 +51,7 @@ struct wd_config {
     int resolve_timeout_s;    /* RESOLVE_TIMEOUT_SECONDS: learning the outcome of a lost COMMIT */
     int batch_max;            /* BATCH_MAX: movements per group commit */
     int batch_window_us;      /* BATCH_WINDOW_US: how long a batch waits to fill */
-    int max_replica_lag_s;    /* MAX_REPLICA_LAG_SECONDS (read, not yet used) */
+    int max_replica_lag_s; /* MAX_REPLICA_LAG_SECONDS: a replica further behind serves no reads */
 
     struct wd_url redis;      /* REDIS_URL */
     int redis_timeout_ms;     /* REDIS_TIMEOUT_MS: the rate limit's connect and command timeout */

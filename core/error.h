@@ -28,6 +28,8 @@
     X(IDEMPOTENCY_KEY_REQUIRED, 400, "Idempotency-Key header is required")                      \
     X(INVALID_IDEMPOTENCY_KEY, 400, "Idempotency-Key must be 1-255 printable ASCII characters") \
     X(INVALID_CURSOR, 400, "cursor is invalid")                                                 \
+    X(INVALID_CONSISTENCY_TOKEN, 400,                                                           \
+      "X-Consistency-Token is not a token for this resource's shard")                           \
     X(MALFORMED_REQUEST, 400, "conflicting Content-Length or Transfer-Encoding headers")        \
     X(UNAUTHORIZED, 401, "missing or invalid API key")                                          \
     X(NOT_FOUND, 404, "resource not found")                                                     \

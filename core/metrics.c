@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "core/metrics.h"
 
+#include "core/config.h"
 #include "core/error.h"
 
 #include <stdarg.h>
@@ -32,6 +33,9 @@ struct shm {
     atomic_uint_fast64_t worker_restarts;
     atomic_uint_fast64_t rate_limited;
     atomic_uint_fast64_t rate_limit_unchecked;
+    atomic_uint_fast64_t reads_replica[WD_MAX_SHARDS];
+    atomic_uint_fast64_t reads_primary[WD_MAX_SHARDS][WD_METRICS_REASONS];
+    atomic_int_fast64_t replica_lag[WD_MAX_SHARDS][WD_MAX_REPLICAS]; /* lag + 2; 0: never seen */
 };
 
 static struct shm *m;
@@ -192,6 +196,56 @@ static void render_http(struct text *t, const struct wd_metrics_labels *l)
     }
 }
 
+void wd_metrics_read(int shard, bool replica, int reason)
+{
+    if (!m || shard < 0 || shard >= WD_MAX_SHARDS || reason < 0 || reason >= WD_METRICS_REASONS)
+        return;
+    atomic_fetch_add_explicit(replica ? &m->reads_replica[shard] : &m->reads_primary[shard][reason],
+                              1, memory_order_relaxed);
+}
+
+void wd_metrics_replica_lag(int shard, int replica, int lag_s)
+{
+    if (m && shard >= 0 && shard < WD_MAX_SHARDS && replica >= 0 && replica < WD_MAX_REPLICAS)
+        atomic_store_explicit(&m->replica_lag[shard][replica], (lag_s < 0 ? -1 : lag_s) + 2,
+                              memory_order_relaxed);
+}
+
+static void render_reads(struct text *t, const struct wd_metrics_labels *l)
+{
+    put(t, "# HELP wallet_reads_total Reads by shard and the role of the server that answered.\n"
+           "# TYPE wallet_reads_total counter\n");
+    for (int s = 0; s < l->shard_count; s++) {
+        uint64_t primary = 0;
+        for (int r = 0; r < WD_METRICS_REASONS; r++)
+            primary += atomic_load_explicit(&m->reads_primary[s][r], memory_order_relaxed);
+        put(t, "wallet_reads_total{shard=\"%d\",role=\"replica\"} %llu\n", s,
+            (unsigned long long)atomic_load_explicit(&m->reads_replica[s], memory_order_relaxed));
+        put(t, "wallet_reads_total{shard=\"%d\",role=\"primary\"} %llu\n", s,
+            (unsigned long long)primary);
+    }
+    put(t, "# HELP wallet_reads_primary_total Reads the primary answered, by reason.\n"
+           "# TYPE wallet_reads_primary_total counter\n");
+    for (int s = 0; s < l->shard_count; s++) {
+        for (size_t r = 1; r < l->nreasons && r < WD_METRICS_REASONS; r++)
+            put(t, "wallet_reads_primary_total{shard=\"%d\",reason=\"%s\"} %llu\n", s,
+                l->reasons[r],
+                (unsigned long long)atomic_load_explicit(&m->reads_primary[s][r],
+                                                         memory_order_relaxed));
+    }
+    put(t, "# HELP wallet_replica_lag_seconds Replica lag (Seconds_Behind_Master) at the last "
+           "health check; -1 when not replicating or unreachable.\n"
+           "# TYPE wallet_replica_lag_seconds gauge\n");
+    for (int s = 0; s < l->shard_count; s++) {
+        for (int r = 0; r < l->replica_count[s] && r < WD_MAX_REPLICAS; r++) {
+            int64_t v = atomic_load_explicit(&m->replica_lag[s][r], memory_order_relaxed);
+            if (v)
+                put(t, "wallet_replica_lag_seconds{shard=\"%d\",replica=\"%d\"} %lld\n", s, r,
+                    (long long)(v - 2));
+        }
+    }
+}
+
 static void render_money(struct text *t, const struct wd_metrics_labels *l)
 {
     static const char *const outcomes[] = {"success", "refused", "failed", "replayed"};
@@ -234,6 +288,7 @@ char *wd_metrics_render(const struct wd_metrics_labels *labels, size_t *len)
     if (m) {
         render_http(&t, labels);
         render_money(&t, labels);
+        render_reads(&t, labels);
     }
     if (t.failed) {
         free(t.buf);

@@ -13,6 +13,7 @@
 #ifndef WD_CORE_METRICS_H
 #define WD_CORE_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,12 +51,26 @@ void wd_metrics_worker_restart(void);
 void wd_metrics_rate_limited(void);
 void wd_metrics_rate_limit_unchecked(void);
 
+#define WD_METRICS_REASONS 8 /* why a primary served a read: shard/pick's reasons */
+
+/* One read on shard, served by a replica, or by the primary for reason (an index of
+ * WD_METRICS_REASONS; names come with the labels). */
+void wd_metrics_read(int shard, bool replica, int reason);
+
+/* A replica's lag as the health checks last saw it; -1 when replication is not running or the
+ * replica cannot be reached. */
+void wd_metrics_replica_lag(int shard, int replica, int lag_s);
+
 /* Names used when rendering. */
 struct wd_metrics_labels {
     const char *const *routes; /* "POST /api/v1/wallets", one per route index */
     size_t nroutes;
     const char *const *kinds; /* "authorize", one per op kind */
     size_t nkinds;
+    const char *const *reasons; /* "strong", one per read reason */
+    size_t nreasons;
+    int shard_count;
+    const int *replica_count; /* replicas per shard */
 };
 
 /* Renders everything in Prometheus text format. Caller frees. NULL on allocation failure. */

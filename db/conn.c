@@ -137,6 +137,8 @@ static int setup_session(struct wd_conn *c, struct wd_error *err)
 
     if (rc == 0 && (c->flags & WD_CONN_READ_ONLY))
         rc = wd_conn_exec(c, "SET SESSION TRANSACTION READ ONLY", err);
+    if (rc == 0 && (c->flags & WD_CONN_TRANSACTIONAL)) /* COMMIT's OK then carries its GTID */
+        rc = wd_conn_exec(c, "SET SESSION session_track_system_variables = 'last_gtid'", err);
     if (rc == 0 && mysql_autocommit(c->mysql, (c->flags & WD_CONN_TRANSACTIONAL) ? 0 : 1))
         rc = wd_conn_fail(c, "autocommit", err);
     return rc;
@@ -263,6 +265,46 @@ int wd_conn_exec(struct wd_conn *c, const char *sql, struct wd_error *err)
     return 0;
 }
 
+void wd_conn_last_gtid(struct wd_conn *c, char *out, size_t size)
+{
+    const char *data;
+    size_t len;
+
+    out[0] = '\0';
+    if (!c->mysql ||
+        mysql_session_track_get_first(c->mysql, SESSION_TRACK_SYSTEM_VARIABLES, &data, &len))
+        return;
+    do { /* name, then value, for each variable that changed */
+        bool is_gtid = len == 9 && memcmp(data, "last_gtid", 9) == 0;
+        if (mysql_session_track_get_next(c->mysql, SESSION_TRACK_SYSTEM_VARIABLES, &data, &len))
+            return;
+        if (is_gtid && len < size) {
+            memcpy(out, data, len);
+            out[len] = '\0';
+        }
+    } while (!mysql_session_track_get_next(c->mysql, SESSION_TRACK_SYSTEM_VARIABLES, &data, &len));
+}
+
+int wd_conn_query_text(struct wd_conn *c, const char *sql, char *out, size_t size,
+                       struct wd_error *err)
+{
+    int rc = wd_conn_open(c, err);
+
+    out[0] = '\0';
+    if (rc < 0)
+        return rc;
+    if (mysql_real_query(c->mysql, sql, (unsigned long)strlen(sql)))
+        return wd_conn_fail(c, "query", err);
+    MYSQL_RES *res = mysql_store_result(c->mysql);
+    if (!res)
+        return wd_conn_fail(c, "store_result", err);
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (row && row[0])
+        snprintf(out, size, "%s", row[0]);
+    mysql_free_result(res);
+    return 0;
+}
+
 int wd_conn_commit(struct wd_conn *c, struct wd_error *err)
 {
     if (!c->mysql)
@@ -291,33 +333,50 @@ int wd_conn_ping(struct wd_conn *c, struct wd_error *err)
     return 0;
 }
 
-int wd_conn_replica_lag(struct wd_conn *c, int *lag_s, struct wd_error *err)
+/* Copies the text of column name of row (or "" when NULL) into out[0..size). */
+static void column(MYSQL_RES *res, MYSQL_ROW row, const char *name, char *out, size_t size)
 {
-    static const char sql[] = "SHOW SLAVE STATUS";
+    MYSQL_FIELD *fields = mysql_fetch_fields(res);
+
+    out[0] = '\0';
+    for (unsigned i = 0; i < mysql_num_fields(res); i++) {
+        if (strcmp(fields[i].name, name) == 0 && row[i])
+            snprintf(out, size, "%s", row[i]);
+    }
+}
+
+int wd_conn_replica_status(struct wd_conn *c, struct wd_replica_status *out, struct wd_error *err)
+{
+    /* SHOW SLAVE STATUS lacks Gtid_Slave_Pos; the default connection is the only one. */
+    static const char sql[] = "SHOW ALL SLAVES STATUS";
+    char text[32];
     int rc = wd_conn_open(c, err);
 
-    *lag_s = -1;
+    memset(out, 0, sizeof(*out));
+    out->lag_s = -1;
     if (rc < 0)
         return rc;
-    if (mysql_real_query(c->mysql, sql, sizeof(sql) - 1)) {
-        wd_conn_fail(c, "replica status", err);
-        return -WD_E_DB_UNAVAILABLE;
-    }
+    if (mysql_real_query(c->mysql, sql, sizeof(sql) - 1))
+        return wd_conn_fail(c, "replica status", err);
     MYSQL_RES *res = mysql_store_result(c->mysql);
-    if (!res) {
-        wd_conn_fail(c, "replica status", err);
-        return -WD_E_DB_UNAVAILABLE;
-    }
+    if (!res)
+        return wd_conn_fail(c, "replica status", err);
     MYSQL_ROW row = mysql_fetch_row(res);
-    MYSQL_FIELD *fields = mysql_fetch_fields(res);
-    unsigned n = mysql_num_fields(res);
-    rc = row ? 0 : wd_error_set(err, -WD_E_DB_UNAVAILABLE, "%s: not a replica", c->label);
-    for (unsigned i = 0; row && i < n; i++) {
-        if (strcmp(fields[i].name, "Seconds_Behind_Master") == 0 && row[i])
-            *lag_s = (int)strtol(row[i], NULL, 10); /* the server's own digits */
+    if (!row) {
+        mysql_free_result(res);
+        return wd_error_set(err, -WD_E_DB_UNAVAILABLE, "%s: not a replica", c->label);
     }
+    column(res, row, "Slave_IO_Running", text, sizeof(text));
+    out->io_running = strcmp(text, "Yes") == 0;
+    column(res, row, "Slave_SQL_Running", text, sizeof(text));
+    out->sql_running = strcmp(text, "Yes") == 0;
+    column(res, row, "Seconds_Behind_Master", text, sizeof(text));
+    if (text[0])
+        out->lag_s = (int)strtol(text, NULL, 10); /* the server's own digits */
+    column(res, row, "Gtid_IO_Pos", out->received, sizeof(out->received));
+    column(res, row, "Gtid_Slave_Pos", out->applied, sizeof(out->applied));
     mysql_free_result(res);
-    return rc;
+    return 0;
 }
 
 void wd_conn_time_from_ms(MYSQL_TIME *t, int64_t ms)

@@ -112,6 +112,16 @@ int wd_conn_exec(struct wd_conn *c, const char *sql, struct wd_error *err);
 
 int wd_conn_commit(struct wd_conn *c, struct wd_error *err);
 
+/* After a COMMIT on a WD_CONN_TRANSACTIONAL connection: the GTID it produced
+ * (@@SESSION.last_gtid, which the server's OK packet carries) into out[0..size), or "" when the
+ * transaction wrote nothing to the binary log. */
+void wd_conn_last_gtid(struct wd_conn *c, char *out, size_t size);
+
+/* Runs fixed SQL text (never built from input) whose answer is one value, and copies it (or ""
+ * for no row or NULL) into out[0..size). 0 or a classified error. */
+int wd_conn_query_text(struct wd_conn *c, const char *sql, char *out, size_t size,
+                       struct wd_error *err);
+
 /* Rolls back; on failure the connection is dropped (the server then rolls back for us). */
 void wd_conn_rollback(struct wd_conn *c);
 
@@ -119,12 +129,19 @@ void wd_conn_rollback(struct wd_conn *c);
  * wd_conn_open returned. */
 int wd_conn_ping(struct wd_conn *c, struct wd_error *err);
 
+/* What SHOW ALL SLAVES STATUS says of a replica's (default) replication connection. */
+struct wd_replica_status {
+    bool io_running, sql_running; /* receiving from its primary; applying what it received */
+    int lag_s;                    /* Seconds_Behind_Master; -1 when NULL (not both running) */
+    char received[65];            /* Gtid_IO_Pos: the position it has received */
+    char applied[65];             /* Gtid_Slave_Pos: the position it has applied */
+};
+
 /*
- * On a replica: connects if needed and reads how far it is behind its primary
- * (Seconds_Behind_Master of SHOW SLAVE STATUS) into *lag_s, -1 when replication is not running.
- * 0 or -WD_E_DB_UNAVAILABLE (also when the server is not a replica).
+ * On a replica: connects if needed and reads its replication status into out. 0, or
+ * -WD_E_DB_UNAVAILABLE (also when the server is not a replica) or another classified error.
  */
-int wd_conn_replica_lag(struct wd_conn *c, int *lag_s, struct wd_error *err);
+int wd_conn_replica_status(struct wd_conn *c, struct wd_replica_status *out, struct wd_error *err);
 
 /* Converts between Unix milliseconds (UTC) and MYSQL_TIME for DATETIME(3) columns. */
 void wd_conn_time_from_ms(MYSQL_TIME *t, int64_t ms);

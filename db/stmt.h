@@ -42,6 +42,7 @@ enum wd_stmt_kind {
     WD_STMT_FIND_REFERENCE,
     WD_STMT_PAGE,
     WD_STMT_EXPIRED_HOLDS,
+    WD_STMT_GTID_WAIT, /* db/replica */
     WD_STMT_KIND_COUNT
 };
 

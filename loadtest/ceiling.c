@@ -383,7 +383,7 @@ int main(int argc, char **argv)
     r.lat_us = calloc(LAT_SLOTS, sizeof(*r.lat_us));
     if (!r.lat_us)
         return 1;
-    if (r.engine_mode && wd_engine_start(&r.engine, &r.cfg, &err) < 0) {
+    if (r.engine_mode && wd_engine_start(&r.engine, &r.cfg, NULL, &err) < 0) {
         fprintf(stderr, "wallet-ceiling: %s\n", err.message);
         return 1;
     }

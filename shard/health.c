@@ -8,8 +8,10 @@
 #include "core/clock.h"
 #include "core/ticker.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "db/conn.h"
 #include "db/redis.h"
+#include "shard/token.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -81,6 +83,32 @@ static void publish_gating(struct wd_health *h, const struct wd_health_status *n
 }
 
 /*
+ * A replica's state, and whether it may serve reads: reachable and applying, and at most
+ * MAX_REPLICA_LAG_SECONDS behind; or, while its primary cannot be reached, having applied all it
+ * received (no newer write can exist, so it is as fresh as the shard can be).
+ */
+static void check_replica(struct wd_health *h, struct wd_conn *c, bool primary_ok,
+                          struct wd_health_replica *out)
+{
+    struct wd_replica_status st;
+    struct wd_error err = {0};
+
+    memset(out, 0, sizeof(*out));
+    out->lag_s = -1;
+    if (wd_conn_replica_status(c, &st, &err) < 0)
+        return;
+    out->ok = true;
+    out->io_running = st.io_running;
+    out->sql_running = st.sql_running;
+    out->lag_s = st.lag_s;
+    snprintf(out->applied, sizeof(out->applied), "%s", st.applied);
+    bool current = st.io_running && st.lag_s >= 0 && st.lag_s <= h->cfg->max_replica_lag_s;
+    out->standby = st.sql_running && st.applied[0] && st.received[0] &&
+                   wd_token_reached(st.applied, st.received);
+    out->fit = st.sql_running && (current || (!primary_ok && out->standby));
+}
+
+/*
  * One round: primaries and Redis first, published at once, since readiness depends on them;
  * then the replicas, which are only reported (a dead replica can take a connect timeout per
  * round and must not make readiness stale). The first round publishes everything together.
@@ -110,15 +138,13 @@ static void check_round(struct wd_health *h)
     for (int i = 0; i < h->cfg->shard_count; i++) {
         next.replica_count[i] = h->cfg->shards[i].replica_count;
         for (int r = 0; r < next.replica_count[i]; r++, replica++) {
-            wd_error_clear(&err);
-            next.replica_ok[i][r] =
-                wd_conn_replica_lag(replica, &next.replica_lag_s[i][r], &err) == 0;
+            check_replica(h, replica, next.primary_ok[i], &next.replicas[i][r]);
+            wd_metrics_replica_lag(i, r, next.replicas[i][r].ok ? next.replicas[i][r].lag_s : -1);
         }
     }
     pthread_mutex_lock(&h->mu);
     memcpy(h->status.replica_count, next.replica_count, sizeof(next.replica_count));
-    memcpy(h->status.replica_ok, next.replica_ok, sizeof(next.replica_ok));
-    memcpy(h->status.replica_lag_s, next.replica_lag_s, sizeof(next.replica_lag_s));
+    memcpy(h->status.replicas, next.replicas, sizeof(next.replicas));
     pthread_mutex_unlock(&h->mu);
     if (first) /* the first answer is complete: replicas included */
         publish_gating(h, &next);
@@ -176,6 +202,21 @@ int wd_health_start(struct wd_health **out, const struct wd_config *cfg, struct 
     }
     *out = h;
     return 0;
+}
+
+int wd_health_routes(struct wd_health *h, int shard, struct wd_pick_replica *out)
+{
+    pthread_mutex_lock(&h->mu);
+    int n = h->cfg->shards[shard].replica_count;
+    for (int r = 0; r < n; r++) {
+        const struct wd_health_replica *s = &h->status.replicas[shard][r];
+        out[r].fit = h->status.checked && s->fit;
+        out[r].standby = h->status.checked && s->standby;
+        out[r].lag_s = s->lag_s;
+        memcpy(out[r].applied, s->applied, sizeof(out[r].applied));
+    }
+    pthread_mutex_unlock(&h->mu);
+    return n;
 }
 
 void wd_health_snapshot(struct wd_health *h, struct wd_health_status *out)

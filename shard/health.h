@@ -2,10 +2,11 @@
  * shard/health.h - is every dependency of this process reachable right now?
  *
  * Owns: a background thread per worker process that checks each shard primary, each replica (is
- * it up, how far behind its primary: Seconds_Behind_Master) and Redis every HEALTH_INTERVAL_MS
- * over its own connections, reconnecting after an outage, and the latest result, which
- * /health/ready reports without doing any I/O on the request path. Readiness depends on the
- * primaries and Redis only; replica state is reported, and is what replica routing will read.
+ * it up and replicating, how far behind: Seconds_Behind_Master, which GTID position it has
+ * applied) and Redis every HEALTH_INTERVAL_MS over its own connections, reconnecting after an
+ * outage, and the latest result, which /health/ready reports and read routing uses (which
+ * replicas are fit) without any I/O on the request path. Readiness depends on the primaries and
+ * Redis only.
  * Thread-safety: snapshot may be called from any thread (mutex); start/stop from one thread.
  */
 #ifndef WD_SHARD_HEALTH_H
@@ -13,10 +14,21 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "shard/pick.h"
 
 #include <stdbool.h>
 
 #define WD_HEALTH_MSG 160
+
+/* One replica as the last round saw it. */
+struct wd_health_replica {
+    bool ok;                       /* reachable, and a replica */
+    bool io_running, sql_running;  /* receiving from the primary; applying */
+    int lag_s;                     /* Seconds_Behind_Master; -1 when unknown */
+    bool fit;                      /* may serve reads (see shard/pick.h) */
+    bool standby;                  /* applying, caught up with what it received */
+    char applied[WD_GTID_MAX + 1]; /* the GTID position it has applied */
+};
 
 struct wd_health_status {
     bool checked; /* at least one full round has run */
@@ -24,8 +36,7 @@ struct wd_health_status {
     bool primary_ok[WD_MAX_SHARDS];
     char primary_error[WD_MAX_SHARDS][WD_HEALTH_MSG];
     int replica_count[WD_MAX_SHARDS];
-    bool replica_ok[WD_MAX_SHARDS][WD_MAX_REPLICAS];
-    int replica_lag_s[WD_MAX_SHARDS][WD_MAX_REPLICAS]; /* -1: replication not running */
+    struct wd_health_replica replicas[WD_MAX_SHARDS][WD_MAX_REPLICAS];
     bool redis_ok;
     char redis_error[WD_HEALTH_MSG];
 };
@@ -37,6 +48,10 @@ int wd_health_start(struct wd_health **out, const struct wd_config *cfg, struct 
 
 /* Copies the latest status into out. */
 void wd_health_snapshot(struct wd_health *h, struct wd_health_status *out);
+
+/* Copies shard's replicas as read routing needs them into out[0..WD_MAX_REPLICAS); returns how
+ * many the shard has (none fit before the first round). Cheap: for every read. */
+int wd_health_routes(struct wd_health *h, int shard, struct wd_pick_replica *out);
 
 /* True if s has been checked and every shard primary and Redis are up (replicas are reported,
  * not counted). */

@@ -31,6 +31,7 @@
 #include "wallet/rules.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -461,13 +462,14 @@ static enum wd_metrics_outcome outcome_of(const struct wd_batch_item *it)
 }
 
 /* Hands each item's reply to its op. */
-static void deliver(struct wd_batch *b)
+static void deliver(struct wd_batch *b, const char *gtid)
 {
     for (int i = 0; i < b->n; i++) {
         struct wd_batch_item *it = &b->items[i];
         wd_envelope_release(&it->op->reply);
         it->op->reply = it->body;
         it->op->replayed = it->replay;
+        snprintf(it->op->gtid, sizeof(it->op->gtid), "%s", gtid);
         memset(&it->body, 0, sizeof(it->body));
         wd_metrics_txn(it->op->kind, outcome_of(it));
     }
@@ -485,6 +487,23 @@ static void fail_all(struct wd_op **ops, int n, int code)
     }
 }
 
+/*
+ * The shard's GTID position at or past everything this batch answered for, for the answers'
+ * consistency tokens: the GTID its COMMIT produced, or, when it wrote nothing (its ops were
+ * replays or refusals), the primary's current position. "" when neither can be read: the
+ * answers then carry no token, and a reader falls back to bounded staleness.
+ */
+static void position_after_commit(struct wd_conn *c, char *out, size_t size)
+{
+    struct wd_error err = {0};
+
+    wd_conn_last_gtid(c, out, size);
+    if (!out[0] && wd_conn_query_text(c, "SELECT @@GLOBAL.gtid_binlog_pos", out, size, &err) == 0)
+        wd_conn_rollback(c); /* ends the transaction the SELECT opened */
+    if (!wd_token_position_valid(out))
+        out[0] = '\0';
+}
+
 static bool must_retry(int rc)
 {
     return rc == -WD_E_DB_RETRY || rc == -WD_E_DB_UNAVAILABLE;
@@ -500,8 +519,10 @@ void wd_batch_run(struct wd_batch *b, struct wd_conn *c, struct wd_op **ops, int
     for (int tries = 0; tries <= MAX_RETRIES; tries++) {
         rc = attempt(b, c, ops, n, &err);
         if (rc == 0) {
+            char gtid[WD_GTID_MAX + 1];
             wd_metrics_batch(n);
-            deliver(b);
+            position_after_commit(c, gtid, sizeof(gtid));
+            deliver(b, gtid);
             return;
         }
         /* Deadlock, lock timeout or a lost connection: the batch runs again. After a lost

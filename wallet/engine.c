@@ -37,7 +37,7 @@ struct shard_exec;
 struct exec_thread {
     pthread_t tid;
     struct shard_exec *shard;
-    struct wd_conn conn;
+    struct wd_read_conns conns; /* writers use the primary's; readers every server's */
     bool started;
     atomic_bool busy; /* holds ops taken from its queue; set under the queue's lock */
 };
@@ -52,6 +52,7 @@ struct shard_exec {
 
 struct wd_engine {
     const struct wd_config *cfg;
+    struct wd_health *health; /* which replicas may serve reads; borrowed */
     int nshards;
     struct shard_exec *shards;
     struct wd_inflight *inflight;
@@ -170,7 +171,7 @@ static void *writer_main(void *arg)
             fail_ops(ops, n, -WD_E_NOMEM);
         } else {
             wd_metrics_db_conns(1, 0);
-            wd_batch_run(batch, &t->conn, ops, n);
+            wd_batch_run(batch, &t->conns.primary, ops, n);
             wd_metrics_db_conns(-1, 0);
         }
         for (int i = 0; i < n; i++)
@@ -219,7 +220,7 @@ static void *reader_main(void *arg)
         if (n == 0)
             break;
         wd_metrics_db_conns(1, 0);
-        wd_read_run(&t->conn, op);
+        wd_read_run(&t->conns, s->engine->health, op);
         wd_metrics_db_conns(-1, 0);
         complete(s->engine, op);
         atomic_store(&t->busy, false);
@@ -229,21 +230,33 @@ static void *reader_main(void *arg)
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
-static int start_threads(struct shard_exec *s, struct exec_thread *threads, int n, bool writer,
-                         struct wd_error *err)
+/* A thread's connections: a writer's to the primary (transactional); a reader's to the primary
+ * and to every replica of the shard (read-only). */
+static void init_conns(struct shard_exec *s, struct wd_read_conns *rc, bool writer)
 {
     const struct wd_config *cfg = s->engine->cfg;
     const struct wd_shard_config *sc = &cfg->shards[s->index];
     char label[48];
 
     snprintf(label, sizeof(label), "shard%d-primary", s->index);
+    wd_conn_init(&rc->primary, &sc->primary, label,
+                 writer ? WD_CONN_TRANSACTIONAL : WD_CONN_READ_ONLY, cfg->db_connect_timeout_s,
+                 cfg->db_query_timeout_s);
+    rc->nreplicas = writer ? 0 : sc->replica_count;
+    for (int r = 0; r < rc->nreplicas; r++) {
+        snprintf(label, sizeof(label), "shard%d-replica%d", s->index, r);
+        wd_conn_init(&rc->replicas[r], &sc->replicas[r], label, WD_CONN_READ_ONLY,
+                     cfg->db_connect_timeout_s, cfg->db_query_timeout_s);
+    }
+}
+
+static int start_threads(struct shard_exec *s, struct exec_thread *threads, int n, bool writer,
+                         struct wd_error *err)
+{
     for (int i = 0; i < n; i++) {
         struct exec_thread *t = &threads[i];
         t->shard = s;
-        /* Reads use the primary until replica routing (with lag awareness) lands. */
-        wd_conn_init(&t->conn, &sc->primary, label,
-                     writer ? WD_CONN_TRANSACTIONAL : WD_CONN_READ_ONLY, cfg->db_connect_timeout_s,
-                     cfg->db_query_timeout_s);
+        init_conns(s, &t->conns, writer);
         if (pthread_create(&t->tid, NULL, writer ? writer_main : reader_main, t) != 0)
             return wd_error_set(err, -WD_E_INTERNAL_ERROR, "cannot start a thread");
         t->started = true;
@@ -296,8 +309,12 @@ static void stop_queue(struct wd_engine *e, struct queue *q)
 static void end_threads(struct exec_thread *threads, int n)
 {
     for (int i = 0; threads && i < n; i++) {
-        if (threads[i].started && atomic_load(&threads[i].busy))
-            wd_conn_interrupt(&threads[i].conn);
+        struct wd_read_conns *rc = &threads[i].conns;
+        if (!threads[i].started || !atomic_load(&threads[i].busy))
+            continue;
+        wd_conn_interrupt(&rc->primary);
+        for (int r = 0; r < rc->nreplicas; r++)
+            wd_conn_interrupt(&rc->replicas[r]);
     }
     for (int i = 0; threads && i < n; i++) {
         if (threads[i].started)
@@ -318,8 +335,11 @@ static void shard_shutdown(struct shard_exec *s)
 
 static void release_threads(struct exec_thread *threads, int n)
 {
-    for (int i = 0; threads && i < n; i++)
-        wd_conn_release(&threads[i].conn);
+    for (int i = 0; threads && i < n; i++) {
+        wd_conn_release(&threads[i].conns.primary);
+        for (int r = 0; r < threads[i].conns.nreplicas; r++)
+            wd_conn_release(&threads[i].conns.replicas[r]);
+    }
     free(threads);
 }
 
@@ -333,13 +353,15 @@ static void shard_free(struct shard_exec *s)
     queue_destroy(&s->reads);
 }
 
-int wd_engine_start(struct wd_engine **out, const struct wd_config *cfg, struct wd_error *err)
+int wd_engine_start(struct wd_engine **out, const struct wd_config *cfg, struct wd_health *health,
+                    struct wd_error *err)
 {
     struct wd_engine *e = calloc(1, sizeof(*e));
 
     if (!e)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     e->cfg = cfg;
+    e->health = health;
     e->nshards = cfg->shard_count;
     e->shards = calloc((size_t)e->nshards, sizeof(*e->shards));
     e->inflight = wd_inflight_new();

@@ -15,12 +15,15 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "shard/health.h"
 #include "wallet/op.h"
 
 struct wd_engine;
 
-/* Starts the executors for every shard in cfg. cfg must outlive the engine. */
-int wd_engine_start(struct wd_engine **out, const struct wd_config *cfg, struct wd_error *err);
+/* Starts the executors for every shard in cfg; reads are routed by what health says of the
+ * replicas (NULL: every read goes to the primary). cfg and health must outlive the engine. */
+int wd_engine_start(struct wd_engine **out, const struct wd_config *cfg, struct wd_health *health,
+                    struct wd_error *err);
 
 /*
  * Queues op for op->shard; a WD_OP_FIND_REFERENCE reads every shard and merges the answers.

@@ -16,6 +16,7 @@
 #include "core/envelope.h"
 #include "shard/hash.h"
 #include "shard/id.h"
+#include "shard/token.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -90,7 +91,11 @@ struct wd_op {
     int64_t expires_in_s;
     int limit;       /* ledger page size; most transactions a reference search returns */
     uint64_t cursor; /* ledger: entries with id < cursor; 0 = from the newest */
-    bool strong;     /* X-Consistency: strong (every read uses the primary until replica reads) */
+    bool strong;     /* X-Consistency: strong: read the primary */
+    /* A GTID position. Writes: the shard's position after their commit (a 2xx answer carries it
+     * as X-Consistency-Token). Reads: the position a token asks for ("" = none). */
+    char gtid[WD_GTID_MAX + 1];
+    int token_shard; /* reads with a token: the shard it names (for a search of every shard) */
 
     /* a search part's rows (WD_OP_FIND_REFERENCE on one shard): malloc'ed by wallet/read, freed
      * by wallet/search */

@@ -4,7 +4,9 @@
 #include "wallet/read.h"
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "db/ledger.h"
+#include "db/replica.h"
 #include "wallet/render.h"
 
 #include <stdlib.h>
@@ -116,22 +118,78 @@ static int read_once(struct wd_conn *c, struct wd_op *op, json_t **data, struct 
     }
 }
 
-void wd_read_run(struct wd_conn *c, struct wd_op *op)
+/* Runs op on c: 0 with op->reply or the search rows set, or an error (err says which). A stale
+ * connection (lost since its last use) gets one fresh try. */
+static int read_on(struct wd_conn *c, struct wd_op *op, struct wd_error *err)
+{
+    json_t *data = NULL;
+    int rc = read_once(c, op, &data, err);
+
+    if (rc == -WD_E_DB_UNAVAILABLE && !c->mysql)
+        rc = read_once(c, op, &data, err);
+    if (rc == 0 && op->kind != WD_OP_FIND_REFERENCE) {
+        wd_envelope_release(&op->reply);
+        rc = wd_envelope_success(&op->reply, 200, data);
+    }
+    return rc;
+}
+
+/* A failure that another server could answer differently: the server or its connection, not
+ * the request (a missing row is the answer, not a failure). */
+static bool server_failure(int rc)
+{
+    return rc == -WD_E_DB_UNAVAILABLE || rc == -WD_E_DB || rc == -WD_E_DB_RETRY;
+}
+
+/* The connection to read on for pick, after making a replica wait for op's token if it must;
+ * a replica that does not reach it in time leaves the read to the primary. */
+static struct wd_conn *target(struct wd_read_conns *rc, struct wd_op *op, struct wd_pick *pick)
 {
     struct wd_error err = {0};
-    json_t *data = NULL;
-    int rc = read_once(c, op, &data, &err);
 
-    if (rc == -WD_E_DB_UNAVAILABLE && !c->mysql) /* a stale connection: one fresh try */
-        rc = read_once(c, op, &data, &err);
-    wd_envelope_release(&op->reply);
-    if (rc == 0 && op->kind == WD_OP_FIND_REFERENCE)
-        return;
-    if (rc == 0)
-        rc = wd_envelope_success(&op->reply, 200, data);
-    if (rc < 0) {
-        if (wd_error_status(rc) >= 500)
+    if (pick->replica < 0)
+        return &rc->primary;
+    if (pick->wait &&
+        wd_replica_wait(&rc->replicas[pick->replica], op->gtid, WD_READ_TOKEN_WAIT_MS, &err) != 1) {
+        pick->replica = -1;
+        pick->reason = WD_PICK_TOKEN;
+        return &rc->primary;
+    }
+    return &rc->replicas[pick->replica];
+}
+
+void wd_read_run(struct wd_read_conns *rc, struct wd_health *health, struct wd_op *op)
+{
+    struct wd_pick_replica view[WD_MAX_REPLICAS];
+    struct wd_error err = {0};
+    int n = health ? wd_health_routes(health, op->shard, view) : 0;
+    const char *gtid = op->gtid[0] ? op->gtid : NULL;
+    struct wd_pick pick = wd_pick_read(view, n, op->strong, gtid, &rc->rr, -1);
+    int rc_read = read_on(target(rc, op, &pick), op, &err);
+
+    if (pick.replica >= 0 && server_failure(rc_read)) { /* once more, elsewhere, unseen */
+        wd_log_debug("read on shard %d replica %d failed (%s); retrying", op->shard, pick.replica,
+                     err.message);
+        pick = wd_pick_read(view, n, false, gtid, &rc->rr, pick.replica);
+        if (pick.replica < 0)
+            pick.reason = WD_PICK_RETRY;
+        wd_error_clear(&err);
+        rc_read = read_on(target(rc, op, &pick), op, &err);
+    } else if (pick.replica < 0 && rc_read == -WD_E_DB_UNAVAILABLE && !gtid && !op->strong) {
+        /* The primary cannot answer: a caught-up replica has the newest data there is. (A
+         * strong or token read needs what only the primary is sure to have.) */
+        int r = wd_pick_standby(view, n, &rc->rr, -1);
+        if (r >= 0) {
+            pick = (struct wd_pick){r, WD_PICK_REPLICA, false};
+            wd_error_clear(&err);
+            rc_read = read_on(&rc->replicas[r], op, &err);
+        }
+    }
+    wd_metrics_read(op->shard, pick.replica >= 0, pick.reason);
+    if (rc_read < 0) {
+        if (wd_error_status(rc_read) >= 500)
             wd_log_warn("read failed: %s", err.message);
-        wd_envelope_error(&op->reply, rc, NULL);
+        wd_envelope_release(&op->reply);
+        wd_envelope_error(&op->reply, rc_read, NULL);
     }
 }

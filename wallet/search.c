@@ -39,6 +39,8 @@ struct wd_search *wd_search_new(struct wd_op *parent, int nshards)
         part->kind = parent->kind;
         part->limit = parent->limit;
         part->strong = parent->strong;
+        if (parent->gtid[0] && parent->token_shard == i) /* the token binds its shard's part */
+            memcpy(part->gtid, parent->gtid, sizeof(part->gtid));
         part->shard = i;
         part->done = part_done;
         part->arg = s;

@@ -162,7 +162,7 @@ class ResponseCheckTest(unittest.TestCase):
     def test_undocumented_code_is_refused(self):
         # e.g. a new 400 code that the spec does not list yet
         self.refused("GET", "/api/v1/wallets/wal_x", 400, self.JSON,
-                     '{"status":400,"code":"INVALID_CONSISTENCY_TOKEN","message":"m"}', "code")
+                     '{"status":400,"code":"ACCOUNT_FROZEN","message":"m"}', "code")
         # a known code on an operation that cannot answer it (reads never commit)
         self.refused("GET", "/api/v1/wallets/wal_x", 503, self.JSON + [("Retry-After", "1")],
                      '{"status":503,"code":"OUTCOME_UNKNOWN","message":"m"}', "code")
@@ -177,8 +177,8 @@ class ResponseCheckTest(unittest.TestCase):
 
     def test_undocumented_header_is_refused(self):
         self.refused("POST", "/api/v1/transactions/debit", 200,
-                     self.JSON + [("X-Consistency-Token", "t")], self.OK_WALLET,
-                     "header 'x-consistency-token' is not documented")
+                     self.JSON + [("X-Served-By", "shard0-replica")], self.OK_WALLET,
+                     "header 'x-served-by' is not documented")
 
     def test_missing_required_header_is_refused(self):
         self.refused("GET", "/api/v1/wallets/wal_x", 503, self.JSON,

@@ -128,12 +128,18 @@ class Response:
 
 
 class Client:
-    """A keep-alive HTTP/1.1 client for one walletd, bound to one API key."""
+    """A keep-alive HTTP/1.1 client for one walletd, bound to one API key.
 
-    def __init__(self, port, key=None, timeout=30):
+    Most tests check what their own writes did, so by default this client's GETs read strong
+    (X-Consistency: strong, the shard primary); a test that sends its own X-Consistency or
+    X-Consistency-Token header, or sets consistency=None, gets what it asks for. Replica reads,
+    tokens and staleness are tested in test_reads.py."""
+
+    def __init__(self, port, key=None, timeout=30, consistency="strong"):
         self.port = port
         self.key = key
         self.timeout = timeout
+        self.consistency = consistency
         self.conn = None
 
     def _connection(self):
@@ -154,6 +160,9 @@ class Client:
             raw_body = json.dumps(body).encode()
         if raw_body is not None:
             hdrs["Content-Type"] = "application/json"
+        if method in ("GET", "HEAD") and self.consistency and not any(
+                h.lower() in ("x-consistency", "x-consistency-token") for h in (headers or {})):
+            hdrs["X-Consistency"] = self.consistency
         hdrs.update(headers or {})
         hdrs = {k: v for k, v in hdrs.items() if v is not None}
         for attempt in range(2):
@@ -443,12 +452,16 @@ def account_on_shard(shard, shard_count, prefix="acct"):
             return account
 
 
-def one_shot(port, method, path, key=None, body=None, headers=None, timeout=10):
+def one_shot(port, method, path, key=None, body=None, headers=None, timeout=10,
+             consistency="strong"):
     """One request on a fresh connection (closed afterwards), so the kernel picks a worker
-    anew for each call. Raises OSError/http.client errors on connection failures."""
+    anew for each call; GETs read strong unless told otherwise (see Client). Raises
+    OSError/http.client errors on connection failures."""
     hdrs = {}
     if key:
         hdrs["Authorization"] = f"Bearer {key}"
+    if method in ("GET", "HEAD") and consistency and path.startswith("/api/"):
+        hdrs["X-Consistency"] = consistency
     raw = None
     if body is not None:
         raw = json.dumps(body).encode()

@@ -169,6 +169,23 @@ int wd_conn_commit(struct wd_conn *c, struct wd_error *err)
     return 0;
 }
 
+/* A shard's GTID position: one step per commit, as a real binary log's sequence grows. */
+void wd_conn_last_gtid(struct wd_conn *c, char *out, size_t size)
+{
+    (void)c;
+    snprintf(out, size, "0-1-%d", fake.commits);
+}
+
+int wd_conn_query_text(struct wd_conn *c, const char *sql, char *out, size_t size,
+                       struct wd_error *err)
+{
+    (void)c;
+    (void)sql;
+    (void)err;
+    snprintf(out, size, "0-1-%d", fake.commits);
+    return 0;
+}
+
 void wd_conn_rollback(struct wd_conn *c)
 {
     (void)c;

@@ -161,6 +161,10 @@ static void test_replay_in_a_mixed_batch_and_the_second_rules_pass(void **state)
     assert_non_null(k1);
     assert_memory_equal(k1->response, fresh->reply.data, fresh->reply.len);
     assert_int_equal(fake.commits, 1);
+    /* every answer of the batch, the replay too, carries the position after its commit */
+    assert_string_equal(fresh->gtid, "0-1-1");
+    assert_string_equal(again->gtid, "0-1-1");
+    assert_string_equal(debit->gtid, "0-1-1");
 }
 
 static void test_a_reused_key_with_another_body_is_422_and_writes_nothing(void **state)

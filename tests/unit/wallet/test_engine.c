@@ -64,9 +64,10 @@ void wd_batch_run(struct wd_batch *b, struct wd_conn *c, struct wd_op **ops, int
     }
 }
 
-void wd_read_run(struct wd_conn *c, struct wd_op *op)
+void wd_read_run(struct wd_read_conns *rc, struct wd_health *health, struct wd_op *op)
 {
-    (void)c;
+    (void)rc;
+    (void)health;
     wd_envelope_success(&op->reply, 200, json_object());
 }
 
@@ -145,7 +146,7 @@ static int setup(void **state)
     failing_news = 0;
     hold_batches = holding = interrupted = false;
     done_count = 0;
-    return wd_engine_start(&engine, &cfg, &err);
+    return wd_engine_start(&engine, &cfg, NULL, &err);
 }
 
 static int teardown(void **state)

@@ -119,6 +119,11 @@ def server_delta(before_path, after_path):
         if name == "wallet_transactions_total" and v:
             l = labels(lab)
             tx[f'{l.get("type")}/{l.get("status")}'] = int(v)
+    reads = {}
+    for (name, lab), v in d.items():
+        if name == "wallet_reads_total" and v:
+            role = labels(lab).get("role", "?")
+            reads[role] = reads.get(role, 0) + int(v)
     batches = d.get(("wallet_batches_total", ""), 0)
     ops = d.get(("wallet_batch_operations_total", ""), 0)
     return {
@@ -130,6 +135,7 @@ def server_delta(before_path, after_path):
         "batch_operations": int(ops),
         "avg_batch_size": round(ops / batches, 2) if batches else None,
         "worker_restarts": int(d.get(("wallet_worker_restarts_total", ""), 0)),
+        "reads": reads,
     }
 
 
@@ -208,7 +214,7 @@ def print_table(meta, runs):
     print("         PASS = meets the target, OK = meets the acceptable level, FAIL = neither. "
           "TPS counts expected responses only.")
     print()
-    head = f"{'scenario':<11} {'conns':>5}  {'TPS':>13}  {'p50 ms':>12}  {'p95 ms':>12}  " \
+    head = f"{'scenario':<17} {'conns':>5}  {'TPS':>13}  {'p50 ms':>12}  {'p95 ms':>12}  " \
            f"{'p99 ms':>12}  {'errors':>14}  {'verdict':<7}"
     print(head)
     print("-" * len(head))
@@ -218,7 +224,7 @@ def print_table(meta, runs):
             print()
         last = r["scenario"]
         g = r["grade"]
-        print(f"{r['scenario']:<11} {r['connections']:>5}  "
+        print(f"{r['scenario']:<17} {r['connections']:>5}  "
               f"{fmt_num(r['tps']):>8} {g['tps']:<4}  "
               f"{fmt_ms(r['p50_ms']):>7} {g['p50_ms']:<4}  "
               f"{fmt_ms(r['p95_ms']):>7} {g['p95_ms']:<4}  "
@@ -255,6 +261,18 @@ def print_table(meta, runs):
         if s and s["avg_batch_size"] and r["scenario"] in ("authorize", "flow"):
             print(f"{r['scenario']} c={r['connections']}: walletd group commits averaged "
                   f"{s['avg_batch_size']} operations per batch ({s['batches']} batches)")
+    for r in runs:
+        reads = (r["server"] or {}).get("reads") or {}
+        total = sum(reads.values())
+        if total:
+            print(f"{r['scenario']} c={r['connections']}: {reads.get('replica', 0):,} of {total:,} "
+                  f"reads served by replicas ({100 * reads.get('replica', 0) / total:.1f}%)")
+    gets = {r["connections"]: r for r in runs if r["scenario"] == "get_wallet"}
+    for r in runs:
+        if r["scenario"] == "get_wallet_strong" and r["connections"] in gets and r["tps"]:
+            g = gets[r["connections"]]
+            print(f"get_wallet c={r['connections']}: replica reads {fmt_num(g['tps'])} rps = "
+                  f"{g['tps'] / r['tps']:.2f}x the primary path's {fmt_num(r['tps'])} rps")
     rss = [r["worker_rss_mib"] for r in runs if r.get("worker_rss_mib")]
     if rss:
         print(f"memory: largest walletd worker peak RSS (VmHWM) {max(rss):.1f} MiB "

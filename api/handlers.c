@@ -207,22 +207,18 @@ static json_t *replica_check(const struct wd_health_replica *r, int max_lag_s)
                      r->lag_s >= 0 ? json_integer(r->lag_s) : json_null(), "servesReads", r->fit);
 }
 
-static json_t *health_checks(const struct wd_health_status *s, int max_lag_s, char *first,
-                             size_t len)
+/* Every dependency's state as the last health check saw it: reported, whatever readiness is. */
+static json_t *health_checks(const struct wd_health_status *s, int max_lag_s)
 {
     json_t *checks = json_object();
 
-    first[0] = '\0';
     for (int i = 0; i < s->shard_count; i++) {
         char name[32];
         snprintf(name, sizeof(name), "shard%d", i);
         const char *state = !s->checked ? "pending" : s->primary_ok[i] ? "ok" : "down";
         json_object_set_new(checks, name, json_string(state));
-        if (!s->primary_ok[i] && !first[0])
-            snprintf(first, len, "shard %d primary: %s", i,
-                     s->checked ? s->primary_error[i] : "not checked yet");
     }
-    for (int i = 0; i < s->shard_count; i++) { /* reported; readiness does not depend on them */
+    for (int i = 0; i < s->shard_count; i++) {
         json_t *list = json_array();
         for (int r = 0; r < s->replica_count[i]; r++)
             json_array_append_new(list, replica_check(&s->replicas[i][r], max_lag_s));
@@ -234,23 +230,41 @@ static json_t *health_checks(const struct wd_health_status *s, int max_lag_s, ch
                         json_string(!s->checked   ? "pending"
                                     : s->redis_ok ? "ok"
                                                   : "down"));
-    if (!s->redis_ok && !first[0])
-        snprintf(first, len, "%s", s->checked ? s->redis_error : "redis: not checked yet");
     return checks;
+}
+
+/* Why this pod is not ready, into why: draining, or a shard primary it has never reached. False
+ * if it is ready. A dependency that is down now after answering once does not count. */
+static bool not_ready(const struct wd_health_status *s, bool draining, char *why, size_t len)
+{
+    if (draining) {
+        snprintf(why, len, "draining: shutting down");
+        return true;
+    }
+    if (!s->checked) {
+        snprintf(why, len, "starting: dependencies not checked yet");
+        return true;
+    }
+    for (int i = 0; i < s->shard_count; i++) {
+        if (!s->primary_reached[i]) {
+            snprintf(why, len, "shard %d primary never reached since start: %s", i,
+                     s->primary_error[i]);
+            return true;
+        }
+    }
+    return false;
 }
 
 static void health_ready(struct wd_request *req)
 {
     struct wd_health_status s;
-    char first[256];
+    char why[256];
 
     wd_health_snapshot(req->ctx->health, &s);
-    json_t *checks = health_checks(&s, req->ctx->cfg->max_replica_lag_s, first, sizeof(first));
+    json_t *checks = health_checks(&s, req->ctx->cfg->max_replica_lag_s);
     bool draining = atomic_load(&req->ctx->draining);
     json_object_set_new(checks, "draining", json_boolean(draining));
-    if (draining)
-        snprintf(first, sizeof(first), "draining: shutting down");
-    if (!draining && wd_health_all_ok(&s)) {
+    if (!not_ready(&s, draining, why, sizeof(why))) {
         wd_request_reply_data(req, 200,
                               json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
         return;
@@ -258,13 +272,13 @@ static void health_ready(struct wd_request *req)
     struct wd_body body = {0};
     int status = wd_error_status(-WD_E_NOT_READY);
     json_t *root = json_pack("{s:i, s:s, s:s, s:o}", "status", status, "code",
-                             wd_error_name(-WD_E_NOT_READY), "message", first, "checks", checks);
+                             wd_error_name(-WD_E_NOT_READY), "message", why, "checks", checks);
     body.data = root ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(root);
     body.len = body.data ? strlen(body.data) : 0;
     body.status = status;
     if (!body.data) {
-        wd_request_reply_error(req, -WD_E_NOT_READY, first);
+        wd_request_reply_error(req, -WD_E_NOT_READY, why);
         return;
     }
     wd_request_reply_body(req, &body);

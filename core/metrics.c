@@ -36,6 +36,8 @@ struct shm {
     atomic_uint_fast64_t reads_replica[WD_MAX_SHARDS];
     atomic_uint_fast64_t reads_primary[WD_MAX_SHARDS][WD_METRICS_REASONS];
     atomic_int_fast64_t replica_lag[WD_MAX_SHARDS][WD_MAX_REPLICAS]; /* lag + 2; 0: never seen */
+    atomic_int_fast64_t primary_up[WD_MAX_SHARDS];                   /* up + 1; 0: never seen */
+    atomic_int_fast64_t redis_up;                                    /* up + 1; 0: never seen */
 };
 
 static struct shm *m;
@@ -211,6 +213,31 @@ void wd_metrics_replica_lag(int shard, int replica, int lag_s)
                               memory_order_relaxed);
 }
 
+void wd_metrics_dependency_up(int shard, bool up)
+{
+    if (m && shard < WD_MAX_SHARDS)
+        atomic_store_explicit(shard < 0 ? &m->redis_up : &m->primary_up[shard], up + 1,
+                              memory_order_relaxed);
+}
+
+static void render_dependencies(struct text *t, const struct wd_metrics_labels *l)
+{
+    put(t, "# HELP wallet_shard_primary_up Whether the shard's primary answered the last health "
+           "check (readiness does not follow it: its accounts get 503 while it is down).\n"
+           "# TYPE wallet_shard_primary_up gauge\n");
+    for (int s = 0; s < l->shard_count; s++) {
+        int64_t v = atomic_load_explicit(&m->primary_up[s], memory_order_relaxed);
+        if (v)
+            put(t, "wallet_shard_primary_up{shard=\"%d\"} %lld\n", s, (long long)(v - 1));
+    }
+    int64_t v = atomic_load_explicit(&m->redis_up, memory_order_relaxed);
+    put(t, "# HELP wallet_redis_up Whether Redis answered the last health check (while it is "
+           "down the rate limit is off).\n"
+           "# TYPE wallet_redis_up gauge\n");
+    if (v)
+        put(t, "wallet_redis_up %lld\n", (long long)(v - 1));
+}
+
 static void render_reads(struct text *t, const struct wd_metrics_labels *l)
 {
     put(t, "# HELP wallet_reads_total Reads by shard and the role of the server that answered.\n"
@@ -289,6 +316,7 @@ char *wd_metrics_render(const struct wd_metrics_labels *labels, size_t *len)
         render_http(&t, labels);
         render_money(&t, labels);
         render_reads(&t, labels);
+        render_dependencies(&t, labels);
     }
     if (t.failed) {
         free(t.buf);

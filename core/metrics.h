@@ -61,6 +61,9 @@ void wd_metrics_read(int shard, bool replica, int reason);
  * replica cannot be reached. */
 void wd_metrics_replica_lag(int shard, int replica, int lag_s);
 
+/* Whether a shard's primary (shard >= 0) or Redis (shard -1) answered the last health check. */
+void wd_metrics_dependency_up(int shard, bool up);
+
 /* Names used when rendering. */
 struct wd_metrics_labels {
     const char *const *routes; /* "POST /api/v1/wallets", one per route index */

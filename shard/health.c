@@ -65,7 +65,18 @@ bool wd_health_all_ok(const struct wd_health_status *s)
     return true;
 }
 
-/* Publishes the primaries' and Redis's results (readiness), keeping the last replica results. */
+bool wd_health_started(const struct wd_health_status *s)
+{
+    if (!s->checked)
+        return false;
+    for (int i = 0; i < s->shard_count; i++) {
+        if (!s->primary_reached[i])
+            return false;
+    }
+    return true;
+}
+
+/* Publishes the primaries' and Redis's results, keeping the last replica results. */
 static void publish_gating(struct wd_health *h, const struct wd_health_status *next)
 {
     pthread_mutex_lock(&h->mu);
@@ -73,6 +84,7 @@ static void publish_gating(struct wd_health *h, const struct wd_health_status *n
     h->status.checked = true;
     h->status.shard_count = next->shard_count;
     memcpy(h->status.primary_ok, next->primary_ok, sizeof(next->primary_ok));
+    memcpy(h->status.primary_reached, next->primary_reached, sizeof(next->primary_reached));
     memcpy(h->status.primary_error, next->primary_error, sizeof(next->primary_error));
     h->status.redis_ok = next->redis_ok;
     memcpy(h->status.redis_error, next->redis_error, sizeof(next->redis_error));
@@ -122,12 +134,15 @@ static void check_round(struct wd_health *h)
         wd_error_clear(&err);
         bool ok = wd_conn_ping(&h->primaries[i], &err) == 0;
         next.primary_ok[i] = judge(ok, &h->primary_fails[i], &h->primary_seen[i]);
+        next.primary_reached[i] = h->primary_seen[i];
+        wd_metrics_dependency_up(i, next.primary_ok[i]);
         if (!next.primary_ok[i])
             snprintf(next.primary_error[i], WD_HEALTH_MSG, "%s", err.message);
     }
     wd_error_clear(&err);
     bool ok = wd_redis_ping(&h->redis, &err) == 0;
     next.redis_ok = judge(ok, &h->redis_fails, &h->redis_seen);
+    wd_metrics_dependency_up(-1, next.redis_ok);
     if (!next.redis_ok)
         snprintf(next.redis_error, WD_HEALTH_MSG, "%s", err.message);
     bool first = !h->status.checked; /* this thread alone writes status */

@@ -5,8 +5,10 @@
  * it up and replicating, how far behind: Seconds_Behind_Master, which GTID position it has
  * applied) and Redis every HEALTH_INTERVAL_MS over its own connections, reconnecting after an
  * outage, and the latest result, which /health/ready reports and read routing uses (which
- * replicas are fit) without any I/O on the request path. Readiness depends on the primaries and
- * Redis only.
+ * replicas are fit) without any I/O on the request path. Readiness depends on none of them once
+ * every primary has answered since start: every pod sees a shared dependency's outage at once, so
+ * an outage is answered per request (503 for that shard's accounts), never by the whole fleet
+ * turning unready. Each primary's and Redis's state is also a metric.
  * Thread-safety: snapshot may be called from any thread (mutex); start/stop from one thread.
  */
 #ifndef WD_SHARD_HEALTH_H
@@ -34,6 +36,7 @@ struct wd_health_status {
     bool checked; /* at least one full round has run */
     int shard_count;
     bool primary_ok[WD_MAX_SHARDS];
+    bool primary_reached[WD_MAX_SHARDS]; /* has answered at least once since start */
     char primary_error[WD_MAX_SHARDS][WD_HEALTH_MSG];
     int replica_count[WD_MAX_SHARDS];
     struct wd_health_replica replicas[WD_MAX_SHARDS][WD_MAX_REPLICAS];
@@ -56,6 +59,10 @@ int wd_health_routes(struct wd_health *h, int shard, struct wd_pick_replica *out
 /* True if s has been checked and every shard primary and Redis are up (replicas are reported,
  * not counted). */
 bool wd_health_all_ok(const struct wd_health_status *s);
+
+/* True if every shard primary has answered at least once since start (so a pod with a wrong
+ * database address or password never becomes ready); what is down now does not count. */
+bool wd_health_started(const struct wd_health_status *s);
 
 void wd_health_stop(struct wd_health *h);
 

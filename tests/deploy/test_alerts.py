@@ -47,14 +47,14 @@ class AlertsTest(unittest.TestCase):
     def test_rules_check_and_unit_tests_pass(self):
         rc1, rc2, out = check(os.path.dirname(K8S))
         self.assertEqual((rc1, rc2), (0, 0), out)
-        self.assertIn("SUCCESS: 4 rules found", out)
+        self.assertIn("SUCCESS: 6 rules found", out)
         rc, version = run([promtool(), "--version"])
         print(version.splitlines()[0])
 
-    def test_the_four_alerts(self):
+    def test_the_alerts(self):
         names = [r["alert"] for g in rules_of(K8S)["groups"] for r in g["rules"]]
         self.assertEqual(names, ["HighErrorRate", "HighLatency", "LowThroughput",
-                                 "DatabaseConnectionSaturation"])
+                                 "DatabaseConnectionSaturation", "ShardPrimaryDown", "RedisDown"])
 
     def test_bad_promql_fails_check(self):
         with BrokenCopy("k8s") as root:

@@ -1,6 +1,6 @@
 """Configuration: a bad environment stops walletd at once with a message (on stderr) that names
 the variable; a valid configuration whose dependency is down still starts and says so on
-/health/ready.
+/health/ready (a shard primary never reached keeps it unready; Redis down does not).
 
 Fast: nothing here needs the schema; the cluster is only read through `scripts/cluster env`
 (and shard 0 / Redis are expected to answer in the last test).
@@ -215,14 +215,23 @@ class ConfigTest(unittest.TestCase):
         self.assert_up_but_not_ready(get, "shard1", "shard 1 primary")
         stop()  # and it stops cleanly
 
-    def test_unreachable_redis_still_starts_and_is_not_ready(self):
+    def test_unreachable_redis_still_starts_and_is_ready(self):
+        # Redis carries no money: without it the rate limit is off, and the pod takes traffic
         get, stop = self.start_valid({
             "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
             "HEALTH_INTERVAL_MS": "200",
         })
-        self.assert_up_but_not_ready(get, "redis", "redis")
-        stop()
 
+        def ready_with_redis_down():
+            r = get("/health/ready")
+            return r if r is not None and r.status == 200 and \
+                r.data["checks"]["redis"] == "down" else None
+        r = wait_until(ready_with_redis_down, 10, message="ready 200 reporting redis down")
+        for shard in ("shard0", "shard1"):
+            self.assertEqual(r.data["checks"][shard], "ok", r)
+        metrics = get("/metrics")
+        self.assertIn("wallet_redis_up 0\n", metrics.raw, metrics)
+        stop()
 
 if __name__ == "__main__":
     unittest.main()

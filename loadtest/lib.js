@@ -12,6 +12,7 @@
 import http from 'k6/http';
 import { check } from 'k6';
 import crypto from 'k6/crypto';
+import exec from 'k6/execution';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -112,13 +113,16 @@ export function pick(arr) {
     return arr[Math.floor(Math.random() * arr.length)];
 }
 
-// Per-VU counter: module state is per VU in k6, so (VU, iteration, counter, time, random) is unique.
+// Per-VU counter: module state is per VU in k6 (setup() and teardown() run in a VU of their own).
 let keySeq = 0;
 
-// A fresh, never reused Idempotency-Key: "<tag>-<vu>-<iter>-<ms>-<seq>-<random>" (printable ASCII, < 80 chars).
+// A fresh, never reused Idempotency-Key: "<tag>-<vu>-<ms>-<seq>-<random>" (printable ASCII, < 80
+// chars): unique per VU by its counter, and across VUs and runs by the VU number, the time and 48
+// random bits. The VU number comes from k6/execution, which setup() and teardown() may read (VU 0);
+// __ITER is not defined there, so it is not part of the key.
 export function newKey(tag) {
     keySeq += 1;
-    return `${tag || 'k6'}-${__VU}-${__ITER}-${Date.now()}-${keySeq}-${randomHex(6)}`;
+    return `${tag || 'k6'}-${exec.vu.idInTest}-${Date.now()}-${keySeq}-${randomHex(6)}`;
 }
 
 // One random ID per run (per VU for init code; setup() passes its own to the VUs).

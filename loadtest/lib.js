@@ -95,15 +95,6 @@ export function randomHex(n) {
     return out;
 }
 
-// A random UUID v4 string (for referenceIds and anything uuid-shaped).
-export function uuid() {
-    const h = randomHex(16).split('');
-    h[12] = '4';
-    h[16] = HEX[(parseInt(h[16], 16) & 3) | 8];
-    const s = h.join('');
-    return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
-}
-
 // Random integer in [min, max].
 export function randInt(min, max) {
     return min + Math.floor(Math.random() * (max - min + 1));
@@ -113,16 +104,20 @@ export function pick(arr) {
     return arr[Math.floor(Math.random() * arr.length)];
 }
 
-// Per-VU counter: module state is per VU in k6 (setup() and teardown() run in a VU of their own).
+// Module state is per VU in k6 (setup() and teardown() run in a VU of their own): this VU's part
+// of every key, made on first use, and its counter.
+let keyPrefix = null;
 let keySeq = 0;
 
-// A fresh, never reused Idempotency-Key: "<tag>-<vu>-<ms>-<seq>-<random>" (printable ASCII, < 80
-// chars): unique per VU by its counter, and across VUs and runs by the VU number, the time and 48
-// random bits. The VU number comes from k6/execution, which setup() and teardown() may read (VU 0);
-// __ITER is not defined there, so it is not part of the key.
+// A fresh, never reused Idempotency-Key: "<tag>-<vu>-<random>-<seq>" (printable ASCII, < 50
+// chars): unique within the VU by its counter, across VUs by the VU number, and across runs by 48
+// random bits drawn once per VU (a key is made for every request: at thousands a second the
+// generator's own CPU counts). The VU number comes from k6/execution, which setup() and
+// teardown() may read (VU 0); __ITER is not defined there, so it is not part of the key.
 export function newKey(tag) {
+    if (keyPrefix === null) keyPrefix = `${exec.vu.idInTest}-${randomHex(6)}`;
     keySeq += 1;
-    return `${tag || 'k6'}-${exec.vu.idInTest}-${Date.now()}-${keySeq}-${randomHex(6)}`;
+    return `${tag || 'k6'}-${keyPrefix}-${keySeq}`;
 }
 
 // One random ID per run (per VU for init code; setup() passes its own to the VUs).
@@ -185,7 +180,7 @@ export const req = {
     },
     authorize(walletId, amount, opts) {
         const o = Object.assign({ key: newKey('auth') }, opts || {});
-        const body = { walletId: walletId, amount: amount, referenceId: o.referenceId || `k6-auth-${uuid()}` };
+        const body = { walletId: walletId, amount: amount, referenceId: o.referenceId || `k6-${o.key}` };
         if (o.currency) body.currency = o.currency;
         if (o.expiresInSeconds) body.expiresInSeconds = o.expiresInSeconds;
         return {
@@ -212,7 +207,7 @@ export const req = {
         return {
             method: 'POST',
             url: `${BASE}/transactions/debit`,
-            body: JSON.stringify({ walletId: walletId, amount: amount, referenceId: o.referenceId || `k6-debit-${uuid()}` }),
+            body: JSON.stringify({ walletId: walletId, amount: amount, referenceId: o.referenceId || `k6-${o.key}` }),
             params: params('POST /transactions/debit (direct)', 'direct_debit', o),
         };
     },

@@ -17,6 +17,7 @@ import {
     CURRENCY,
     api,
     createFundedWallets,
+    durationSeconds,
     envFloat,
     envInt,
     envStr,
@@ -24,6 +25,8 @@ import {
     pick,
     preflight,
     randInt,
+    summary,
+    summaryMetrics,
 } from './lib.js';
 
 const VUS = envInt('VUS', 50);
@@ -50,14 +53,14 @@ export const options = Object.assign({}, COMMON_OPTIONS, {
             gracefulRampDown: '10s',
         },
     },
-    thresholds: {
+    thresholds: Object.assign(summaryMetrics(['flow']), {
         flow_duration: ['p(95)<400', 'p(99)<1000'],
         flow_success: ['rate>0.99'],
         http_req_failed: ['rate<0.01'],
         'http_req_duration{op:authorize}': ['p(95)<200', 'p(99)<500'],
         'http_req_duration{op:capture}': ['p(95)<200', 'p(99)<500'],
         checks: ['rate>0.99'],
-    },
+    }),
 });
 
 export function setup() {
@@ -91,4 +94,12 @@ export default function (data) {
     flowSuccess.add(captured !== null);
     if (captured) capturedTotal.add(expectedCapture);
     sleep(SLEEP);
+}
+
+export function handleSummary(data) {
+    return summary(data, {
+        script: 'flow.js',
+        settings: { VUS, DURATION, RAMP, WALLETS, FUND, SLEEP, CURRENCY },
+        scenarios: [{ name: 'flow', seconds: 2 * durationSeconds(RAMP) + durationSeconds(DURATION), judgeThroughput: false }],
+    });
 }

@@ -18,6 +18,7 @@ import {
     CURRENCY,
     api,
     createFundedWallets,
+    durationSeconds,
     envInt,
     envStr,
     expectEnvelope,
@@ -25,6 +26,8 @@ import {
     newAccountId,
     newKey,
     preflight,
+    summary,
+    summaryMetrics,
     walletConsistent,
 } from './lib.js';
 
@@ -39,11 +42,11 @@ export const options = Object.assign({}, COMMON_OPTIONS, {
                 ? { executor: 'per-vu-iterations', vus: VUS, iterations: ITERATIONS, maxDuration: '5m' }
                 : { executor: 'constant-vus', vus: VUS, duration: DURATION },
     },
-    thresholds: {
+    thresholds: Object.assign(summaryMetrics(['smoke']), {
         checks: ['rate==1'],
         http_req_failed: ['rate==0'],
         'http_req_duration{scenario:smoke}': ['p(95)<1000'],
-    },
+    }),
 });
 
 export function setup() {
@@ -151,4 +154,12 @@ export default function (data) {
     });
 
     sleep(1);
+}
+
+export function handleSummary(data) {
+    return summary(data, {
+        script: 'smoke.js',
+        settings: ITERATIONS > 0 ? { VUS, ITERATIONS, CURRENCY } : { VUS, DURATION, CURRENCY },
+        scenarios: [{ name: 'smoke', seconds: ITERATIONS > 0 ? null : durationSeconds(DURATION), judgeThroughput: false }],
+    });
 }

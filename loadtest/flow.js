@@ -7,7 +7,7 @@
 // 70% partial captures (a random part of the hold; the rest is released), 30% full (no amount).
 // Every request carries a fresh Idempotency-Key. flow_duration is the wall time of the whole flow.
 //
-// Options: -e VUS=50 -e DURATION=3m (hold; plus 30 s ramp up and down) -e WALLETS=500
+// Options: -e VUS=50 -e DURATION=3m (hold) -e RAMP=30s (ramp up, and again down) -e WALLETS=500
 //          -e FUND=1000000000000 -e SLEEP=0.1
 
 import { sleep } from 'k6';
@@ -17,6 +17,7 @@ import {
     CURRENCY,
     api,
     createFundedWallets,
+    durationSeconds,
     envFloat,
     envInt,
     envStr,
@@ -24,9 +25,13 @@ import {
     pick,
     preflight,
     randInt,
+    summary,
+    summaryMetrics,
 } from './lib.js';
 
 const VUS = envInt('VUS', 50);
+const DURATION = envStr('DURATION', '3m');
+const RAMP = envStr('RAMP', '30s');
 const WALLETS = envInt('WALLETS', 500);
 const FUND = envInt('FUND', 1000000000000);
 const SLEEP = envFloat('SLEEP', 0.1);
@@ -41,21 +46,21 @@ export const options = Object.assign({}, COMMON_OPTIONS, {
             executor: 'ramping-vus',
             startVUs: 0,
             stages: [
-                { duration: '30s', target: VUS },
-                { duration: envStr('DURATION', '3m'), target: VUS },
-                { duration: '30s', target: 0 },
+                { duration: RAMP, target: VUS },
+                { duration: DURATION, target: VUS },
+                { duration: RAMP, target: 0 },
             ],
             gracefulRampDown: '10s',
         },
     },
-    thresholds: {
+    thresholds: Object.assign(summaryMetrics(['flow']), {
         flow_duration: ['p(95)<400', 'p(99)<1000'],
         flow_success: ['rate>0.99'],
         http_req_failed: ['rate<0.01'],
         'http_req_duration{op:authorize}': ['p(95)<200', 'p(99)<500'],
         'http_req_duration{op:capture}': ['p(95)<200', 'p(99)<500'],
         checks: ['rate>0.99'],
-    },
+    }),
 });
 
 export function setup() {
@@ -89,4 +94,12 @@ export default function (data) {
     flowSuccess.add(captured !== null);
     if (captured) capturedTotal.add(expectedCapture);
     sleep(SLEEP);
+}
+
+export function handleSummary(data) {
+    return summary(data, {
+        script: 'flow.js',
+        settings: { VUS, DURATION, RAMP, WALLETS, FUND, SLEEP, CURRENCY },
+        scenarios: [{ name: 'flow', seconds: 2 * durationSeconds(RAMP) + durationSeconds(DURATION), judgeThroughput: false }],
+    });
 }

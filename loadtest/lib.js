@@ -12,6 +12,7 @@
 import http from 'k6/http';
 import { check } from 'k6';
 import crypto from 'k6/crypto';
+import exec from 'k6/execution';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -94,15 +95,6 @@ export function randomHex(n) {
     return out;
 }
 
-// A random UUID v4 string (for referenceIds and anything uuid-shaped).
-export function uuid() {
-    const h = randomHex(16).split('');
-    h[12] = '4';
-    h[16] = HEX[(parseInt(h[16], 16) & 3) | 8];
-    const s = h.join('');
-    return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
-}
-
 // Random integer in [min, max].
 export function randInt(min, max) {
     return min + Math.floor(Math.random() * (max - min + 1));
@@ -112,13 +104,20 @@ export function pick(arr) {
     return arr[Math.floor(Math.random() * arr.length)];
 }
 
-// Per-VU counter: module state is per VU in k6, so (VU, iteration, counter, time, random) is unique.
+// Module state is per VU in k6 (setup() and teardown() run in a VU of their own): this VU's part
+// of every key, made on first use, and its counter.
+let keyPrefix = null;
 let keySeq = 0;
 
-// A fresh, never reused Idempotency-Key: "<tag>-<vu>-<iter>-<ms>-<seq>-<random>" (printable ASCII, < 80 chars).
+// A fresh, never reused Idempotency-Key: "<tag>-<vu>-<random>-<seq>" (printable ASCII, < 50
+// chars): unique within the VU by its counter, across VUs by the VU number, and across runs by 48
+// random bits drawn once per VU (a key is made for every request: at thousands a second the
+// generator's own CPU counts). The VU number comes from k6/execution, which setup() and
+// teardown() may read (VU 0); __ITER is not defined there, so it is not part of the key.
 export function newKey(tag) {
+    if (keyPrefix === null) keyPrefix = `${exec.vu.idInTest}-${randomHex(6)}`;
     keySeq += 1;
-    return `${tag || 'k6'}-${__VU}-${__ITER}-${Date.now()}-${keySeq}-${randomHex(6)}`;
+    return `${tag || 'k6'}-${keyPrefix}-${keySeq}`;
 }
 
 // One random ID per run (per VU for init code; setup() passes its own to the VUs).
@@ -181,7 +180,7 @@ export const req = {
     },
     authorize(walletId, amount, opts) {
         const o = Object.assign({ key: newKey('auth') }, opts || {});
-        const body = { walletId: walletId, amount: amount, referenceId: o.referenceId || `k6-auth-${uuid()}` };
+        const body = { walletId: walletId, amount: amount, referenceId: o.referenceId || `k6-${o.key}` };
         if (o.currency) body.currency = o.currency;
         if (o.expiresInSeconds) body.expiresInSeconds = o.expiresInSeconds;
         return {
@@ -208,7 +207,7 @@ export const req = {
         return {
             method: 'POST',
             url: `${BASE}/transactions/debit`,
-            body: JSON.stringify({ walletId: walletId, amount: amount, referenceId: o.referenceId || `k6-debit-${uuid()}` }),
+            body: JSON.stringify({ walletId: walletId, amount: amount, referenceId: o.referenceId || `k6-${o.key}` }),
             params: params('POST /transactions/debit (direct)', 'direct_debit', o),
         };
     },
@@ -445,5 +444,222 @@ export const COMMON_OPTIONS = {
     batchPerHost: 50,
     setupTimeout: envStr('SETUP_TIMEOUT', '10m'),
     teardownTimeout: '2m',
-    summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
+    summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max', 'count'],
 };
+
+// ---------------------------------------------------------------------------------------------
+// End-of-test summary (every script's handleSummary)
+// ---------------------------------------------------------------------------------------------
+
+// The old service's targets (PRODUCT.md section 5; loadtest/bench prints the same table).
+export const TARGETS = {
+    throughput: { target: 1500, acceptable: 1000, unit: 'req/s', higherIsBetter: true },
+    p50: { target: 50, acceptable: 100, unit: 'ms' },
+    p95: { target: 100, acceptable: 200, unit: 'ms' },
+    p99: { target: 200, acceptable: 500, unit: 'ms' },
+    errors: { target: 0.001, acceptable: 0.01, unit: 'share of requests' },
+};
+
+// Where handleSummary() writes its files, relative to the directory k6 runs in (the repository
+// root in every example). k6 does not create directories: a missing one is an error in k6's log,
+// and the summary is still printed.
+export const RESULTS_DIR = envStr('RESULTS_DIR', 'loadtest/results').replace(/\/+$/, '');
+
+const SCENARIO_METRICS = ['http_req_duration', 'http_req_failed', 'iterations', 'dropped_iterations'];
+
+// Thresholds without conditions for these scenarios' submetrics. k6 puts a submetric into the
+// end-of-test summary only if a threshold names it; an empty list names it and checks nothing.
+// Merge them under the script's own thresholds: Object.assign(summaryMetrics([...]), {...}).
+export function summaryMetrics(scenarios) {
+    const out = {};
+    scenarios.forEach((name) => {
+        SCENARIO_METRICS.forEach((metric) => {
+            out[`${metric}{scenario:${name}}`] = [];
+        });
+    });
+    return out;
+}
+
+function pad(s, width, left) {
+    const str = String(s);
+    const fill = width > str.length ? ' '.repeat(width - str.length) : '';
+    return left ? fill + str : str + fill;
+}
+
+// n with thousands separators and `digits` decimals ('-' if it is not a number).
+function fmtNum(n, digits) {
+    if (n === null || n === undefined || !isFinite(n)) return '-';
+    const parts = Math.abs(n).toFixed(digits).split('.');
+    const whole = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+    return (n < 0 ? '-' : '') + whole + (parts.length > 1 ? `.${parts[1]}` : '');
+}
+
+function fmtInt(n) {
+    return fmtNum(n, 0);
+}
+
+function fmtPct(share) {
+    return share === null || share === undefined || !isFinite(share) ? '-' : `${(share * 100).toFixed(3)}%`;
+}
+
+// PASS meets the target, OK the acceptable level, FAIL neither; '-' when there is no value.
+function verdict(value, t) {
+    if (value === null || value === undefined || !isFinite(value)) return '-';
+    const meets = (limit) => (t.higherIsBetter ? value > limit : value < limit);
+    return meets(t.target) ? 'PASS' : meets(t.acceptable) ? 'OK' : 'FAIL';
+}
+
+// One scenario's row against TARGETS, from its submetrics (see summaryMetrics).
+function scenarioRow(metrics, s) {
+    const sub = (name) => metrics[`${name}{scenario:${s.name}}`];
+    const duration = sub('http_req_duration');
+    const failed = sub('http_req_failed'); // a Rate of failures: passes = failed requests
+    const requests = failed ? failed.values.passes + failed.values.fails : 0;
+    const stat = (key) => (duration && requests > 0 && isFinite(duration.values[key]) ? duration.values[key] : null);
+    const row = {
+        name: s.name,
+        label: s.label || s.name,
+        seconds: s.seconds || null,
+        requests: requests,
+        iterations: sub('iterations') ? sub('iterations').values.count : 0,
+        dropped: sub('dropped_iterations') ? sub('dropped_iterations').values.count : 0,
+        perSecond: s.seconds > 0 ? requests / s.seconds : null,
+        p50: stat('med'),
+        p95: stat('p(95)'),
+        p99: stat('p(99)'),
+        errors: requests > 0 ? failed.values.rate : null,
+    };
+    row.verdicts = {
+        throughput: s.judgeThroughput === false ? 'n/a' : verdict(row.perSecond, TARGETS.throughput),
+        p50: verdict(row.p50, TARGETS.p50),
+        p95: verdict(row.p95, TARGETS.p95),
+        p99: verdict(row.p99, TARGETS.p99),
+        errors: verdict(row.errors, TARGETS.errors),
+    };
+    return row;
+}
+
+// The value a threshold expression ("p(99)<500", "rate<0.01", "count<100") was checked against.
+function observed(metric, expr) {
+    const m = /^\s*(avg|min|max|med|count|rate|value|p\((\d+(?:\.\d+)?)\))/.exec(expr);
+    if (!m) return null;
+    let v = metric.values[m[1]];
+    if (v === undefined && m[2] === '50') v = metric.values.med;
+    return v === undefined ? null : v;
+}
+
+function thresholdRows(metrics) {
+    const rows = [];
+    Object.keys(metrics)
+        .sort()
+        .forEach((name) => {
+            const th = metrics[name].thresholds || {};
+            Object.keys(th).forEach((expr) => {
+                rows.push({ metric: name, threshold: expr, ok: th[expr].ok === true, observed: observed(metrics[name], expr) });
+            });
+        });
+    return rows;
+}
+
+function failedChecks(group, out) {
+    (group.checks || []).forEach((c) => {
+        if (c.fails > 0) out.push({ name: c.name, passes: c.passes, fails: c.fails });
+    });
+    (group.groups || []).forEach((g) => failedChecks(g, out));
+    return out;
+}
+
+// Metrics left out of the printed list (k6's connection timings; they stay in the JSON).
+const QUIET_METRICS = /^(http_req_(blocked|connecting|tls_handshaking|sending|receiving|waiting)|data_sent|data_received)$/;
+
+function metricLine(m) {
+    const v = m.values;
+    const ms = m.contains === 'time';
+    const t = (x) => (ms ? `${fmtNum(x, 2)}ms` : fmtNum(x, 2));
+    if (m.type === 'trend') {
+        return `${t(v.avg)} avg  ${t(v.med)} p50  ${t(v['p(95)'])} p95  ${t(v['p(99)'])} p99  ${t(v.max)} max  (${fmtInt(v.count)})`;
+    }
+    if (m.type === 'rate') return `${fmtPct(v.rate)}  (${fmtInt(v.passes)} of ${fmtInt(v.passes + v.fails)})`;
+    if (m.type === 'counter') return `${fmtInt(v.count)}  (${fmtNum(v.rate, 1)}/s over the whole run)`;
+    return `${fmtNum(v.value, 0)}  (min ${fmtNum(v.min, 0)}, max ${fmtNum(v.max, 0)})`;
+}
+
+// One line of the targets table: scenario (left-aligned), requests, req/s, p50, p95, p99, errors,
+// dropped iterations (right-aligned).
+const COLUMNS = [16, 11, 10, 9, 9, 9, 10, 9];
+
+function tableLine(cells) {
+    return `  ${cells.map((c, i) => pad(c, COLUMNS[i], i > 0)).join('')}`;
+}
+
+function summaryText(out, data) {
+    const L = [];
+    const settings = Object.keys(out.settings)
+        .map((k) => `${k}=${out.settings[k]}`)
+        .join(' ');
+    L.push(`walletd k6 summary: ${out.script} against ${out.apiUrl}, ${out.generated}`);
+    L.push(`settings: ${settings}`);
+    L.push(`k6 ran ${fmtNum(data.state.testRunDurationMs / 1000, 1)} s (setup and teardown included)`);
+    L.push('');
+    L.push('metrics');
+    Object.keys(data.metrics)
+        .sort()
+        .filter((name) => !QUIET_METRICS.test(name))
+        .forEach((name) => L.push(`  ${pad(name, 44)} ${metricLine(data.metrics[name])}`));
+    L.push('');
+    if (out.failedChecks.length > 0) {
+        L.push(`failed checks (${out.failedChecks.length})`);
+        out.failedChecks.slice(0, 15).forEach((c) => L.push(`  ${pad(fmtInt(c.fails), 8, true)} failed, ${pad(fmtInt(c.passes), 8, true)} passed  ${c.name}`));
+        L.push('');
+    }
+    L.push('thresholds (k6 exits non-zero when one fails)');
+    out.thresholds.forEach((t) => {
+        L.push(`  ${pad(t.ok ? 'ok' : 'FAIL', 5)} ${pad(t.metric, 44)} ${pad(t.threshold, 16)} observed ${fmtNum(t.observed, 3)}`);
+    });
+    L.push('');
+    L.push('against the targets (PRODUCT.md section 5): PASS = target, OK = acceptable, FAIL = neither');
+    L.push(tableLine(['scenario', 'requests', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'dropped']));
+    ['target', 'acceptable'].forEach((level) => {
+        const T = TARGETS;
+        L.push(tableLine([level, '', `>${fmtInt(T.throughput[level])}`, `<${T.p50[level]}`, `<${T.p95[level]}`, `<${T.p99[level]}`, `<${fmtPct(T.errors[level])}`]));
+    });
+    out.scenarios.forEach((r) => {
+        L.push(tableLine([r.label, fmtInt(r.requests), fmtNum(r.perSecond, 1), fmtNum(r.p50, 2), fmtNum(r.p95, 2), fmtNum(r.p99, 2), fmtPct(r.errors), fmtInt(r.dropped)]));
+        const v = r.verdicts;
+        L.push(tableLine(['', '', v.throughput, v.p50, v.p95, v.p99, v.errors]));
+    });
+    L.push('  req/s = the scenario\'s requests / its planned length; n/a: this script\'s load is light by design.');
+    L.push('  Where k6 shares walletd\'s machine, the CPU k6 itself takes is part of every latency above.');
+    return L.join('\n') + '\n';
+}
+
+// handleSummary() for every script. k6 calls it once at the end instead of printing its own
+// summary; this prints a readable one (metrics, failed checks, thresholds, and each scenario
+// against TARGETS) and writes it, and everything as JSON, to RESULTS_DIR as
+// <script>-<UTC time>.txt and .json.
+//   spec.script     the script's file name, e.g. 'rate.js'
+//   spec.settings   {NAME: value} of the options this run used (printed and saved)
+//   spec.scenarios  [{name, label, seconds, judgeThroughput}]: name is the k6 scenario (its
+//                   submetrics must be in the summary: summaryMetrics), seconds its planned length
+//                   (for req/s), judgeThroughput false where the load is light by design
+export function summary(data, spec) {
+    const generated = new Date().toISOString();
+    const out = {
+        script: spec.script,
+        generated: generated,
+        apiUrl: API_URL,
+        settings: spec.settings || {},
+        targets: TARGETS,
+        scenarios: spec.scenarios.map((s) => scenarioRow(data.metrics, s)),
+        thresholds: thresholdRows(data.metrics),
+        failedChecks: failedChecks(data.root_group, []),
+        // k6's own summary, less setup()'s return value (thousands of wallet IDs)
+        k6: { state: data.state, options: data.options, metrics: data.metrics, root_group: data.root_group },
+    };
+    const text = summaryText(out, data);
+    const base = `${RESULTS_DIR}/${spec.script.replace(/\.js$/, '')}-${generated.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+    const files = { stdout: `${text}results: ${base}.json and .txt\n` };
+    files[`${base}.json`] = JSON.stringify(out, null, 2) + '\n';
+    files[`${base}.txt`] = text;
+    return files;
+}

@@ -37,6 +37,9 @@ import {
     pick,
     preflight,
     randInt,
+    summary,
+    summaryMetrics,
+    TARGETS,
 } from './lib.js';
 
 const DURATION = envStr('DURATION', '5m');
@@ -56,11 +59,8 @@ const SELECTED = envStr('SCENARIOS', 'average,peak')
     .filter((s) => s.length > 0);
 
 const LEVEL = envStr('LEVEL', 'acceptable');
-const LIMITS = {
-    acceptable: { p50: 100, p95: 200, p99: 500, errors: 0.01 },
-    target: { p50: 50, p95: 100, p99: 200, errors: 0.001 },
-}[LEVEL];
-if (!LIMITS) throw new Error(`LEVEL must be "acceptable" or "target", got "${LEVEL}"`);
+if (LEVEL !== 'acceptable' && LEVEL !== 'target') throw new Error(`LEVEL must be "acceptable" or "target", got "${LEVEL}"`);
+const LIMITS = { p50: TARGETS.p50[LEVEL], p95: TARGETS.p95[LEVEL], p99: TARGETS.p99[LEVEL], errors: TARGETS.errors[LEVEL] };
 
 const RATES = { average: AVERAGE_RATE, peak: PEAK_RATE };
 SELECTED.forEach((name) => {
@@ -68,7 +68,7 @@ SELECTED.forEach((name) => {
 });
 
 const scenarios = {};
-const thresholds = {};
+const thresholds = summaryMetrics(SELECTED);
 let startS = 0;
 ['average', 'peak'].forEach((name) => {
     if (SELECTED.indexOf(name) < 0) return;
@@ -112,5 +112,15 @@ export default function (data) {
     const res = api.authorize(pick(data.wallets), amount, { currency: CURRENCY, expiresInSeconds: HOLD_SECONDS });
     expectEnvelope(res, 'authorize', 201, 'CREATED', {
         'PENDING hold of the amount': (d) => d.status === 'PENDING' && d.amount === amount,
+    });
+}
+
+export function handleSummary(data) {
+    return summary(data, {
+        script: 'rate.js',
+        settings: { SCENARIOS: SELECTED.join(','), AVERAGE_RATE, PEAK_RATE, DURATION, LEVEL, WALLETS, FUND, HOLD_SECONDS, VU_SECONDS, MAX_VU_SECONDS, CURRENCY },
+        scenarios: ['average', 'peak']
+            .filter((name) => SELECTED.indexOf(name) >= 0)
+            .map((name) => ({ name: name, label: `${name} ${RATES[name]}/s`, seconds: DURATION_S })),
     });
 }

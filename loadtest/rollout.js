@@ -16,23 +16,20 @@
 // Options: -e RATE=50 -e DURATION=60s -e WALLETS=20 -e FUND=1000000000000 -e HOLD_SECONDS=3600
 //          -e VUS=50 (pre-allocated; at most 4x)
 
-import http from 'k6/http';
 import {
-    BASE,
     COMMON_OPTIONS,
     CURRENCY,
     api,
-    dataOf,
+    createFundedWallets,
     durationSeconds,
     envInt,
     envStr,
     expectEnvelope,
-    headers,
-    newAccountId,
     pick,
     preflight,
     randInt,
-    randomHex,
+    summary,
+    summaryMetrics,
 } from './lib.js';
 
 const RATE = envInt('RATE', 50);
@@ -55,32 +52,18 @@ export const options = Object.assign({}, COMMON_OPTIONS, {
             gracefulStop: '30s',
         },
     },
-    thresholds: {
+    thresholds: Object.assign(summaryMetrics(['rollout']), {
         'http_req_failed{scenario:rollout}': ['rate==0'],
         'checks{scenario:rollout}': ['rate==1'],
         // k6 starts an iteration at both ends of the duration: RATE x DURATION, plus one.
         'http_reqs{scenario:rollout}': [`count>=${PLANNED}`, `count<=${PLANNED + 1}`],
         dropped_iterations: ['count==0'],
-    },
+    }),
 });
 
-// Funded wallets, made here rather than with lib.js's createFundedWallets: its idempotency keys
-// read __ITER, which k6 (v0.46) does not define in setup().
 export function setup() {
     preflight();
-    const wallets = [];
-    for (let i = 0; i < WALLETS; i++) {
-        const key = `rollout-setup-${randomHex(8)}-${i}`;
-        const made = http.post(`${BASE}/wallets`, JSON.stringify({ accountId: newAccountId('k6-rollout'), currency: CURRENCY }),
-            { headers: headers({ 'Idempotency-Key': `${key}-w` }), tags: { name: 'setup', op: 'setup' } });
-        const w = dataOf(made, 201);
-        if (!w) throw new Error(`setup: create wallet answered ${made.status} ${made.body}`);
-        const credit = http.post(`${BASE}/transactions/credit`, JSON.stringify({ walletId: w.id, amount: FUND, referenceId: 'k6-rollout-setup' }),
-            { headers: headers({ 'Idempotency-Key': `${key}-c` }), tags: { name: 'setup', op: 'setup' } });
-        if (!dataOf(credit, 201)) throw new Error(`setup: credit answered ${credit.status} ${credit.body}`);
-        wallets.push(w.id);
-    }
-    return { wallets: wallets };
+    return { wallets: createFundedWallets(WALLETS, FUND, { prefix: 'k6-rollout' }) };
 }
 
 export default function (data) {
@@ -98,3 +81,10 @@ export default function (data) {
     }
 }
 
+export function handleSummary(data) {
+    return summary(data, {
+        script: 'rollout.js',
+        settings: { RATE, DURATION, WALLETS, FUND, HOLD_SECONDS, VUS, CURRENCY },
+        scenarios: [{ name: 'rollout', seconds: durationSeconds(DURATION), judgeThroughput: false }],
+    });
+}

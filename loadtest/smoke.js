@@ -2,7 +2,8 @@
 //
 //   k6 run -e API_URL=http://localhost:3000 -e TEST_TOKEN=$(cat .cluster/dev-api-key) loadtest/smoke.js
 //
-// Options: -e VUS=2 -e DURATION=30s. Passes only if every check passes and no request fails.
+// Options: -e VUS=2 -e DURATION=30s, or -e ITERATIONS=1 (each VU runs the iteration that many
+// times instead, within 5 minutes). Passes only if every check passes and no request fails.
 //
 // One iteration, on a wallet it creates for a new account:
 //   ready -> create wallet -> credit 100.00 -> replay the credit (same key: same answer, nothing
@@ -17,6 +18,7 @@ import {
     CURRENCY,
     api,
     createFundedWallets,
+    durationSeconds,
     envInt,
     envStr,
     expectEnvelope,
@@ -24,20 +26,27 @@ import {
     newAccountId,
     newKey,
     preflight,
+    summary,
+    summaryMetrics,
     walletConsistent,
 } from './lib.js';
 
 const VUS = envInt('VUS', 2);
+const DURATION = envStr('DURATION', '30s');
+const ITERATIONS = envInt('ITERATIONS', 0);
 
 export const options = Object.assign({}, COMMON_OPTIONS, {
     scenarios: {
-        smoke: { executor: 'constant-vus', vus: VUS, duration: envStr('DURATION', '30s') },
+        smoke:
+            ITERATIONS > 0
+                ? { executor: 'per-vu-iterations', vus: VUS, iterations: ITERATIONS, maxDuration: '5m' }
+                : { executor: 'constant-vus', vus: VUS, duration: DURATION },
     },
-    thresholds: {
+    thresholds: Object.assign(summaryMetrics(['smoke']), {
         checks: ['rate==1'],
         http_req_failed: ['rate==0'],
         'http_req_duration{scenario:smoke}': ['p(95)<1000'],
-    },
+    }),
 });
 
 export function setup() {
@@ -145,4 +154,12 @@ export default function (data) {
     });
 
     sleep(1);
+}
+
+export function handleSummary(data) {
+    return summary(data, {
+        script: 'smoke.js',
+        settings: ITERATIONS > 0 ? { VUS, ITERATIONS, CURRENCY } : { VUS, DURATION, CURRENCY },
+        scenarios: [{ name: 'smoke', seconds: ITERATIONS > 0 ? null : durationSeconds(DURATION), judgeThroughput: false }],
+    });
 }

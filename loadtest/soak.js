@@ -27,8 +27,11 @@ import {
     expectEnvelope,
     pick,
     preflight,
+    durationSeconds,
     randInt,
     req,
+    summary,
+    summaryMetrics,
     walletConsistent,
 } from './lib.js';
 
@@ -52,7 +55,7 @@ export const options = Object.assign({}, COMMON_OPTIONS, {
             gracefulStop: '30s',
         },
     },
-    thresholds: {
+    thresholds: Object.assign(summaryMetrics(['soak']), {
         'http_req_duration{scenario:soak}': ['p(50)<100', 'p(95)<200', 'p(99)<500'],
         'http_req_duration{op:authorize}': ['p(99)<500'],
         'http_req_duration{op:capture}': ['p(99)<500'],
@@ -62,7 +65,7 @@ export const options = Object.assign({}, COMMON_OPTIONS, {
         flow_success: ['rate>0.99'],
         flow_duration: ['p(99)<1000'],
         'dropped_iterations{scenario:soak}': ['count<100'],
-    },
+    }),
 });
 
 export function setup() {
@@ -138,4 +141,12 @@ export function teardown(data) {
     const spent = data.wallets.length * FUND - balance;
     console.log(`teardown: ${data.wallets.length} wallets consistent; ${spent} minor units captured or debited; ${held} still held`);
     if (held !== 0) console.warn(`teardown: ${held} minor units are still held (flows cut short, or a capture/void failed)`);
+}
+
+export function handleSummary(data) {
+    return summary(data, {
+        script: 'soak.js',
+        settings: { DURATION, RATE, WALLETS, FUND, CURRENCY },
+        scenarios: [{ name: 'soak', seconds: durationSeconds(DURATION), judgeThroughput: false }],
+    });
 }

@@ -28,7 +28,10 @@ import {
     preflight,
     randInt,
     req,
+    durationSeconds,
     scaleDuration,
+    summary,
+    summaryMetrics,
     walletConsistent,
 } from './lib.js';
 import http from 'k6/http';
@@ -50,17 +53,20 @@ const PROFILE = [
     { duration: '2m', target: 0 }, // ramp down
 ];
 
+const STAGES = PROFILE.map((s) => ({
+    duration: scaleDuration(s.duration, STAGES_SCALE),
+    target: s.target === 0 ? 0 : Math.max(1, Math.round(s.target * VUS_SCALE)),
+}));
+
+// `stages` is k6's shorthand for one ramping-vus scenario, named "default".
 export const options = Object.assign({}, COMMON_OPTIONS, {
-    stages: PROFILE.map((s) => ({
-        duration: scaleDuration(s.duration, STAGES_SCALE),
-        target: s.target === 0 ? 0 : Math.max(1, Math.round(s.target * VUS_SCALE)),
-    })),
-    thresholds: {
+    stages: STAGES,
+    thresholds: Object.assign(summaryMetrics(['default']), {
         http_req_duration: ['p(99)<500'], // 99% under 500 ms
         http_req_failed: ['rate<0.01'], // error rate < 1%
         'http_req_duration{op:authorize}': ['p(95)<200'],
         checks: ['rate>0.99'],
-    },
+    }),
 });
 
 export function setup() {
@@ -91,4 +97,12 @@ export function teardown(data) {
         if (w) held += w.held;
     });
     console.log(`teardown: ${sample.length} wallets checked, ${held} minor units held on them`);
+}
+
+export function handleSummary(data) {
+    return summary(data, {
+        script: 'stress-test.js',
+        settings: { STAGES: STAGES.map((s) => `${s.duration}:${s.target}`).join(','), STAGES_SCALE, VUS_SCALE, WALLETS, FUND, SLEEP, HOLD_SECONDS, CURRENCY },
+        scenarios: [{ name: 'default', label: 'stress', seconds: STAGES.reduce((sum, s) => sum + durationSeconds(s.duration), 0) }],
+    });
 }

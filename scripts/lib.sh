@@ -6,10 +6,11 @@
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 
-# Everything walletd needs to build, test and run its local cluster.
+# Everything walletd needs to build, test and run its local cluster (xz-utils: the shared k6,
+# ../shared/tools/k6, unpacks itself with xz on first use).
 BASE_PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev libmariadb-dev libhiredis-dev
     libjansson-dev libsodium-dev libcmocka-dev mariadb-server mariadb-client redis-server
-    python3 python3-yaml python3-jsonschema curl procps)
+    python3 python3-yaml python3-jsonschema curl procps xz-utils)
 
 # What the deployment tests (ctest label "deploy") need beyond that: promtool, HAProxy, the
 # shellcheck the Dockerfile linter runs; scripts/validate/install adds node and the npm tools.

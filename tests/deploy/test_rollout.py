@@ -182,6 +182,7 @@ class RolloutTest(unittest.TestCase):
              "-e", f"API_URL=http://127.0.0.1:{lb.port}",
              "-e", f"TEST_TOKEN={first[0].keys[harness.TENANTS[0]]}",
              "-e", f"RATE={RATE}", "-e", f"DURATION={duration_s}s", "-e", "WALLETS=20",
+             "-e", f"RESULTS_DIR={work}",  # rollout.js's summary (.txt, .json) beside k6.log
              os.path.join(REPO, "loadtest", "rollout.js")],
             stdout=k6_log, stderr=subprocess.STDOUT, env=dict(os.environ, K6_NO_USAGE_REPORT="true"))
         self.addCleanup(lambda: proc.poll() is None and proc.kill())

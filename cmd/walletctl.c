@@ -4,9 +4,12 @@
  *   walletctl migrate [--dir DIR]              apply pending migrations to every shard primary
  *   walletctl apikey create --tenant NAME [--file PATH]
  *                                              make an API key; print it once; store its hash
- *   walletctl verify                           check the money invariants on every shard
+ *   walletctl verify [--replicas]              check the money invariants on every shard;
+ *                                              --replicas: and that every replica holds
+ *                                              exactly what its primary holds
  *
- * Shards come from the same environment as walletd (SHARD_COUNT, DATABASE_SHARD_<n>_URL);
+ * Shards come from the same environment as walletd (SHARD_COUNT, DATABASE_SHARD_<n>_URL,
+ * DATABASE_SHARD_<n>_REPLICA_URLS);
  * the key file from --file or API_KEYS_FILE.
  */
 #define _GNU_SOURCE
@@ -21,6 +24,7 @@
 #include <fcntl.h>
 #include <mysql.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +37,7 @@ static int usage(void)
     fprintf(stderr, "usage:\n"
                     "  walletctl migrate [--dir DIR]\n"
                     "  walletctl apikey create --tenant NAME [--file PATH]\n"
-                    "  walletctl verify\n");
+                    "  walletctl verify [--replicas]\n");
     return 2;
 }
 
@@ -141,8 +145,14 @@ static void report(void *ctx, const char *wallet_id, const char *problem)
     printf("shard %d: wallet %s: %s\n", *(int *)ctx, wallet_id, problem);
 }
 
+/* A replica that differs: the table (its CHECKSUM TABLE name) and how. */
+static void report_table(void *ctx, const char *table, const char *problem)
+{
+    printf("shard %d: table %s: %s\n", *(int *)ctx, table, problem);
+}
+
 struct totals {
-    long wallets, violations;
+    long wallets, violations, replicas;
 };
 
 static int verify_shard(struct wd_conn *c, int shard, void *ctx)
@@ -159,16 +169,55 @@ static int verify_shard(struct wd_conn *c, int shard, void *ctx)
     return rc;
 }
 
-static int cmd_verify(void)
-{
-    struct totals total = {0, 0};
+/* How long a replica may take to apply what its primary has written before it is compared. */
+#define REPLICA_WAIT_S 60
 
+/* Compares every replica of shard with the primary on c. */
+static int compare_replicas(struct wd_conn *c, int shard, void *ctx)
+{
+    struct totals *total = ctx;
+    int failed = 0;
+
+    for (int r = 0; r < config.shards[shard].replica_count; r++) {
+        struct wd_conn rc;
+        struct wd_error err = {0};
+        char label[48];
+        long differences = 0;
+        snprintf(label, sizeof(label), "shard%d-replica%d", shard, r);
+        wd_conn_init(&rc, &config.shards[shard].replicas[r], label, 0, config.db_connect_timeout_s,
+                     REPLICA_WAIT_S + 600);
+        int ctx_shard = shard;
+        if (wd_verify_replica(c, &rc, REPLICA_WAIT_S, report_table, &ctx_shard, &differences,
+                              &err) < 0) {
+            fprintf(stderr, "walletctl: compare %s: %s\n", label, err.message);
+            failed = 1;
+        } else if (!differences) {
+            printf("shard %d: replica %d holds exactly what its primary holds\n", shard, r);
+        }
+        total->violations += differences;
+        total->replicas++;
+        wd_conn_release(&rc);
+    }
+    return failed ? -1 : 0;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+    struct totals total = {0};
+    bool replicas = argc == 3 && strcmp(argv[2], "--replicas") == 0;
+
+    if (argc > 3 || (argc == 3 && !replicas))
+        return usage();
     if (load_storage() < 0)
         return 2;
     int failed = each_primary(0, verify_shard, &total);
-    printf("%s: %ld wallets on %d shards checked, %ld violations\n",
-           total.violations || failed ? "FAILED" : "ok", total.wallets, config.shard_count,
-           total.violations);
+    if (replicas)
+        failed |= each_primary(0, compare_replicas, &total);
+    printf("%s: %ld wallets on %d shards checked", total.violations || failed ? "FAILED" : "ok",
+           total.wallets, config.shard_count);
+    if (replicas)
+        printf(", %ld replicas compared", total.replicas);
+    printf(", %ld violations\n", total.violations);
     return total.violations || failed ? 1 : 0;
 }
 
@@ -188,7 +237,7 @@ int main(int argc, char **argv)
     else if (strcmp(argv[1], "apikey") == 0)
         rc = cmd_apikey(argc, argv);
     else if (strcmp(argv[1], "verify") == 0)
-        rc = cmd_verify();
+        rc = cmd_verify(argc, argv);
     else
         rc = usage();
     mysql_library_end();

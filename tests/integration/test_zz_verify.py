@@ -1,4 +1,5 @@
-"""Runs last: `walletctl verify` passes after every other suite, and really detects breakage."""
+"""Runs last: `walletctl verify` passes after every other suite, every replica holds exactly what
+its primary holds (`verify --replicas`), and both really detect breakage."""
 
 import unittest
 
@@ -51,6 +52,38 @@ class VerifyTest(WalletdTestCase):
         res = self.verify()
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
         self.assertTrue(res.stdout.startswith("ok"), res.stdout)
+
+    def test_c_replicas_match_their_primaries_after_everything(self):
+        res = walletctl("verify", "--replicas", check=False)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        self.assertIn("2 replicas compared, 0 violations", res.stdout)
+        for shard in (0, 1):
+            self.assertIn(f"shard {shard}: replica 0 holds exactly what its primary holds",
+                          res.stdout)
+
+    def test_d_verify_replicas_detects_a_diverged_replica(self):
+        w = self.funded_wallet(500)
+        replica = wallet_primary(w).replace("primary", "replica")
+        where = f"WHERE id = {sql_str(w)}"
+        walletctl("verify", "--replicas")  # caught up, equal
+
+        # a row changed on the replica alone (outside replication, not binlogged)
+        try:
+            sql(replica, f"SET SESSION sql_log_bin = 0; UPDATE wallets SET balance = balance + 1 "
+                         f"{where}")
+            res = walletctl("verify", "--replicas", check=False)
+            self.assertEqual(res.returncode, 1, res.stdout + res.stderr)
+            self.assertTrue(res.stdout.splitlines()[-1].startswith("FAILED"), res.stdout)
+            shard = replica[len("shard")]
+            diffs = [line for line in res.stdout.splitlines()
+                     if line.startswith(f"shard {shard}: table") and "differs" in line]
+            self.assertEqual(len(diffs), 1, res.stdout)  # that table only
+            self.assertIn("walletd.wallets", diffs[0])
+        finally:
+            sql(replica, f"SET SESSION sql_log_bin = 0; UPDATE wallets SET balance = balance - 1 "
+                         f"{where}")
+        res = walletctl("verify", "--replicas", check=False)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
 
 
 if __name__ == "__main__":

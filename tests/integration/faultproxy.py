@@ -5,7 +5,7 @@ walletd at the proxy's port instead of the server's and switch faults on and off
 
     proxy = FaultProxy(target_port)          # listens on 127.0.0.1:proxy.port
     proxy.refuse(seconds)                    # new connections are reset at once (for a while)
-    proxy.reset_all()                        # every open connection is reset now
+    proxy.reset_all()                        # every open connection is reset now (how many)
     proxy.set_latency(0.3)                   # every chunk waits 300 ms before it is forwarded
     proxy.set_blackhole(True)                # nothing is forwarded: connections hang, unanswered
     proxy.lose_next_commit_reply(refuse_s)   # MySQL: COMMIT reaches the server and commits; its OK
@@ -201,11 +201,12 @@ class FaultProxy:
             self._refuse_until = 0.0
 
     def reset_all(self):
-        """Resets every connection open now (the client sees ECONNRESET)."""
+        """Resets every connection open now (the client sees ECONNRESET); returns how many."""
         with self._lock:
             links = list(self._links)
         for link in links:
             link.close(reset=True)
+        return len(links)
 
     def set_latency(self, seconds):
         self._latency = seconds

@@ -102,7 +102,7 @@ class K6TestCase(unittest.TestCase):
             raise unittest.SkipTest(f"no k6: {why}")
         ensure_migrated()
         # As loadtest/bench runs it: one worker (on 2 cores the databases need the rest), quiet
-        # logs, and the per-tenant rate limit on but out of reach (rate.js alone sends 1,160/s).
+        # logs, and the per-tenant rate limit on but out of reach (k6-profiles' rate.js sends up to 5,000/s).
         cls.server = Walletd(workers=1, tenants=("k6",), env={
             "RATE_LIMIT_RPS": "1000000000", "ACCESS_LOG": "false", "LOG_LEVEL": "warn",
         }).start()

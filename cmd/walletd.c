@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/fault.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "shard/map.h"
@@ -271,6 +272,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    wd_json_start(NULL); /* before any JSON exists */
     int rc = setup();
     if (rc != 0)
         return rc;

@@ -2,8 +2,8 @@
  * core/fault.h - named failure points, for tests (SQLite's fault injection, in spirit): a test
  * arms "the Nth time point P is reached, fail this way", and the code at P then fails for real.
  *
- * Owns: the points and the ways they fail, the rules a test arms, each rule's hit counter, and
- * (in test builds) jansson's allocator, which is the point alloc:json.
+ * Owns: the points and the ways they fail, the rules a test arms, and each rule's hit counter.
+ * The point alloc:json is the allocator under core/json's.
  *
  * Compiled in only with -DWALLETD_FAULT_INJECTION=ON, and then only into the walletd-faults
  * binary (CMakeLists.txt); walletd itself is always built without it. Without the definition

@@ -488,6 +488,30 @@ class AllocationTest(LoopTestCase):
         self.assertGreater(n, 20)
         self.assertEqual(wallet_state(w), (70, 0, 1, 1))
 
+    def test_every_jansson_allocation_of_a_list_read(self):
+        account = account_on_shard(0, 2)
+        ref = unique_key("ref")
+        w = self.api.create_wallet(account)
+        r = self.api.post("/api/v1/wallets", {"accountId": account, "currency": "EUR"})
+        self.assertEqual(r.status, 201, r)
+        for amount in (10, 11, 12):
+            self.assertEqual(self.api.credit(w, amount, ref=ref).status, 201)
+        for path in (f"/api/v1/wallets/{w}/ledger?limit=2", f"/api/v1/accounts/{account}/wallets",
+                     f"/api/v1/transactions?referenceId={ref}"):
+            with self.subTest(path=path):
+                want = self.api.get(path)
+                self.assertEqual(want.status, 200, want)
+                for n in range(1, 2000):
+                    self.server.arm(f"alloc:json = nomem @{n}")
+                    r = self.api.get(path)
+                    fired = self.server.fired()
+                    self.server.disarm()
+                    if r.status != 500 or not fired:  # whole, never a list short of a row
+                        self.assertEqual(r.raw, want.raw, f"allocation {n}: {fired}")
+                    if not fired:
+                        break
+                self.assertGreater(n, 10)
+
     def test_a_writer_without_memory_for_its_batch_answers_500_and_recovers(self):
         # A writer allocates its batch at its first batch; the sweeper's first pass may have
         # made one shard's writer do so already, so the fault is tried on each shard.

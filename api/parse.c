@@ -5,6 +5,7 @@
 
 #include "core/text.h"
 
+#include "core/json.h"
 #include "core/money.h"
 #include "shard/hash.h"
 #include "shard/id.h"
@@ -153,18 +154,28 @@ static int parse_fields(json_t *root, const struct field *fields,
     return 0;
 }
 
-static void hash_request(const char *method, const char *path, json_t *root, unsigned char out[32])
+/*
+ * The request hash: method, path and the body's canonical text (keys sorted). 0, or -WD_E_NOMEM
+ * when jansson could not write that text whole: a hash of less would let another request with
+ * the same key pass for this one, and this one's retry be refused as another.
+ */
+static int hash_request(const char *method, const char *path, json_t *root, unsigned char out[32])
 {
     crypto_generichash_state st;
+    unsigned long failed = wd_json_failures();
     char *canonical = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
 
+    if (!canonical || wd_json_failures() != failed) {
+        free(canonical);
+        return -WD_E_NOMEM;
+    }
     crypto_generichash_init(&st, NULL, 0, 32);
     crypto_generichash_update(&st, (const unsigned char *)method, strlen(method) + 1);
     crypto_generichash_update(&st, (const unsigned char *)path, strlen(path) + 1);
-    if (canonical)
-        crypto_generichash_update(&st, (const unsigned char *)canonical, strlen(canonical));
+    crypto_generichash_update(&st, (const unsigned char *)canonical, strlen(canonical));
     crypto_generichash_final(&st, out, 32);
     free(canonical);
+    return 0;
 }
 
 static const struct field *fields_for(enum wd_op_kind *kind, json_t *root)
@@ -249,8 +260,13 @@ int wd_parse_body(enum wd_op_kind kind, const char *method, const char *path, co
                   struct wd_error *err)
 {
     json_error_t jerr;
+    unsigned long failed = wd_json_failures();
     json_t *root = body ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
 
+    if (wd_json_failures() != failed) { /* jansson ran short: what it read may not be the body */
+        json_decref(root);
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    }
     if (!root)
         return body ? refuse_unparsable(body, len, &jerr, err)
                     : wd_error_set(err, -WD_E_INVALID_JSON, NULL);
@@ -273,8 +289,8 @@ int wd_parse_body(enum wd_op_kind kind, const char *method, const char *path, co
     op->kind = kind;
     op->expires_in_s = limits->hold_default_s;
     rc = parse_fields(root, fields, limits, op, err);
-    if (rc == 0)
-        hash_request(method, path, root, op->request_hash);
+    if (rc == 0 && (rc = hash_request(method, path, root, op->request_hash)) < 0)
+        wd_error_set(err, rc, NULL);
 out:
     json_decref(root);
     return rc;

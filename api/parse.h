@@ -27,8 +27,8 @@ struct wd_parse_limits {
  * becomes CAPTURE when the body names a transactionId) into op's inputs, sets op->kind and
  * op->bucket, and computes op->request_hash over method, path and the canonical body.
  * Returns 0 or a negative code (INVALID_JSON, VALIDATION_ERROR, INVALID_AMOUNT,
- * INVALID_CURRENCY) with err naming the field; INTERNAL_ERROR for a kind that takes no body (a
- * caller's bug).
+ * INVALID_CURRENCY) with err naming the field; NOMEM when jansson ran out of memory (the body may
+ * be fine: it was not read whole); INTERNAL_ERROR for a kind that takes no body (a caller's bug).
  */
 int wd_parse_body(enum wd_op_kind kind, const char *method, const char *path, const char *body,
                   size_t len, const struct wd_parse_limits *limits, struct wd_op *op,

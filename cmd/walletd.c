@@ -14,6 +14,8 @@
 #include "cmd/worker.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/fault.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "shard/map.h"
@@ -241,6 +243,7 @@ static int setup(void)
     if (wd_config_load(&config, wd_config_process_env, NULL, &err) < 0)
         return fail("configuration", err.message);
     wd_log_min_level = config.log_level;
+    wd_fault_start(); /* walletd-faults only: arms the rules of WALLETD_FAULTS_FILE */
     if (wd_map_init(&map, config.shard_count, config.shard_map, &err) < 0)
         return fail("configuration", err.message);
     if (wd_auth_load(&keys, config.api_keys_file, &err) < 0)
@@ -269,6 +272,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    wd_json_start(NULL); /* before any JSON exists */
     int rc = setup();
     if (rc != 0)
         return rc;

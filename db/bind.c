@@ -3,6 +3,7 @@
  */
 #include "db/bind.h"
 
+#include "core/fault.h"
 #include "db/conn.h"
 
 #include <stdlib.h>
@@ -12,7 +13,7 @@ int wd_bind_init(struct wd_binder *b, int cap)
 {
     memset(b, 0, sizeof(*b));
     b->cap = cap;
-    b->binds = calloc((size_t)cap, sizeof(*b->binds));
+    b->binds = WD_FAULT_ALLOC(WD_FAULT_ALLOC_BIND, calloc((size_t)cap, sizeof(*b->binds)));
     b->lengths = calloc((size_t)cap, sizeof(*b->lengths));
     b->nulls = calloc((size_t)cap, sizeof(*b->nulls));
     b->times = calloc((size_t)cap, sizeof(*b->times));

@@ -6,6 +6,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "db/inject.h"
 
 #include <errmsg.h>
 #include <mysqld_error.h>
@@ -309,7 +310,7 @@ int wd_conn_commit(struct wd_conn *c, struct wd_error *err)
 {
     if (!c->mysql)
         return wd_error_set(err, -WD_E_DB_UNAVAILABLE, "%s: not connected", c->label);
-    if (mysql_commit(c->mysql))
+    if (wd_inject_commit(c) || mysql_commit(c->mysql)) /* walletd-faults only (core/fault.h) */
         return wd_conn_fail(c, "commit", err);
     return 0;
 }

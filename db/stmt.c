@@ -12,6 +12,7 @@
  */
 #include "db/stmt.h"
 
+#include "db/inject.h"
 #include "db/rows.h"
 
 #include <assert.h>
@@ -90,6 +91,8 @@ int wd_stmt_execute(struct wd_conn *c, MYSQL_STMT *st, struct wd_binder *params,
 
     if (rc < 0)
         return wd_error_set(err, rc, "%s: binding parameters failed", what);
+    if (wd_inject_execute(c, what)) /* walletd-faults only (core/fault.h) */
+        return wd_conn_fail(c, what, err);
     if (mysql_stmt_bind_param(st, params->binds) || mysql_stmt_execute(st))
         return wd_conn_stmt_fail(c, st, what, err);
     return 0;

@@ -23,6 +23,7 @@
 #include "wallet/batch.h"
 
 #include "core/clock.h"
+#include "core/fault.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "db/idem.h"
@@ -41,7 +42,7 @@
 
 struct wd_batch *wd_batch_new(int resolve_timeout_s)
 {
-    struct wd_batch *b = calloc(1, sizeof(struct wd_batch));
+    struct wd_batch *b = WD_FAULT_ALLOC(WD_FAULT_ALLOC_BATCH, calloc(1, sizeof(struct wd_batch)));
 
     if (b)
         b->resolve_ns = (int64_t)resolve_timeout_s * 1000000000LL;

@@ -3,6 +3,7 @@
  */
 #include "wallet/read.h"
 
+#include "core/json.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "db/ledger.h"
@@ -119,14 +120,20 @@ static int read_once(struct wd_conn *c, struct wd_op *op, json_t **data, struct 
 }
 
 /* Runs op on c: 0 with op->reply or the search rows set, or an error (err says which). A stale
- * connection (lost since its last use) gets one fresh try. */
+ * connection (lost since its last use) gets one fresh try. A reply jansson could not make whole
+ * (a list without the row whose append failed, say) is NOMEM, never sent short (core/json). */
 static int read_on(struct wd_conn *c, struct wd_op *op, struct wd_error *err)
 {
     json_t *data = NULL;
+    unsigned long failed = wd_json_failures();
     int rc = read_once(c, op, &data, err);
 
     if (rc == -WD_E_DB_UNAVAILABLE && !c->mysql)
         rc = read_once(c, op, &data, err);
+    if (rc == 0 && wd_json_failures() != failed) {
+        json_decref(data);
+        rc = wd_error_set(err, -WD_E_NOMEM, "the reply could not be made whole");
+    }
     if (rc == 0 && op->kind != WD_OP_FIND_REFERENCE) {
         wd_envelope_release(&op->reply);
         rc = wd_envelope_success(&op->reply, 200, data);

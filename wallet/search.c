@@ -4,6 +4,7 @@
 #include "wallet/search.h"
 
 #include "core/error.h"
+#include "core/json.h"
 #include "db/rows.h"
 #include "wallet/render.h"
 
@@ -97,12 +98,17 @@ static void merge(struct wd_search *s)
             all[n++] = &s->parts[i].rows[j];
     }
     qsort(all, (size_t)n, sizeof(*all), txn_newer_first);
+    unsigned long failed = wd_json_failures(); /* a list short of a row is not the answer */
     json_t *list = json_array();
     for (int i = 0; i < n && i < op->limit; i++)
         json_array_append_new(list, wd_render_txn(all[i]));
     free(all);
     json_t *data = json_pack("{s:s, s:o, s:b}", "referenceId", op->reference_id, "transactions",
                              list, "hasMore", n > op->limit);
+    if (data && wd_json_failures() != failed) {
+        json_decref(data);
+        data = NULL;
+    }
     if (!data || wd_envelope_success(&op->reply, 200, data) < 0)
         wd_envelope_error(&op->reply, -WD_E_NOMEM, NULL);
 }

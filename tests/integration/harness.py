@@ -240,9 +240,11 @@ def unique_account(prefix="acct"):
 
 
 class Walletd:
-    """A walletd process on a free port, with its own API key file and log file."""
+    """A walletd process on a free port, with its own API key file and log file; binary is the
+    program to run (default WALLETD_BIN)."""
 
-    def __init__(self, workers=2, env=None, tenants=TENANTS):
+    def __init__(self, workers=2, env=None, tenants=TENANTS, binary=None):
+        self.binary = binary or WALLETD
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="walletd-test-")
         self.keys_file = os.path.join(self.dir, "api_keys")
@@ -263,7 +265,7 @@ class Walletd:
 
     def start(self, wait_ready=True):
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([WALLETD], env=self.env, stdout=self.log,
+        self.proc = subprocess.Popen([self.binary], env=self.env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         if wait_ready:
             self.wait_ready()
@@ -367,9 +369,14 @@ class WalletdTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         ensure_migrated()
-        cls.server = Walletd(workers=cls.workers, env=cls.env, tenants=cls.tenants).start()
+        cls.server = cls.new_server().start()
         cls.api = cls.server.client(cls.tenants[0])
         cls.api_b = cls.server.client(cls.tenants[1])
+
+    @classmethod
+    def new_server(cls):
+        """The walletd the class runs, not started yet (a subclass may run another kind)."""
+        return Walletd(workers=cls.workers, env=cls.env, tenants=cls.tenants)
 
     @classmethod
     def tearDownClass(cls):

@@ -1,6 +1,7 @@
 /*
  * tests/unit/testing.h - what several unit tests share: cmocka with the headers it needs first,
- * the length of a table of cases, the check of a reply envelope, and of a parsed URL.
+ * the length of a table of cases, the check of a reply envelope, and of a parsed URL, and
+ * jansson's allocations failing one at a time.
  *
  * Include it after the header of the module under test. Everything here is static inline, so a
  * test that uses only part of it compiles without warnings.
@@ -9,9 +10,12 @@
 #define WD_TESTS_TESTING_H
 
 #include "core/envelope.h"
+#include "core/json.h"
 #include "core/url.h"
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <setjmp.h>
@@ -57,6 +61,38 @@ static inline void expect_url(const char *text, const struct wd_url *got, const 
     }
     if (got->port != want->port)
         fail_msg("'%s': port is %d, expected %d", text, got->port, want->port);
+}
+
+/* [0]: jansson allocations since jansson_fail_at(); [1]: the one that fails (0: none). */
+static inline long *jansson_fault(void)
+{
+    static long state[2];
+
+    return state;
+}
+
+static inline void *jansson_failing_alloc(size_t size)
+{
+    long *s = jansson_fault();
+
+    return ++s[0] == s[1] ? NULL : malloc(size);
+}
+
+/*
+ * From now on the nth jansson allocation fails (none for 0), counted by core/json as a real
+ * failure. A test loops n = 1, 2, ... until jansson_all_tried(): the last run made fewer than n
+ * allocations, so every one has failed once. jansson_fail_at(0) when done.
+ */
+static inline void jansson_fail_at(long n)
+{
+    jansson_fault()[0] = 0;
+    jansson_fault()[1] = n;
+    wd_json_start(n ? jansson_failing_alloc : NULL);
+}
+
+static inline bool jansson_all_tried(void)
+{
+    return jansson_fault()[0] < jansson_fault()[1];
 }
 
 #endif

@@ -542,6 +542,48 @@ static void test_request_hash(void **state)
     assert_memory_not_equal(a, b, WD_HASH_LEN);
 }
 
+/*
+ * Out of memory, a body is parsed whole or not at all: with each of jansson's allocations failing
+ * in turn, the parse is the one made with memory to spare (fields and request hash) or NOMEM;
+ * never a refusal of a good body, never a body read short (jansson's lexer drops a byte it
+ * cannot save and carries on), never a hash of less than the body.
+ */
+static void test_out_of_memory(void **state)
+{
+    char credit[BODY_MAX], capture[BODY_MAX];
+    const struct {
+        enum wd_op_kind kind;
+        const char *body;
+    } cases[] = {
+        {WD_OP_CREATE_WALLET,
+         "{\"accountId\":\"customer-2026-11-29-0001:eu\",\"currency\":\"EUR\"}"},
+        {WD_OP_CREDIT, wallet_body(credit, "\"amount\":9007199254740991,",
+                                   "\"referenceId\":\"order-2026-11-29-0001\"", "")},
+        {WD_OP_DEBIT, txn_body(capture, ",\"amount\":1500")},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < N_CASES(cases); i++) {
+        struct wd_op want, got;
+        struct wd_error err;
+        long n;
+        assert_int_equal(parse_as(cases[i].kind, cases[i].body, &want, &err), 0);
+        for (n = 1;; n++) {
+            jansson_fail_at(n);
+            int rc = parse_as(cases[i].kind, cases[i].body, &got, &err);
+            bool done = jansson_all_tried();
+            jansson_fail_at(0);
+            if (rc != 0 && rc != -WD_E_NOMEM)
+                fail_msg("%s, allocation %ld failing: %s", cases[i].body, n, code_name(rc));
+            if (rc == 0 && memcmp(&got, &want, sizeof(got)) != 0)
+                fail_msg("%s, allocation %ld failing: parsed as another request", cases[i].body, n);
+            if (done)
+                break;
+        }
+        assert_true(n > 5);
+    }
+}
+
 static int idem(const char *ietf, const char *legacy, bool required, struct wd_op *op)
 {
     struct wd_error err;
@@ -666,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_reference_id),
         cmocka_unit_test(test_debit_capture_void),
         cmocka_unit_test(test_request_hash),
+        cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_idempotency_key),
         cmocka_unit_test(test_page),
     };

@@ -9,12 +9,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "tests/unit/testing.h"
 
 /* The error code table of docs/API.md ("Error codes"), copied from the document, not the code. */
 static const struct {
@@ -206,6 +201,44 @@ static void test_error_envelope_invalid_utf8_message(void **state)
                 "{\"status\":404,\"code\":\"NOT_FOUND\",\"message\":\"resource not found\"}");
 }
 
+/* Renders the envelope of case i into body (a success around fresh data, or an error). */
+static int render(int i, struct wd_body *body)
+{
+    if (i == 0)
+        return wd_envelope_success(body, 201,
+                                   json_pack("{s:s, s:I, s:n}", "id", "txn_1", "amount",
+                                             (json_int_t)9007199254740991, "expiresAt"));
+    return wd_envelope_error(body, i == 1 ? -WD_E_INSUFFICIENT_FUNDS : -WD_E_DB,
+                             "a message longer than jansson's first buffer");
+}
+
+/* With each of jansson's allocations failing in turn, an envelope is the bytes it is with memory
+ * to spare, or NOMEM with no body: never one short of a member or a key. */
+static void test_envelopes_out_of_memory(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        struct wd_body want = {0}, got = {0};
+        long n;
+        assert_int_equal(render(i, &want), 0);
+        for (n = 1;; n++) {
+            jansson_fail_at(n);
+            int rc = render(i, &got);
+            bool done = jansson_all_tried();
+            jansson_fail_at(0);
+            if (rc == 0 && strcmp(got.data, want.data) != 0)
+                fail_msg("allocation %ld failing: %s instead of %s", n, got.data, want.data);
+            if (rc != 0 && (rc != -WD_E_NOMEM || got.data))
+                fail_msg("allocation %ld failing: %d", n, rc);
+            wd_envelope_release(&got);
+            if (done)
+                break;
+        }
+        assert_true(n > 5);
+        wd_envelope_release(&want);
+    }
+}
+
 static void test_body_release_of_zeroed_body(void **state)
 {
     struct wd_body body = {0};
@@ -253,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_error_envelope_bytes),
         cmocka_unit_test(test_error_envelope_internal_codes_do_not_leak),
         cmocka_unit_test(test_error_envelope_invalid_utf8_message),
+        cmocka_unit_test(test_envelopes_out_of_memory),
         cmocka_unit_test(test_body_release_of_zeroed_body),
         cmocka_unit_test(test_error_set_and_clear),
     };

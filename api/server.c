@@ -17,6 +17,7 @@
 #include "core/text.h"
 
 #include "api/auth.h"
+#include "api/edge.h"
 #include "api/ratelimit.h"
 #include "api/handlers.h"
 #include "api/request.h"
@@ -36,6 +37,64 @@ struct wd_server {
     atomic_int inflight;
     atomic_int suspended; /* connections suspended and not yet called again */
 };
+
+/* One connection (libmicrohttpd's socket context): what its current request's line held. */
+struct conn {
+    const char *uri;             /* the request line's URI, as libmicrohttpd first saw it */
+    struct wd_edge_escapes path; /* what decoding the path found */
+    struct wd_edge_escapes args; /* ... and the query arguments */
+};
+
+static struct conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return info ? info->socket_context : NULL;
+}
+
+static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    (void)c;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = calloc(1, sizeof(struct conn)); /* NULL: checked where it is used */
+        return;
+    }
+    free(*socket_context);
+    *socket_context = NULL;
+}
+
+/* A request line has arrived: a new request on this connection. */
+static void *request_line(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    struct conn *conn = conn_of(c);
+
+    (void)cls;
+    if (conn) {
+        memset(conn, 0, sizeof(*conn));
+        conn->uri = uri;
+    }
+    return NULL; /* access_cb allocates the request on its first call */
+}
+
+/* libmicrohttpd decodes the path (at the URI's start, in place) and each query key and value. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    struct conn *conn = conn_of(c);
+    struct wd_edge_escapes found = {0};
+    size_t len = wd_edge_unescape(s, &found);
+
+    (void)cls;
+    if (!conn) {
+        return len;
+    }
+    struct wd_edge_escapes *where = s == conn->uri ? &conn->path : &conn->args;
+    where->nul |= found.nul;
+    where->slash |= found.slash;
+    return len;
+}
 
 /* Engine thread: the op is finished; take its reply and wake the connection. */
 static void on_op_done(struct wd_op *op)
@@ -100,6 +159,51 @@ static bool framing_ambiguous(struct MHD_Connection *conn)
 
     MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
     return f.length_conflict || (f.transfer_encoding && f.content_lengths > 0);
+}
+
+#define HEADERS_MAX 64 /* more headers than this is refused: no API client sends that many */
+
+struct header_list {
+    struct wd_edge_header h[HEADERS_MAX];
+    size_t n;
+    bool overflow;
+};
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      size_t key_size, const char *value, size_t value_size)
+{
+    struct header_list *list = cls;
+
+    (void)kind;
+    if (list->n == HEADERS_MAX) {
+        list->overflow = true;
+        return MHD_NO;
+    }
+    list->h[list->n++] = (struct wd_edge_header){key, key_size, value, value_size};
+    return MHD_YES;
+}
+
+/* Why the request must be refused before anything else looks at it (api/edge.h), or NULL. */
+static const char *edge_refusal(struct MHD_Connection *c, const char *version)
+{
+    struct conn *conn = conn_of(c);
+    struct header_list list;
+
+    if (!conn)
+        return "out of memory";
+    if (conn->path.nul || conn->path.slash)
+        return "the path holds an encoded NUL or slash";
+    if (conn->args.nul)
+        return "a query argument holds an encoded NUL";
+    list.n = 0;
+    list.overflow = false;
+    MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_header, &list);
+    if (list.overflow)
+        return "too many headers";
+    const char *why = wd_edge_check_headers(version, list.h, list.n);
+    if (why)
+        return why;
+    return framing_ambiguous(c) ? "conflicting Content-Length or Transfer-Encoding headers" : NULL;
 }
 
 static struct wd_request *request_new(struct wd_server *s, struct MHD_Connection *conn,
@@ -251,17 +355,17 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     struct wd_server *s = cls;
     struct wd_request *req = *con_cls;
 
-    (void)version;
     if (!req) {
         req = request_new(s, conn, url, method);
         if (!req)
             return MHD_NO;
         *con_cls = req;
-        if (!framing_ambiguous(conn))
+        const char *why = edge_refusal(conn, version);
+        if (!why)
             return MHD_YES;
         /* queued on the first call on purpose: libmicrohttpd then closes the connection */
         req->close = true;
-        wd_request_reply_error(req, -WD_E_MALFORMED_REQUEST, NULL);
+        wd_request_reply_error(req, -WD_E_MALFORMED_REQUEST, why);
         return queue_reply(req);
     }
     if (*upload_data_size) {
@@ -352,7 +456,9 @@ int wd_server_start(struct wd_server **out, struct wd_context *ctx, int listen_f
         MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)ctx->cfg->http_threads, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)ctx->cfg->keepalive_timeout_s, MHD_OPTION_CONNECTION_LIMIT, 20000u,
-        MHD_OPTION_NOTIFY_COMPLETED, request_completed_cb, s, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, request_completed_cb, s, MHD_OPTION_NOTIFY_CONNECTION,
+        notify_connection, s, MHD_OPTION_URI_LOG_CALLBACK, request_line, s,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, s, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
     if (!s->daemon) {
         free(s);
         return wd_error_set(err, -WD_E_INTERNAL_ERROR, "libmicrohttpd failed to start");

@@ -146,6 +146,9 @@ def check_overlay(where, docs, cfg, margin, have, runtime):
                    f"could still send to a pod that stopped accepting")
     lb = dict(kv.split("=", 1) for kv in
               a.get(p + "load-balancer-attributes", "").split(",") if "=" in kv)
+    if lb.get("routing.http.desync_mitigation_mode") != "strictest":
+        out.append(f"{where}: ALB desync mitigation {lb.get('routing.http.desync_mitigation_mode')}"
+                   f", expected strictest (walletd refuses what is not strict HTTP/1.1)")
     idle = int(lb.get("idle_timeout.timeout_seconds", 60))
     if idle >= keepalive:
         out.append(f"{where}: ALB idle timeout {idle} s >= KEEPALIVE_TIMEOUT_SECONDS {keepalive}: "
@@ -206,6 +209,9 @@ class AgreementTest(unittest.TestCase):
         ("ALB idle timeout above keep-alive",
          [("k8s/base/ingress.yaml", "idle_timeout.timeout_seconds=60",
            "idle_timeout.timeout_seconds=90")], "ALB idle timeout 90 s >="),
+        ("ALB lets ambiguous requests through",
+         [("k8s/base/ingress.yaml", ",routing.http.desync_mitigation_mode=strictest", "")],
+         "ALB desync mitigation None"),
         ("wrong readiness path",
          [("k8s/base/deployment.yaml", "              path: /health/ready",
            "              path: /healthz")], "readinessProbe path /healthz"),

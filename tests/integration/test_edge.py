@@ -1,0 +1,162 @@
+"""The HTTP edge under abuse (issue 14): strict framing, encoded paths, cheap refusals for
+strangers, connection limits and deadlines, logging that never blocks. Raw sockets on loopback,
+each case bounded in time and in connections (small limits set through the environment).
+
+Requests walletd refuses at the edge are answered 400 MALFORMED_REQUEST and their connection is
+closed: a proxy in front that reads the request differently must never see a second request run
+behind walletd's checks. Two refusals come from libmicrohttpd 0.9.75 itself, before walletd sees
+the request (a malformed Content-Length, a missing Host): they are 4xx and close too."""
+
+import json
+import socket
+import time
+import unittest
+
+from harness import WalletdTestCase, assert_error, unique_account, unique_key
+
+CREDIT = "/api/v1/transactions/credit"
+
+
+def exchange(port, payload, wait=5.0):
+    """Sends payload on a fresh connection; reads until the server closes or stays silent for
+    wait seconds. Returns (data, closed)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as s:
+        try:
+            s.sendall(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        data = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                return data, False
+            except ConnectionResetError:
+                return data, True
+            if not chunk:
+                return data, True
+            data += chunk
+
+
+def status_lines(data):
+    return [line for line in data.split(b"\r\n") if line.startswith(b"HTTP/1.")]
+
+
+class StrictFramingTest(WalletdTestCase):
+    """Item 3: each case is refused and its connection closed; nothing behind it runs."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.key = cls.server.keys[cls.tenants[0]].encode()
+        cls.wallet = cls.api.create_wallet(unique_account("edge"))
+
+    def head(self, method="POST", path=CREDIT, extra=b""):
+        return (method.encode() + b" " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+                b"Authorization: Bearer " + self.key + b"\r\n" + extra)
+
+    def credit_body(self, amount=1):
+        return json.dumps({"walletId": self.wallet, "amount": amount, "referenceId": "smuggle"},
+                          separators=(",", ":")).encode()
+
+    def balance(self):
+        return self.api.wallet(self.wallet)["balance"]
+
+    def assert_refused(self, payload, by_walletd=True, statuses=(b"400",)):
+        before = self.balance()
+        data, closed = exchange(self.server.port, payload)
+        lines = status_lines(data)
+        self.assertTrue(lines, data[:300])
+        self.assertIn(lines[0][9:12], statuses, data[:300])
+        self.assertTrue(closed, f"connection left open: {data[:300]!r}")
+        if by_walletd:
+            self.assertEqual(len(lines), 1, f"more than one answer: {data[:600]!r}")
+            self.assertIn(b'"code":"MALFORMED_REQUEST"', data)
+        else:  # libmicrohttpd's own refusal: whatever it sends, nothing behind it ran
+            self.assertNotIn(b"HTTP/1.1 2", data)
+            self.assertNotIn(b"HTTP/1.1 401", data)
+        self.assertEqual(self.balance(), before, "money moved")
+        return data
+
+    def test_space_before_colon_is_not_a_silent_header(self):
+        # "Content-Length : N" framed nothing, so the body ran as a second, authenticated request
+        inner = self.head(extra=b"Content-Type: application/json\r\nIdempotency-Key: "
+                          + unique_key("inner").encode() + b"\r\nContent-Length: %d\r\n\r\n"
+                          % len(self.credit_body())) + self.credit_body()
+        self.assert_refused(self.head("GET", "/health/live",
+                                      b"Content-Length : %d\r\n\r\n" % len(inner)) + inner)
+        self.assert_refused(self.head("GET", "/health/live", b"X-A\t: b\r\n\r\n"))
+
+    def test_folded_header_is_refused(self):
+        body = self.credit_body()
+        self.assert_refused(self.head(extra=b"Content-Type: application/json\r\nIdempotency-Key: "
+                                      + unique_key("fold").encode() + b"\r\nContent-Length: %d\r\n"
+                                      b"Transfer-Encoding:\r\n chunked\r\n\r\n" % len(body)) + body)
+        self.assert_refused(self.head("GET", "/health/live", b"X-A: a\r\n b\r\n\r\n"))
+
+    def test_bare_lf_is_refused(self):
+        self.assert_refused(b"GET /health/live HTTP/1.1\nHost: x\n\n")
+        self.assert_refused(b"GET /health/live HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n")
+
+    def test_nul_in_a_header_is_refused(self):
+        self.assert_refused(self.head("GET", "/health/live", b"X-A: a\x00b\r\n\r\n"))
+        self.assert_refused(b"GET /api/v1/wallets/" + self.wallet.encode() + b" HTTP/1.1\r\n"
+                            b"Host: x\r\nAuthorization: Bearer " + self.key + b"\x00zz\r\n\r\n")
+
+    def test_host_missing_or_twice_is_refused(self):
+        self.assert_refused(b"GET /health/live HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+        self.assert_refused(b"GET /health/live HTTP/1.1\r\n\r\n", by_walletd=False)
+
+    def test_transfer_encoding_other_than_chunked_is_refused_at_once(self):
+        t = time.monotonic()
+        self.assert_refused(self.head(extra=b"Content-Type: application/json\r\n"
+                                      b"Transfer-Encoding: gzip\r\n\r\n{}"))
+        self.assertLess(time.monotonic() - t, 3, "a gzip body waited for the timeout")
+        self.assert_refused(self.head(extra=b"Transfer-Encoding: chunked\r\n"
+                                      b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"))
+
+    def test_malformed_content_length_closes(self):
+        for value in (b"abc", b"-1", b"99999999999999999999999", b"1 2"):
+            with self.subTest(value):
+                self.assert_refused(self.head(extra=b"Content-Length: " + value + b"\r\n\r\n"),
+                                    by_walletd=False, statuses=(b"400", b"413"))
+
+    def test_well_formed_requests_still_pass(self):
+        body = self.credit_body(2)
+        before = self.balance()
+        data, _ = exchange(self.server.port, self.head(
+            extra=b"Content-Type: application/json\r\nIdempotency-Key: " +
+            unique_key("ok").encode() + b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+            % len(body)) + body)
+        self.assertTrue(data.startswith(b"HTTP/1.1 201 "), data[:300])
+        self.assertEqual(self.balance(), before + 2)
+
+
+class EncodedPathTest(WalletdTestCase):
+    """Item 4: an encoded NUL cut the path (/metrics%00.png was /metrics), an encoded slash split
+    it (/api/v1/wallets%2F<id> was the wallet), and a NUL cut a query value."""
+
+    def test_encoded_nul_in_path(self):
+        for path in ("/metrics%00.png", "/health/live%00", "/api/v1/wallets/%00"):
+            with self.subTest(path):
+                assert_error(self, self.api.get(path), 400, "MALFORMED_REQUEST")
+
+    def test_encoded_slash_in_path(self):
+        w = self.api.create_wallet(unique_account("slash"))
+        for path in (f"/api/v1/wallets%2F{w}", f"/api/v1/wallets%2f{w}",
+                     f"/api/v1/wallets/{w}%2Fledger"):
+            with self.subTest(path):
+                assert_error(self, self.api.get(path), 400, "MALFORMED_REQUEST")
+        self.assertEqual(self.api.get(f"/api/v1/wallets/{w}").status, 200)
+
+    def test_nul_in_query_value(self):
+        assert_error(self, self.api.get("/api/v1/transactions?referenceId=x%00y"), 400,
+                     "MALFORMED_REQUEST")
+        # an encoded slash in a query value is just a character
+        r = self.api.get("/api/v1/transactions?referenceId=a%2Fb")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.data["referenceId"], "a/b")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -17,6 +17,7 @@
 #include "core/text.h"
 
 #include "api/auth.h"
+#include "api/authfail.h"
 #include "api/edge.h"
 #include "api/ratelimit.h"
 #include "api/handlers.h"
@@ -26,6 +27,7 @@
 #include "core/metrics.h"
 #include "wallet/engine.h"
 
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,7 @@
 struct wd_server {
     struct MHD_Daemon *daemon;
     struct wd_context *ctx;
+    struct wd_authfail *authfail;
     atomic_int inflight;
     atomic_int suspended; /* connections suspended and not yet called again */
 };
@@ -261,9 +264,50 @@ static bool content_type_is_json(const char *value)
     return next == '\0' || next == ';' || next == ' ';
 }
 
-/* Runs once the whole request is in: route, authenticate, rate-limit, check the body, call the
- * handler. */
-static void dispatch(struct wd_request *req)
+/* True if a body follows the headers (libmicrohttpd has checked Content-Length's digits). */
+static bool body_follows(struct wd_request *req)
+{
+    const char *length = wd_request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+    return wd_request_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
+           (length && strtoll(length, NULL, 10) > 0);
+}
+
+/* A failed authentication: 401 while its source is within its budget, else 429 (closed). */
+static void refuse_stranger(struct wd_request *req)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *peer = info ? info->client_addr : NULL;
+    const void *addr = NULL;
+    size_t len = 0;
+
+    if (peer && peer->sa_family == AF_INET) {
+        addr = &((const struct sockaddr_in *)(const void *)peer)->sin_addr;
+        len = 4;
+    } else if (peer && peer->sa_family == AF_INET6) {
+        addr = &((const struct sockaddr_in6 *)(const void *)peer)->sin6_addr;
+        len = 16;
+    }
+    if (!addr || wd_authfail_charge(req->server->authfail, addr, len, wd_clock_mono_ns())) {
+        wd_request_reply_error(req, -WD_E_UNAUTHORIZED, NULL);
+        return;
+    }
+    wd_metrics_edge(WD_METRICS_AUTH_THROTTLED, 1);
+    req->throttled = true;
+    req->close = true;
+    wd_request_reply_error(req, -WD_E_RATE_LIMITED,
+                           "too many failed authentications from this address");
+}
+
+/*
+ * Runs on the first call, when the headers are in and before any of the body is read: route,
+ * authenticate, rate-limit, content type. A stranger is refused before walletd reads (or answers
+ * "100 Continue" to) a body. false: refused, the reply is set. (A body above MAX_BODY_BYTES is
+ * an authenticated client's: it is read, discarded and answered 413 at its end, so the client
+ * sees the answer and keeps its connection.)
+ */
+static bool admit(struct wd_request *req)
 {
     const char *method =
         strcmp(req->method, MHD_HTTP_METHOD_HEAD) == 0 ? MHD_HTTP_METHOD_GET : req->method;
@@ -271,35 +315,43 @@ static void dispatch(struct wd_request *req)
     wd_router_match(wd_handlers_routes, wd_handlers_route_count, method, req->path, &req->match);
     if (req->match.status == 404) {
         wd_request_reply_error(req, -WD_E_ROUTE_NOT_FOUND, NULL);
-        return;
+        return false;
     }
     if (req->match.status == 405) {
         req->allow = req->match.allow;
         wd_request_reply_error(req, -WD_E_METHOD_NOT_ALLOWED, NULL);
-        return;
+        return false;
     }
     const struct wd_route *route = req->match.route;
     if ((route->flags & WD_ROUTER_AUTH) &&
         wd_auth_verify(req->ctx->keys, wd_request_header(req, "Authorization"), req->tenant,
                        &req->tenant_ix) < 0) {
-        wd_request_reply_error(req, -WD_E_UNAUTHORIZED, NULL);
-        return;
+        refuse_stranger(req);
+        return false;
     }
     if ((route->flags & WD_ROUTER_AUTH) &&
         wd_ratelimit_check(req->ctx->ratelimit, req->tenant, req->tenant_ix, &req->retry_after_s) <
             0) {
         wd_request_reply_error(req, -WD_E_RATE_LIMITED, NULL);
-        return;
+        return false;
     }
     if (route->flags & WD_ROUTER_BODY) {
         if (!content_type_is_json(wd_request_header(req, "Content-Type"))) {
             wd_request_reply_error(req, -WD_E_UNSUPPORTED_MEDIA_TYPE, NULL);
-            return;
+            return false;
         }
-        if (req->body_too_large) {
-            wd_request_reply_error(req, -WD_E_PAYLOAD_TOO_LARGE, NULL);
-            return;
-        }
+    }
+    return true;
+}
+
+/* Runs once the whole (admitted) request is in: the body's size, then the handler. */
+static void dispatch(struct wd_request *req)
+{
+    const struct wd_route *route = req->match.route;
+
+    if ((route->flags & WD_ROUTER_BODY) && req->body_too_large) {
+        wd_request_reply_error(req, -WD_E_PAYLOAD_TOO_LARGE, NULL);
+        return;
     }
     route->handler(req);
 }
@@ -361,11 +413,13 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
             return MHD_NO;
         *con_cls = req;
         const char *why = edge_refusal(conn, version);
-        if (!why)
-            return MHD_YES;
-        /* queued on the first call on purpose: libmicrohttpd then closes the connection */
+        if (why)
+            wd_request_reply_error(req, -WD_E_MALFORMED_REQUEST, why);
+        else if (admit(req) || (!body_follows(req) && !req->close))
+            return MHD_YES; /* admitted, or refused with no body to skip: answered later */
+        /* queued on the first call on purpose: libmicrohttpd then closes the connection, and
+         * never reads (or asks for, with 100 Continue) the body of a refused request */
         req->close = true;
-        wd_request_reply_error(req, -WD_E_MALFORMED_REQUEST, why);
         return queue_reply(req);
     }
     if (*upload_data_size) {
@@ -388,8 +442,37 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     return queue_reply(req);
 }
 
+/*
+ * Failed authentications are a stranger's to send, as many as they like: their access lines are
+ * sampled, at most FAILED_AUTH_LINES a second per process, and the next line written says how
+ * many were left out ("suppressed"). Returns that count, or -1 to write nothing.
+ */
+#define FAILED_AUTH_LINES 10
+
+static long long failed_auth_sample(struct wd_request *req)
+{
+    static _Atomic long long second, written, suppressed;
+
+    if (req->reply.status != 401 && !req->throttled)
+        return 0;
+    long long now = wd_clock_mono_ns() / 1000000000LL;
+    long long was = atomic_load(&second);
+    if (now != was && atomic_compare_exchange_strong(&second, &was, now))
+        atomic_store(&written, 0);
+    if (atomic_fetch_add(&written, 1) >= FAILED_AUTH_LINES) {
+        atomic_fetch_add(&suppressed, 1);
+        wd_metrics_edge(WD_METRICS_LOG_SUPPRESSED, 1);
+        return -1;
+    }
+    return atomic_exchange(&suppressed, 0);
+}
+
 static void access_log(struct wd_request *req, double ms)
 {
+    long long suppressed = failed_auth_sample(req);
+
+    if (suppressed < 0)
+        return;
     json_t *f = json_object();
 
     json_object_set_new(f, "requestId", json_string(req->request_id));
@@ -402,6 +485,8 @@ static void access_log(struct wd_request *req, double ms)
         json_object_set_new(f, "tenant", json_string(req->tenant));
     if (req->replayed)
         json_object_set_new(f, "replayed", json_true());
+    if (suppressed > 0)
+        json_object_set_new(f, "suppressed", json_integer(suppressed));
     wd_log_fields(WD_LOG_INFO, "request", f);
 }
 
@@ -448,6 +533,11 @@ int wd_server_start(struct wd_server **out, struct wd_context *ctx, int listen_f
     if (!s)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     s->ctx = ctx;
+    int rc = wd_authfail_new(&s->authfail, ctx->cfg->auth_failures_per_s, err);
+    if (rc < 0) {
+        free(s);
+        return rc;
+    }
     unsigned flags = MHD_USE_EPOLL | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
     /* the logger must be the first option, or early messages bypass it */
@@ -460,6 +550,7 @@ int wd_server_start(struct wd_server **out, struct wd_context *ctx, int listen_f
         notify_connection, s, MHD_OPTION_URI_LOG_CALLBACK, request_line, s,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape, s, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
     if (!s->daemon) {
+        wd_authfail_free(s->authfail);
         free(s);
         return wd_error_set(err, -WD_E_INTERNAL_ERROR, "libmicrohttpd failed to start");
     }
@@ -497,6 +588,7 @@ int wd_server_stop(struct wd_server *s)
         return -1;
     }
     MHD_stop_daemon(s->daemon);
+    wd_authfail_free(s->authfail);
     free(s);
     return 0;
 }

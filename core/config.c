@@ -245,6 +245,12 @@ static int load_server(struct loader *ld, struct wd_config *cfg)
     return rc;
 }
 
+/* The HTTP edge's limits (docs/API.md, "Edge limits"). */
+static int load_edge(struct loader *ld, struct wd_config *cfg)
+{
+    return load_int32(ld, "AUTH_FAILURES_PER_SECOND", 10, 0, 100000, &cfg->auth_failures_per_s);
+}
+
 static int load_storage(struct loader *ld, struct wd_config *cfg)
 {
     int rc;
@@ -288,10 +294,10 @@ int wd_config_load(struct wd_config *cfg, wd_config_getenv_fn get, void *ctx, st
     int rc;
 
     memset(cfg, 0, sizeof(*cfg));
-    if ((rc = load_server(&ld, cfg)) || (rc = load_shards(&ld, cfg)) ||
-        (rc = load_storage(&ld, cfg)) || (rc = load_redis(&ld, cfg)) ||
-        (rc = load_rate_limit(&ld, cfg)) || (rc = load_log(&ld, cfg)) ||
-        (rc = load_money_rules(&ld, cfg)))
+    if ((rc = load_server(&ld, cfg)) || (rc = load_edge(&ld, cfg)) ||
+        (rc = load_shards(&ld, cfg)) || (rc = load_storage(&ld, cfg)) ||
+        (rc = load_redis(&ld, cfg)) || (rc = load_rate_limit(&ld, cfg)) ||
+        (rc = load_log(&ld, cfg)) || (rc = load_money_rules(&ld, cfg)))
         return rc;
     return load_string(&ld, "API_KEYS_FILE", NULL, cfg->api_keys_file, sizeof(cfg->api_keys_file));
 }

@@ -68,6 +68,8 @@ struct wd_config {
     int keepalive_timeout_s; /* KEEPALIVE_TIMEOUT_SECONDS */
     size_t max_body_bytes;   /* MAX_BODY_BYTES */
 
+    int auth_failures_per_s; /* AUTH_FAILURES_PER_SECOND: per source address, 0 = no limit */
+
     int idempotency_retention_s; /* IDEMPOTENCY_RETENTION_HOURS, in seconds */
     int64_t hold_default_s;      /* HOLD_DEFAULT_EXPIRY_SECONDS */
     int64_t hold_max_s;          /* HOLD_MAX_EXPIRY_SECONDS */

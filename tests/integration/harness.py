@@ -248,6 +248,9 @@ class Walletd:
             "PORT": str(self.port), "HOST": "127.0.0.1", "WORKERS": str(workers),
             "API_KEYS_FILE": self.keys_file, "DRAIN_DELAY_SECONDS": "1",
             "SHUTDOWN_TIMEOUT_SECONDS": "10", "LOG_LEVEL": "info",
+            # every test client is the one source 127.0.0.1, and suites send bad keys on
+            # purpose by the hundred; test_edge checks the default budget on its own
+            "AUTH_FAILURES_PER_SECOND": "100000",
         })
         self.env.update(env or {})
         self.proc = None

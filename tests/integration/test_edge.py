@@ -158,5 +158,69 @@ class EncodedPathTest(WalletdTestCase):
         self.assertEqual(r.data["referenceId"], "a/b")
 
 
+class StrangersTest(WalletdTestCase):
+    """Item 7: a request without a valid key is refused on its headers, before walletd reads or
+    asks for its body; a source that keeps failing authentication gets 429 and no log lines."""
+
+    workers = 1  # one process: one budget per source, so the counts below are exact
+    env = {"AUTH_FAILURES_PER_SECOND": "5"}
+
+    def test_expect_100_continue_is_not_answered_to_strangers(self):
+        head = (b"POST /api/v1/wallets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Expect: 100-continue\r\nContent-Length: 100000000\r\n")
+        data, closed = exchange(self.server.port, head + b"\r\n", wait=3)
+        self.assertTrue(data.startswith(b"HTTP/1.1 401 "), data[:200])
+        self.assertNotIn(b"100 Continue", data)
+        self.assertTrue(closed)
+        # with a valid key the client is asked for the body
+        key = self.server.keys[self.tenants[0]].encode()
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=3) as s:
+            s.sendall(head.replace(b"100000000", b"2") + b"Authorization: Bearer " + key +
+                      b"\r\n\r\n")
+            self.assertEqual(s.recv(100), b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def test_body_of_a_stranger_is_not_read(self):
+        # 300 MiB were streamed and read before the 401; now the answer comes on the headers
+        # and the connection closes, so the sender is stopped after what the socket buffers hold
+        size = 64 << 20
+        sent = 0
+        t = time.monotonic()
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=5) as s:
+            s.sendall(b"POST /api/v1/wallets HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                      b"application/json\r\nContent-Length: %d\r\n\r\n" % size)
+            chunk = b" " * (256 << 10)
+            try:
+                while sent < size and time.monotonic() - t < 10:
+                    s.sendall(chunk)
+                    sent += len(chunk)
+            except (BrokenPipeError, ConnectionResetError, socket.timeout):
+                pass
+        self.assertLess(sent, 16 << 20, f"{sent} bytes of a stranger's body were taken")
+
+    def test_failed_authentications_are_limited_per_source(self):
+        bad = "wdk_0000000000000000_" + "A" * 43
+        statuses = []
+        for _ in range(40):
+            r = self.api.get(f"/api/v1/wallets/wal_{'0' * 36}", key=False,
+                             headers={"Authorization": f"Bearer {bad}"})
+            statuses.append(r.status)
+            if r.status == 429:
+                assert_error(self, r, 429, "RATE_LIMITED")
+                self.assertEqual(r.header("Retry-After"), "1")
+        # the burst (2 x 5, less what this class's other tests used), then 429 only
+        n401 = statuses.count(401)
+        self.assertTrue(5 <= n401 <= 10, statuses)
+        self.assertEqual(statuses, [401] * n401 + [429] * (40 - n401), statuses)
+        # a valid key is never charged or refused
+        self.assertEqual(self.api.get(f"/api/v1/wallets/wal_{'0' * 36}").status, 404)
+        self.assertGreater(self.server.metric("wallet_auth_failures_throttled_total"), 20)
+        # at most 10 access lines of failures a second, the rest counted
+        time.sleep(0.5)
+        lines = [line for line in self.server.log_lines() if line.get("msg") == "request"
+                 and line.get("status") in (401, 429) and line.get("tenant") is None]
+        self.assertLessEqual(len(lines), 20, len(lines))
+        self.assertGreater(self.server.metric("wallet_access_log_suppressed_total"), 0)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -159,6 +159,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->shutdown_timeout_s, 20);
     assert_int_equal(cfg->keepalive_timeout_s, 75);
     assert_int_equal(cfg->max_body_bytes, 16384);
+    assert_int_equal(cfg->auth_failures_per_s, 10);
     assert_int_equal(cfg->idempotency_retention_s, 24 * 3600);
     assert_int_equal(cfg->hold_default_s, 7 * 86400);
     assert_int_equal(cfg->hold_max_s, 30 * 86400);
@@ -213,6 +214,7 @@ static void test_overrides(void **state)
     set(fx, "LOG_LEVEL", "warn");
     set(fx, "ACCESS_LOG", "false");
     set(fx, "MAX_BODY_BYTES", "1048576");
+    set(fx, "AUTH_FAILURES_PER_SECOND", "0");
     set(fx, "IDEMPOTENCY_RETENTION_HOURS", "48");
     set(fx, "HOLD_DEFAULT_EXPIRY_SECONDS", "60");
     set(fx, "REDIS_URL", "redis://:pw@cache"); /* no port: Redis's default */
@@ -224,6 +226,7 @@ static void test_overrides(void **state)
     assert_int_equal(cfg->log_level, WD_LOG_WARN);
     assert_false(cfg->access_log);
     assert_int_equal(cfg->max_body_bytes, 1048576);
+    assert_int_equal(cfg->auth_failures_per_s, 0);
     assert_int_equal(cfg->idempotency_retention_s, 48 * 3600);
     assert_int_equal(cfg->hold_default_s, 60);
     assert_string_equal(cfg->redis.password, "pw");
@@ -317,6 +320,8 @@ static void test_bad_values_are_named(void **state)
         {"HOLD_MAX_EXPIRY_SECONDS", "31536001"},
         {"SWEEPER_INTERVAL_MS", "9"},
         {"HEALTH_INTERVAL_MS", "49"},
+        {"AUTH_FAILURES_PER_SECOND", "-1"},
+        {"AUTH_FAILURES_PER_SECOND", "100001"},
         {"RATE_LIMIT_RPS", "-1"},
         {"RATE_LIMIT_RPS", "1000000001"},
         {"RATE_LIMIT_RPS", "10k"},

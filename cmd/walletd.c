@@ -241,6 +241,8 @@ static int setup(void)
     if (wd_config_load(&config, wd_config_process_env, NULL, &err) < 0)
         return fail("configuration", err.message);
     wd_log_min_level = config.log_level;
+    if (wd_log_start(config.log_buffer_bytes) < 0)
+        return fail("LOG_BUFFER_BYTES", "cannot start the log thread");
     if (wd_map_init(&map, config.shard_count, config.shard_map, &err) < 0)
         return fail("configuration", err.message);
     if (wd_auth_load(&keys, config.api_keys_file, &err) < 0)
@@ -275,5 +277,6 @@ int main(int argc, char **argv)
     rc = supervise();
     wd_auth_release(&keys);
     mysql_library_end();
+    wd_log_stop(1000);
     return rc;
 }

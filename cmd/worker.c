@@ -101,6 +101,7 @@ int wd_worker_run(const struct wd_config *cfg, const struct wd_map *map, const s
     sigset_t set;
 
     memset(&w, 0, sizeof(w));
+    wd_log_start(cfg->log_buffer_bytes); /* the fork left this process without a log thread */
     w.ctx.cfg = cfg;
     w.ctx.map = map;
     w.ctx.keys = keys;
@@ -115,6 +116,7 @@ int wd_worker_run(const struct wd_config *cfg, const struct wd_map *map, const s
     if (worker_start_parts(&w, listen_fd, &err) < 0) {
         wd_log_error("worker %d failed to start: %s", index, err.message);
         worker_stop_parts(&w);
+        wd_log_stop(1000);
         return 1;
     }
     wd_log_info("worker %d serving", index);
@@ -124,5 +126,6 @@ int wd_worker_run(const struct wd_config *cfg, const struct wd_map *map, const s
     worker_stop_parts(&w);
     mysql_thread_end();
     wd_log_info("worker %d stopped", index);
+    wd_log_stop(1000);
     return 0;
 }

@@ -217,7 +217,10 @@ static int load_log(struct loader *ld, struct wd_config *cfg)
     if (cfg->log_level < 0)
         return wd_error_set(ld->err, -WD_E_CONFIG,
                             "LOG_LEVEL: expected debug, info, warn, error or off");
-    return load_bool(ld, "ACCESS_LOG", true, &cfg->access_log);
+    int64_t bytes;
+    int rc = load_int(ld, "LOG_BUFFER_BYTES", 1048576, 65536, 67108864, &bytes);
+    cfg->log_buffer_bytes = (size_t)bytes;
+    return rc ? rc : load_bool(ld, "ACCESS_LOG", true, &cfg->access_log);
 }
 
 static int cpu_count(void)

@@ -60,8 +60,9 @@ struct wd_config {
 
     char api_keys_file[PATH_MAX]; /* API_KEYS_FILE */
 
-    int log_level;   /* LOG_LEVEL */
-    bool access_log; /* ACCESS_LOG */
+    int log_level;           /* LOG_LEVEL */
+    bool access_log;         /* ACCESS_LOG */
+    size_t log_buffer_bytes; /* LOG_BUFFER_BYTES: lines waiting for stdout, per process */
 
     int drain_delay_s;       /* DRAIN_DELAY_SECONDS */
     int shutdown_timeout_s;  /* SHUTDOWN_TIMEOUT_SECONDS */

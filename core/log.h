@@ -1,10 +1,18 @@
 /*
  * core/log.h - structured logging: one JSON object per line on stdout.
  *
- * Owns: the log level (set once at start from LOG_LEVEL, before threads exist) and the line
- * format {"ts":...,"level":...,"pid":...,"msg":..., fields...}. The macros test the level before
- * any formatting happens, so a disabled debug line costs one comparison.
- * Thread-safe: each line is written with a single write(2).
+ * Owns: the log level (set once at start from LOG_LEVEL, before threads exist), the line format
+ * {"ts":...,"level":...,"pid":...,"msg":..., fields...}, and the log buffer. The macros test the
+ * level before any formatting happens, so a disabled debug line costs one comparison.
+ *
+ * Logs never block money: once wd_log_start has run, a line is copied into a bounded buffer
+ * (LOG_BUFFER_BYTES) and written to stdout by the process's own log thread; when the buffer is
+ * full (stdout is slow, or a pipe nobody reads) the line is dropped and counted
+ * (wallet_log_lines_dropped_total, and a "log lines dropped" line once there is room again). Before
+ * wd_log_start (and in walletctl) each line is written at once. A fork leaves the child without a
+ * log thread and with an empty buffer (the parent writes what it held): a worker calls
+ * wd_log_start again.
+ * Thread-safe: each line is written whole, with a single write(2), never interleaved.
  */
 #ifndef WD_CORE_LOG_H
 #define WD_CORE_LOG_H
@@ -14,6 +22,14 @@
 enum wd_log_level { WD_LOG_DEBUG = 0, WD_LOG_INFO, WD_LOG_WARN, WD_LOG_ERROR, WD_LOG_OFF };
 
 extern int wd_log_min_level;
+
+/* Starts this process's log thread with a buffer of bytes. 0, or -1 (lines are then written at
+ * once, as before). */
+int wd_log_start(size_t bytes);
+
+/* Stops the log thread after writing what the buffer holds, waiting at most timeout_ms (stdout may
+ * be blocked); later lines are written at once. */
+void wd_log_stop(int timeout_ms);
 
 /* Parses "debug", "info", "warn", "error" or "off"; returns the level or -1. */
 int wd_log_parse_level(const char *name);

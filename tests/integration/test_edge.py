@@ -7,12 +7,15 @@ closed: a proxy in front that reads the request differently must never see a sec
 behind walletd's checks. Two refusals come from libmicrohttpd 0.9.75 itself, before walletd sees
 the request (a malformed Content-Length, a missing Host): they are 4xx and close too."""
 
+import http.client
 import json
 import socket
+import subprocess
 import time
 import unittest
 
-from harness import WalletdTestCase, assert_error, unique_account, unique_key
+from harness import (WALLETD, Walletd, WalletdTestCase, assert_error, ensure_migrated, one_shot,
+                     unique_account, unique_key)
 
 CREDIT = "/api/v1/transactions/credit"
 
@@ -220,6 +223,38 @@ class StrangersTest(WalletdTestCase):
                  and line.get("status") in (401, 429) and line.get("tenant") is None]
         self.assertLessEqual(len(lines), 20, len(lines))
         self.assertGreater(self.server.metric("wallet_access_log_suppressed_total"), 0)
+
+
+class LogsNeverBlockTest(unittest.TestCase):
+    """Item 2: with stdout a pipe nobody reads, every access line used to be a blocking write on
+    the HTTP thread: after ~340 requests both HTTP threads hung, /health/live too. Now lines go
+    through a bounded buffer; when it is full they are dropped and counted."""
+
+    def test_unread_stdout_pipe(self):
+        ensure_migrated()
+        w = Walletd(workers=1, env={"LOG_BUFFER_BYTES": "65536", "ACCESS_LOG": "true"})
+        w.proc = subprocess.Popen([WALLETD], env=w.env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL)  # stdout is never read
+        try:
+            w.wait_ready()
+            conn = http.client.HTTPConnection("127.0.0.1", w.port, timeout=5)
+            t = time.monotonic()
+            for i in range(3000):  # ~200 bytes of log each: 10 times the pipe and the buffer
+                conn.request("GET", "/health/live")
+                r = conn.getresponse()
+                r.read()
+                self.assertEqual(r.status, 200, i)
+                conn.request("GET", "/api/v1/wallets/x")  # unauthenticated: logged too
+                r = conn.getresponse()
+                r.read()
+                self.assertEqual(r.status, 401, i)
+            conn.close()
+            self.assertLess(time.monotonic() - t, 30)
+            self.assertEqual(one_shot(w.port, "GET", "/health/live").status, 200)
+            self.assertGreater(w.metric("wallet_log_lines_dropped_total"), 0)
+        finally:
+            w.stop()  # a stdout nobody reads must not hold up the exit either
+            w.proc.stdout.close()
 
 
 if __name__ == "__main__":

@@ -155,6 +155,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->max_replica_lag_s, 5);
     assert_int_equal(cfg->log_level, WD_LOG_INFO);
     assert_true(cfg->access_log);
+    assert_int_equal(cfg->log_buffer_bytes, 1048576);
     assert_int_equal(cfg->drain_delay_s, 10);
     assert_int_equal(cfg->shutdown_timeout_s, 20);
     assert_int_equal(cfg->keepalive_timeout_s, 75);
@@ -320,6 +321,8 @@ static void test_bad_values_are_named(void **state)
         {"HOLD_MAX_EXPIRY_SECONDS", "31536001"},
         {"SWEEPER_INTERVAL_MS", "9"},
         {"HEALTH_INTERVAL_MS", "49"},
+        {"LOG_BUFFER_BYTES", "65535"},
+        {"LOG_BUFFER_BYTES", "67108865"},
         {"AUTH_FAILURES_PER_SECOND", "-1"},
         {"AUTH_FAILURES_PER_SECOND", "100001"},
         {"RATE_LIMIT_RPS", "-1"},

@@ -203,9 +203,14 @@ static void health_ready(struct wd_request *req)
     json_t *checks = health_checks(&s, first, sizeof(first));
     bool draining = atomic_load(&req->ctx->draining);
     json_object_set_new(checks, "draining", json_boolean(draining));
+    /* a worker out of connections cannot take this pod's share of new ones */
+    int full = wd_metrics_connections_full(req->ctx->cfg->workers);
+    json_object_set_new(checks, "connections", json_string(full < 0 ? "ok" : "full"));
+    if (full >= 0 && !first[0])
+        snprintf(first, sizeof(first), "connections: worker %d is at MAX_CONNECTIONS", full);
     if (draining)
         snprintf(first, sizeof(first), "draining: shutting down");
-    if (!draining && wd_health_all_ok(&s)) {
+    if (!draining && full < 0 && wd_health_all_ok(&s)) {
         wd_request_reply_data(req, 200,
                               json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
         return;

@@ -18,6 +18,7 @@
 
 #include "api/auth.h"
 #include "api/authfail.h"
+#include "api/deadline.h"
 #include "api/edge.h"
 #include "api/ratelimit.h"
 #include "api/handlers.h"
@@ -33,20 +34,31 @@
 #include <string.h>
 #include <strings.h>
 
+#define DEADLINE_TICK_MS 250
+
 struct wd_server {
     struct MHD_Daemon *daemon;
     struct wd_context *ctx;
     struct wd_authfail *authfail;
+    struct wd_deadline *deadlines;
     atomic_int inflight;
     atomic_int suspended; /* connections suspended and not yet called again */
 };
 
-/* One connection (libmicrohttpd's socket context): what its current request's line held. */
+/* One connection (libmicrohttpd's socket context): its deadline, and what its current request's
+ * line held. */
 struct conn {
+    struct wd_deadline_entry deadline;
+    bool idle;                   /* answered, waiting for its next request */
     const char *uri;             /* the request line's URI, as libmicrohttpd first saw it */
     struct wd_edge_escapes path; /* what decoding the path found */
     struct wd_edge_escapes args; /* ... and the query arguments */
 };
+
+static int64_t after_s(int seconds)
+{
+    return wd_clock_mono_ns() + (int64_t)seconds * 1000000000LL;
+}
 
 static struct conn *conn_of(struct MHD_Connection *c)
 {
@@ -56,28 +68,54 @@ static struct conn *conn_of(struct MHD_Connection *c)
     return info ? info->socket_context : NULL;
 }
 
+/* A connection opens: its first request must be in within REQUEST_TIMEOUT_SECONDS. It closes:
+ * out of the deadline set before libmicrohttpd closes its descriptor. */
 static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                               enum MHD_ConnectionNotificationCode code)
 {
-    (void)cls;
-    (void)c;
+    struct wd_server *s = cls;
+    struct conn *conn = *socket_context;
+
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        *socket_context = calloc(1, sizeof(struct conn)); /* NULL: checked where it is used */
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        conn = calloc(1, sizeof(*conn)); /* NULL: the request is refused (edge_refusal) */
+        if (conn && fd)
+            wd_deadline_add(s->deadlines, &conn->deadline, fd->connect_fd,
+                            after_s(s->ctx->cfg->request_timeout_s));
+        *socket_context = conn;
+        wd_metrics_connections(s->ctx->worker_index, 1);
         return;
     }
-    free(*socket_context);
+    if (conn && conn->deadline.fd > 0)
+        wd_deadline_remove(s->deadlines, &conn->deadline);
+    free(conn);
     *socket_context = NULL;
+    wd_metrics_connections(s->ctx->worker_index, -1);
+}
+
+/* The request is in (or refused): no deadline while it is answered. */
+static void request_received(struct MHD_Connection *c)
+{
+    struct conn *conn = conn_of(c);
+
+    if (conn)
+        wd_deadline_set(&conn->deadline, 0);
 }
 
 /* A request line has arrived: a new request on this connection. */
 static void *request_line(void *cls, const char *uri, struct MHD_Connection *c)
 {
     struct conn *conn = conn_of(c);
+    struct wd_server *s = cls;
 
-    (void)cls;
     if (conn) {
-        memset(conn, 0, sizeof(*conn));
+        if (conn->idle) /* a keep-alive connection's next request: its own deadline */
+            wd_deadline_set(&conn->deadline, after_s(s->ctx->cfg->request_timeout_s));
+        conn->idle = false;
         conn->uri = uri;
+        memset(&conn->path, 0, sizeof(conn->path));
+        memset(&conn->args, 0, sizeof(conn->args));
     }
     return NULL; /* access_cb allocates the request on its first call */
 }
@@ -420,6 +458,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         /* queued on the first call on purpose: libmicrohttpd then closes the connection, and
          * never reads (or asks for, with 100 Continue) the body of a refused request */
         req->close = true;
+        request_received(conn);
         return queue_reply(req);
     }
     if (*upload_data_size) {
@@ -428,6 +467,10 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     }
     int state = atomic_load_explicit(&req->state, memory_order_acquire);
+    if (!req->received) {
+        req->received = true;
+        request_received(conn);
+    }
     if (state == WD_REQUEST_RECEIVING) {
         dispatch(req);
         if (req->suspended) {
@@ -496,8 +539,13 @@ static void request_completed_cb(void *cls, struct MHD_Connection *conn, void **
     struct wd_server *s = cls;
     struct wd_request *req = *con_cls;
 
-    (void)conn;
+    struct conn *state = conn_of(conn);
+
     (void)toe;
+    if (state) { /* answered: the next request must start within the keep-alive timeout */
+        state->idle = true;
+        wd_deadline_set(&state->deadline, after_s(s->ctx->cfg->keepalive_timeout_s));
+    }
     if (!req)
         return;
     resumed(req);
@@ -534,10 +582,14 @@ int wd_server_start(struct wd_server **out, struct wd_context *ctx, int listen_f
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     s->ctx = ctx;
     int rc = wd_authfail_new(&s->authfail, ctx->cfg->auth_failures_per_s, err);
+    if (rc == 0)
+        rc = wd_deadline_start(&s->deadlines, DEADLINE_TICK_MS, err);
     if (rc < 0) {
+        wd_authfail_free(s->authfail);
         free(s);
         return rc;
     }
+    wd_metrics_connections_max(ctx->worker_index, ctx->cfg->max_connections);
     unsigned flags = MHD_USE_EPOLL | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
     /* the logger must be the first option, or early messages bypass it */
@@ -545,11 +597,14 @@ int wd_server_start(struct wd_server **out, struct wd_context *ctx, int listen_f
         flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
         MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)ctx->cfg->http_threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)ctx->cfg->keepalive_timeout_s, MHD_OPTION_CONNECTION_LIMIT, 20000u,
-        MHD_OPTION_NOTIFY_COMPLETED, request_completed_cb, s, MHD_OPTION_NOTIFY_CONNECTION,
-        notify_connection, s, MHD_OPTION_URI_LOG_CALLBACK, request_line, s,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape, s, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
+        (unsigned)ctx->cfg->keepalive_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)ctx->cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)ctx->cfg->max_connections_ip, MHD_OPTION_NOTIFY_COMPLETED, request_completed_cb,
+        s, MHD_OPTION_NOTIFY_CONNECTION, notify_connection, s, MHD_OPTION_URI_LOG_CALLBACK,
+        request_line, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, s, MHD_OPTION_STRICT_FOR_CLIENT, 1,
+        MHD_OPTION_END);
     if (!s->daemon) {
+        wd_deadline_stop(s->deadlines);
         wd_authfail_free(s->authfail);
         free(s);
         return wd_error_set(err, -WD_E_INTERNAL_ERROR, "libmicrohttpd failed to start");
@@ -588,6 +643,7 @@ int wd_server_stop(struct wd_server *s)
         return -1;
     }
     MHD_stop_daemon(s->daemon);
+    wd_deadline_stop(s->deadlines);
     wd_authfail_free(s->authfail);
     free(s);
     return 0;

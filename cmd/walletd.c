@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -232,6 +233,22 @@ static int supervise(void)
     }
 }
 
+/* Raises the open-file limit to what the hard limit allows (workers inherit it); returns it. */
+static long raise_open_files(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 1024;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY ? 1048576 : rl.rlim_max;
+    if (rl.rlim_cur < want) {
+        struct rlimit raised = {want, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            rl.rlim_cur = want;
+    }
+    return (long)rl.rlim_cur;
+}
+
 static int setup(void)
 {
     struct wd_error err = {0};
@@ -243,6 +260,13 @@ static int setup(void)
     wd_log_min_level = config.log_level;
     if (wd_log_start(config.log_buffer_bytes) < 0)
         return fail("LOG_BUFFER_BYTES", "cannot start the log thread");
+    long nofile = raise_open_files();
+    if (wd_config_fit_connections(&config, nofile, &err) < 0)
+        return fail("configuration", err.message);
+    wd_log_info("open-file limit %ld: %d HTTP connections per worker (%d per address), %d "
+                "descriptors kept for its pools",
+                nofile, config.max_connections, config.max_connections_ip,
+                wd_config_worker_fds(&config));
     if (wd_map_init(&map, config.shard_count, config.shard_map, &err) < 0)
         return fail("configuration", err.message);
     if (wd_auth_load(&keys, config.api_keys_file, &err) < 0)

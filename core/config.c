@@ -251,7 +251,51 @@ static int load_server(struct loader *ld, struct wd_config *cfg)
 /* The HTTP edge's limits (docs/API.md, "Edge limits"). */
 static int load_edge(struct loader *ld, struct wd_config *cfg)
 {
-    return load_int32(ld, "AUTH_FAILURES_PER_SECOND", 10, 0, 100000, &cfg->auth_failures_per_s);
+    int rc;
+
+    if ((rc = load_int32(ld, "AUTH_FAILURES_PER_SECOND", 10, 0, 100000,
+                         &cfg->auth_failures_per_s)) ||
+        (rc = load_int32(ld, "MAX_CONNECTIONS", 0, 0, 1000000, &cfg->max_connections)) ||
+        (rc = load_int32(ld, "MAX_CONNECTIONS_PER_IP", 0, 0, 1000000, &cfg->max_connections_ip)))
+        return rc;
+    return load_int32(ld, "REQUEST_TIMEOUT_SECONDS", 10, 1, 600, &cfg->request_timeout_s);
+}
+
+#define MAX_CONNECTIONS_CAP 65536
+
+int wd_config_worker_fds(const struct wd_config *cfg)
+{
+    int pools = cfg->db_pool_size + cfg->db_read_pool_size, health = 0;
+
+    for (int i = 0; i < cfg->shard_count; i++)
+        health += 1 + cfg->shards[i].replica_count;
+    /* 2 x: a reconnect may open its socket before the old one is gone; Redis: the health check,
+     * one per HTTP thread for the rate limit; 64: stdio, epoll and its pipes, listen sockets,
+     * the sweeper, libraries' own files */
+    return 2 * (cfg->shard_count * pools + health + 1 + cfg->http_threads) + 4 * cfg->http_threads +
+           64;
+}
+
+int wd_config_fit_connections(struct wd_config *cfg, long nofile, struct wd_error *err)
+{
+    long room = nofile - wd_config_worker_fds(cfg);
+
+    if (room < 16)
+        return wd_error_set(err, -WD_E_CONFIG,
+                            "MAX_CONNECTIONS: the open-file limit %ld leaves no room for "
+                            "connections beside the %d the pools need (raise ulimit -n)",
+                            nofile, wd_config_worker_fds(cfg));
+    if (cfg->max_connections > room)
+        return wd_error_set(err, -WD_E_CONFIG,
+                            "MAX_CONNECTIONS: %d does not fit the open-file limit %ld less the %d "
+                            "the pools need; at most %ld",
+                            cfg->max_connections, nofile, wd_config_worker_fds(cfg), room);
+    if (cfg->max_connections == 0)
+        cfg->max_connections = room > MAX_CONNECTIONS_CAP ? MAX_CONNECTIONS_CAP : (int)room;
+    if (cfg->max_connections_ip == 0 || cfg->max_connections_ip > cfg->max_connections)
+        cfg->max_connections_ip =
+            cfg->max_connections_ip ? cfg->max_connections : (cfg->max_connections + 3) / 4;
+    return 0;
 }
 
 static int load_storage(struct loader *ld, struct wd_config *cfg)

@@ -136,7 +136,8 @@ int wd_metrics_connections_full(int nworkers)
 {
     for (int w = 0; m && w < nworkers && w < WD_METRICS_WORKERS; w++) {
         int max = atomic_load(&m->connections_max[w]);
-        if (max > 0 && atomic_load(&m->connections[w]) >= max)
+        int slack = max / 16 + 1 < 64 ? max / 16 + 1 : 64; /* room left for the probes */
+        if (max > 0 && atomic_load(&m->connections[w]) + slack >= max)
             return w;
     }
     return -1;

@@ -68,7 +68,8 @@ void wd_metrics_edge(enum wd_metrics_edge kind, uint64_t n);
 void wd_metrics_connections(int worker, int delta);
 void wd_metrics_connections_max(int worker, int max);
 
-/* The first worker below nworkers whose connections are at their limit, or -1. */
+/* The first worker below nworkers whose connections are at their limit, or within 1/16 of it
+ * (at most 64: the room kept for the probes that ask), or -1. */
 int wd_metrics_connections_full(int nworkers);
 
 /* Names used when rendering. */

@@ -9,6 +9,7 @@ the request (a malformed Content-Length, a missing Host): they are 4xx and close
 
 import http.client
 import json
+import resource
 import socket
 import subprocess
 import time
@@ -223,6 +224,147 @@ class StrangersTest(WalletdTestCase):
                  and line.get("status") in (401, 429) and line.get("tenant") is None]
         self.assertLessEqual(len(lines), 20, len(lines))
         self.assertGreater(self.server.metric("wallet_access_log_suppressed_total"), 0)
+
+
+def open_idle(port, n):
+    """n connections that send nothing."""
+    return [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(n)]
+
+
+def is_open(s, wait=0.2):
+    """True if the server has not closed s (nothing to read, no end of stream)."""
+    s.settimeout(wait)
+    try:
+        return s.recv(1, socket.MSG_PEEK) != b""
+    except socket.timeout:
+        return True
+    except OSError:
+        return False
+
+
+class ConnectionLimitsTest(WalletdTestCase):
+    """Item 1: one client cannot hold a pod's connections. A per-address limit, and a deadline
+    for a request's headers and body that no byte resets (3,000 connections sending a byte a
+    second used to live on, the 75 s timeout restarting with each byte)."""
+
+    workers = 1
+    env = {"MAX_CONNECTIONS_PER_IP": "12", "REQUEST_TIMEOUT_SECONDS": "2"}
+
+    def test_per_address_limit(self):
+        held = open_idle(self.server.port, 12)
+        try:
+            extra = socket.create_connection(("127.0.0.1", self.server.port), timeout=5)
+            extra.sendall(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+            extra.settimeout(3)
+            try:
+                answer = extra.recv(100)
+            except ConnectionResetError:
+                answer = b""
+            extra.close()
+            self.assertEqual(answer, b"", "a 13th connection from one address was served")
+        finally:
+            for s in held:
+                s.close()
+        time.sleep(0.3)
+        self.assertEqual(one_shot(self.server.port, "GET", "/health/live").status, 200)
+
+    def test_trickled_headers_meet_a_deadline(self):
+        conns = open_idle(self.server.port, 10)
+        t = time.monotonic()
+        for s in conns:
+            s.sendall(b"GET /health/live HTTP/1.1\r\n")
+        while time.monotonic() - t < 6 and any(is_open(s, 0.01) for s in conns):
+            for s in conns:  # one byte each every half second: each byte reset the old timeout
+                try:
+                    s.sendall(b"X")
+                except OSError:
+                    pass
+            time.sleep(0.5)
+        still = sum(is_open(s, 0.01) for s in conns)
+        for s in conns:
+            s.close()
+        self.assertEqual(still, 0, f"{still} trickling connections still open after 6 s")
+        self.assertGreaterEqual(self.server.metric("wallet_http_deadline_closed_total"), 10)
+
+    def test_trickled_body_meets_the_deadline(self):
+        key = self.server.keys[self.tenants[0]].encode()
+        s = socket.create_connection(("127.0.0.1", self.server.port), timeout=5)
+        s.sendall(b"POST /api/v1/wallets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key +
+                  b"\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+        t = time.monotonic()
+        while time.monotonic() - t < 6 and is_open(s, 0.01):
+            try:
+                s.sendall(b" ")
+            except OSError:
+                break
+            time.sleep(0.3)
+        self.assertFalse(is_open(s, 0.5), "a trickled body kept its connection for 6 s")
+        s.close()
+
+    def test_keep_alive_still_works(self):
+        c = self.server.client()
+        for _ in range(3):
+            self.assertEqual(c.get("/health/live", key=False).status, 200)
+            time.sleep(1)  # idle between requests is the keep-alive timeout's, not the deadline's
+        c.close()
+
+
+class OpenFileLimitTest(unittest.TestCase):
+    """Item 1: at ulimit -n 1024, 1,100 idle connections stopped accepts and the worker's
+    database reconnects failed with "Too many open files", while /health/ready stayed 200. Now
+    MAX_CONNECTIONS comes from the open-file limit less what the pools need, and readiness says
+    when a worker cannot take more."""
+
+    def test_connections_fit_the_open_file_limit(self):
+        ensure_migrated()
+        limit = 300
+
+        def low_limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+        w = Walletd(workers=1, env={"REQUEST_TIMEOUT_SECONDS": "60",
+                                    "MAX_CONNECTIONS_PER_IP": "1000000"})
+        w.log = open(w.log_path, "ab")
+        w.proc = subprocess.Popen([WALLETD], env=w.env, stdout=w.log, stderr=subprocess.STDOUT,
+                                  preexec_fn=low_limit)
+        held = []
+        try:
+            w.wait_ready()
+            most = int(w.metric("wallet_http_connections_max"))
+            self.assertTrue(0 < most < limit - 64, most)
+            held = open_idle(w.port, most - 8)
+            r = wait_ready_status(w, 503)
+            self.assertEqual(r.json["checks"]["connections"], "full", r.json)
+            for _ in range(40):  # beyond the limit: refused, never a descriptor short
+                try:
+                    held.append(socket.create_connection(("127.0.0.1", w.port), timeout=2))
+                except OSError:
+                    pass
+            time.sleep(0.5)
+            for s in held[:60]:
+                s.close()
+            held = held[60:]
+            wait_ready_status(w, 200)
+            api = w.client()
+            wallet = api.create_wallet(unique_account("nofile"))  # the database is reachable
+            self.assertEqual(api.credit(wallet, 5).status, 201)
+            api.close()
+            self.assertNotIn("Too many open files", w.tail(400))
+        finally:
+            for s in held:
+                s.close()
+            w.stop()
+
+
+def wait_ready_status(w, status, timeout=10):
+    deadline = time.monotonic() + timeout
+    while True:
+        r = w.ready_status()
+        if r is not None and r.status == status:
+            return r
+        if time.monotonic() > deadline:
+            raise AssertionError(f"/health/ready never answered {status}: {r!r}")
+        time.sleep(0.2)
 
 
 class LogsNeverBlockTest(unittest.TestCase):

@@ -161,6 +161,9 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->keepalive_timeout_s, 75);
     assert_int_equal(cfg->max_body_bytes, 16384);
     assert_int_equal(cfg->auth_failures_per_s, 10);
+    assert_int_equal(cfg->max_connections, 0); /* until fitted to the open-file limit */
+    assert_int_equal(cfg->max_connections_ip, 0);
+    assert_int_equal(cfg->request_timeout_s, 10);
     assert_int_equal(cfg->idempotency_retention_s, 24 * 3600);
     assert_int_equal(cfg->hold_default_s, 7 * 86400);
     assert_int_equal(cfg->hold_max_s, 30 * 86400);
@@ -321,6 +324,10 @@ static void test_bad_values_are_named(void **state)
         {"HOLD_MAX_EXPIRY_SECONDS", "31536001"},
         {"SWEEPER_INTERVAL_MS", "9"},
         {"HEALTH_INTERVAL_MS", "49"},
+        {"MAX_CONNECTIONS", "-1"},
+        {"MAX_CONNECTIONS_PER_IP", "1000001"},
+        {"REQUEST_TIMEOUT_SECONDS", "0"},
+        {"REQUEST_TIMEOUT_SECONDS", "601"},
         {"LOG_BUFFER_BYTES", "65535"},
         {"LOG_BUFFER_BYTES", "67108865"},
         {"AUTH_FAILURES_PER_SECOND", "-1"},
@@ -540,6 +547,40 @@ static void test_db_url_refused(void **state)
     }
 }
 
+static void test_connections_fit_the_open_file_limit(void **state)
+{
+    struct fixture *fx = *state;
+    struct wd_config *cfg = &fx->cfg;
+
+    load_ok(fx);
+    int need = wd_config_worker_fds(cfg);
+    assert_true(need > 2 * (cfg->db_pool_size + cfg->db_read_pool_size));
+    /* derived: what the pools leave; a quarter of it per source */
+    assert_int_equal(wd_config_fit_connections(cfg, 1024, &fx->err), 0);
+    assert_int_equal(cfg->max_connections, 1024 - need);
+    assert_int_equal(cfg->max_connections_ip, (1024 - need + 3) / 4);
+    load_ok(fx);
+    assert_int_equal(wd_config_fit_connections(cfg, 1L << 30, &fx->err), 0);
+    assert_int_equal(cfg->max_connections, 65536);
+    /* more pools, less room */
+    set(fx, "DB_READ_POOL_SIZE", "50");
+    load_ok(fx);
+    assert_true(wd_config_worker_fds(cfg) > need + 90);
+    /* set: kept if it fits, refused (naming it) if it would starve the pools */
+    env_minimal(&fx->env);
+    set(fx, "MAX_CONNECTIONS", "500");
+    set(fx, "MAX_CONNECTIONS_PER_IP", "9999");
+    load_ok(fx);
+    assert_int_equal(wd_config_fit_connections(cfg, 4096, &fx->err), 0);
+    assert_int_equal(cfg->max_connections, 500);
+    assert_int_equal(cfg->max_connections_ip, 500);
+    load_ok(fx);
+    assert_int_equal(wd_config_fit_connections(cfg, 512, &fx->err), -WD_E_CONFIG);
+    assert_non_null(strstr(fx->err.message, "MAX_CONNECTIONS: 500"));
+    load_ok(fx);
+    assert_int_equal(wd_config_fit_connections(cfg, 32, &fx->err), -WD_E_CONFIG);
+}
+
 /* A test that starts from a fresh fixture. */
 #define FIXTURE_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
@@ -559,6 +600,7 @@ int main(void)
         FIXTURE_TEST(test_bad_replica_url_is_named),
         FIXTURE_TEST(test_too_many_replicas),
         FIXTURE_TEST(test_load_storage_needs_only_shards),
+        FIXTURE_TEST(test_connections_fit_the_open_file_limit),
         cmocka_unit_test(test_db_url_accepted),
         cmocka_unit_test(test_db_url_refused),
     };

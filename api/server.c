@@ -362,8 +362,8 @@ static bool admit(struct wd_request *req)
     }
     const struct wd_route *route = req->match.route;
     if ((route->flags & WD_ROUTER_AUTH) &&
-        wd_auth_verify(req->ctx->keys, wd_request_header(req, "Authorization"), req->tenant,
-                       &req->tenant_ix) < 0) {
+        wd_auth_check(req->ctx->keys, wd_request_header(req, "Authorization"), req->tenant,
+                      &req->tenant_ix) < 0) {
         refuse_stranger(req);
         return false;
     }

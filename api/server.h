@@ -19,7 +19,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-struct wd_auth;
+struct wd_auth_live;
 struct wd_request;
 struct wd_ratelimit;
 struct wd_map;
@@ -30,7 +30,7 @@ struct wd_engine;
 struct wd_context {
     const struct wd_config *cfg;
     const struct wd_map *map;
-    const struct wd_auth *keys;
+    struct wd_auth_live *keys; /* replaced while serving (SIGHUP, file changed) */
     struct wd_ratelimit *ratelimit;
     struct wd_engine *engine;
     struct wd_health *health;

@@ -5,9 +5,9 @@
  * keys, builds the shard map, maps the shared metrics region, opens one listening socket per
  * worker on PORT (SO_REUSEPORT, so the kernel spreads connections over the workers and a dead
  * worker's socket keeps queueing until its replacement accepts), and forks WORKERS workers
- * (cmd/worker.c). It restarts a worker that dies, and on SIGTERM/SIGINT passes the signal on,
- * waits for every worker to drain and exits 0 (1 if it had to kill workers that did not stop in
- * time).
+ * (cmd/worker.c). It restarts a worker that dies, passes SIGHUP on (each worker reloads the API
+ * keys), and on SIGTERM/SIGINT passes the signal on, waits for every worker to drain and exits 0
+ * (1 if it had to kill workers that did not stop in time).
  */
 #define _GNU_SOURCE
 #include "api/auth.h"
@@ -47,7 +47,7 @@ struct slot {
 /* Immutable once the workers are forked (STYLE rule 6). */
 static struct wd_config config;
 static struct wd_map map;
-static struct wd_auth keys;
+static struct wd_auth_live keys; /* reloaded on SIGHUP, before it is passed on to the workers */
 static struct slot slots[MAX_WORKERS];
 
 static int fail(const char *what, const char *message)
@@ -181,6 +181,19 @@ static void restart_due(void)
     }
 }
 
+/* SIGHUP: every worker reloads its API keys; so does the master, for workers it starts later. */
+static void reload_keys(void)
+{
+    struct wd_error err = {0};
+
+    if (wd_auth_reload(&keys, &err) < 0)
+        wd_log_error("master: API keys not reloaded: %s", err.message);
+    for (int i = 0; i < config.workers; i++) {
+        if (slots[i].pid > 0)
+            kill(slots[i].pid, SIGHUP);
+    }
+}
+
 static int shutdown_workers(const sigset_t *set)
 {
     int64_t deadline =
@@ -228,6 +241,8 @@ static int supervise(void)
         int sig = sigtimedwait(&set, NULL, &tick);
         if (sig == SIGTERM || sig == SIGINT)
             return shutdown_workers(&set);
+        if (sig == SIGHUP)
+            reload_keys();
         reap(false);
         restart_due();
     }
@@ -269,7 +284,7 @@ static int setup(void)
                 wd_config_worker_fds(&config));
     if (wd_map_init(&map, config.shard_count, config.shard_map, &err) < 0)
         return fail("configuration", err.message);
-    if (wd_auth_load(&keys, config.api_keys_file, &err) < 0)
+    if (wd_auth_open(&keys, config.api_keys_file, &err) < 0)
         return fail("configuration", err.message);
     if (mysql_library_init(0, NULL, NULL) != 0)
         return fail("mysql", "library initialisation failed");
@@ -299,7 +314,7 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc;
     rc = supervise();
-    wd_auth_release(&keys);
+    wd_auth_close(&keys);
     mysql_library_end();
     wd_log_stop(1000);
     return rc;

@@ -140,6 +140,7 @@ class ConfigTest(unittest.TestCase):
         with open(self.keys_file) as src, open(bad, "w") as dst:
             dst.write(src.read())
             dst.write("this is not a key line\n")
+        os.chmod(bad, 0o600)  # a key file others can read is refused before it is read
         self.assert_refused("API_KEYS_FILE", set_={"API_KEYS_FILE": bad}, contains="line 2")
 
     # -- server -------------------------------------------------------------------------------

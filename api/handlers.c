@@ -9,10 +9,13 @@
 
 #include "api/parse.h"
 #include "api/request.h"
+#include "core/clock.h"
+#include "core/log.h"
 #include "core/metrics.h"
 #include "shard/health.h"
 #include "shard/map.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +159,23 @@ static void health_live(struct wd_request *req)
     wd_request_reply_data(req, 200, json_pack("{s:s}", "status", "live"));
 }
 
+/*
+ * The probe's answer names what is down with a stable reason ("shard 1 primary: down"); the
+ * dependency's own error (which may name a database user or host) goes only to the log, at most
+ * every NOT_READY_LOG_S per process, since probes ask every few seconds.
+ */
+#define NOT_READY_LOG_S 30
+
+static void log_not_ready(const char *reason, const char *detail)
+{
+    static _Atomic int64_t last_s;
+    int64_t now = wd_clock_mono_ns() / 1000000000LL, was = atomic_load(&last_s);
+
+    if ((was == 0 || now - was >= NOT_READY_LOG_S) &&
+        atomic_compare_exchange_strong(&last_s, &was, now))
+        wd_log_warn("not ready: %s: %s", reason, detail);
+}
+
 static json_t *health_checks(const struct wd_health_status *s, char *first, size_t len)
 {
     json_t *checks = json_object();
@@ -166,9 +186,10 @@ static json_t *health_checks(const struct wd_health_status *s, char *first, size
         snprintf(name, sizeof(name), "shard%d", i);
         const char *state = !s->checked ? "pending" : s->primary_ok[i] ? "ok" : "down";
         json_object_set_new(checks, name, json_string(state));
-        if (!s->primary_ok[i] && !first[0])
-            snprintf(first, len, "shard %d primary: %s", i,
-                     s->checked ? s->primary_error[i] : "not checked yet");
+        if (!s->primary_ok[i] && !first[0]) {
+            snprintf(first, len, "shard %d primary: %s", i, s->checked ? "down" : "pending");
+            log_not_ready(first, s->checked ? s->primary_error[i] : "not checked yet");
+        }
     }
     for (int i = 0; i < s->shard_count; i++) { /* reported; readiness does not depend on them */
         json_t *list = json_array();
@@ -189,8 +210,10 @@ static json_t *health_checks(const struct wd_health_status *s, char *first, size
                         json_string(!s->checked   ? "pending"
                                     : s->redis_ok ? "ok"
                                                   : "down"));
-    if (!s->redis_ok && !first[0])
-        snprintf(first, len, "%s", s->checked ? s->redis_error : "redis: not checked yet");
+    if (!s->redis_ok && !first[0]) {
+        snprintf(first, len, "redis: %s", s->checked ? "down" : "pending");
+        log_not_ready(first, s->checked ? s->redis_error : "not checked yet");
+    }
     return checks;
 }
 

@@ -367,6 +367,33 @@ def wait_ready_status(w, status, timeout=10):
         time.sleep(0.2)
 
 
+class ReadinessLeaksTest(unittest.TestCase):
+    """Item 5: /health/ready showed the raw database error ("Access denied for user
+    'walletd'@..."); it now shows a stable reason and the log has the detail."""
+
+    def test_database_error_is_not_shown(self):
+        ensure_migrated()
+        w = Walletd(workers=1, env={"HEALTH_INTERVAL_MS": "200"})
+        url = w.env["DATABASE_SHARD_1_URL"]
+        scheme, rest = url.split("://", 1)
+        w.env["DATABASE_SHARD_1_URL"] = f"{scheme}://walletd:wrong-password@{rest.split('@', 1)[1]}"
+        w.env["DATABASE_SHARD_1_REPLICA_URLS"] = ""
+        w.start(wait_ready=False)
+        try:
+            r = wait_ready_status(w, 503)
+            deadline = time.monotonic() + 10
+            while r.json["checks"].get("shard1") != "down" and time.monotonic() < deadline:
+                time.sleep(0.2)
+                r = w.ready_status()
+            self.assertEqual(r.json["message"], "shard 1 primary: down", r.json)
+            self.assertNotIn("denied", r.raw.lower())
+            self.assertNotIn("walletd", r.raw)
+            time.sleep(0.3)
+            self.assertIn("Access denied", w.tail(200))
+        finally:
+            w.stop()
+
+
 class LogsNeverBlockTest(unittest.TestCase):
     """Item 2: with stdout a pipe nobody reads, every access line used to be a blocking write on
     the HTTP thread: after ~340 requests both HTTP threads hung, /health/live too. Now lines go

@@ -116,8 +116,11 @@ static void get_txn(struct wd_request *req)
 
 static void get_ledger(struct wd_request *req)
 {
+    const struct wd_route_param *p = &req->match.params[0];
     struct wd_error err = {0};
 
+    if (p->len < sizeof(req->op.wallet_id)) /* the cursor is bound to it; a bad ID is 404 later */
+        memcpy(req->op.wallet_id, p->ptr, p->len);
     if (wd_parse_page(wd_request_query(req, "limit"), wd_request_query(req, "cursor"), &req->op,
                       &err) < 0) {
         reply_refusal(req, &err);

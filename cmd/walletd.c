@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/seal.h"
 #include "shard/map.h"
 
 #include <arpa/inet.h>
@@ -286,6 +287,11 @@ static int setup(void)
         return fail("configuration", err.message);
     if (wd_auth_open(&keys, config.api_keys_file, &err) < 0)
         return fail("configuration", err.message);
+    bool random_cursor_key = false;
+    if (wd_seal_load_key(config.cursor_key_file, &random_cursor_key, &err) < 0)
+        return fail("configuration", err.message);
+    if (random_cursor_key)
+        wd_log_warn("CURSOR_KEY_FILE is not set: ledger cursors work only on this pod");
     if (mysql_library_init(0, NULL, NULL) != 0)
         return fail("mysql", "library initialisation failed");
     if (wd_metrics_init() < 0)

@@ -344,7 +344,9 @@ int wd_config_load(struct wd_config *cfg, wd_config_getenv_fn get, void *ctx, st
     if ((rc = load_server(&ld, cfg)) || (rc = load_edge(&ld, cfg)) ||
         (rc = load_shards(&ld, cfg)) || (rc = load_storage(&ld, cfg)) ||
         (rc = load_redis(&ld, cfg)) || (rc = load_rate_limit(&ld, cfg)) ||
-        (rc = load_log(&ld, cfg)) || (rc = load_money_rules(&ld, cfg)))
+        (rc = load_log(&ld, cfg)) || (rc = load_money_rules(&ld, cfg)) ||
+        (rc = load_string(&ld, "CURSOR_KEY_FILE", "", cfg->cursor_key_file,
+                          sizeof(cfg->cursor_key_file))))
         return rc;
     return load_string(&ld, "API_KEYS_FILE", NULL, cfg->api_keys_file, sizeof(cfg->api_keys_file));
 }

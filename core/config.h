@@ -58,7 +58,8 @@ struct wd_config {
     int64_t rate_limit_rps;   /* RATE_LIMIT_RPS: requests a second per tenant, 0 = no limit */
     int64_t rate_limit_burst; /* RATE_LIMIT_BURST: bucket size; default 2 x RATE_LIMIT_RPS */
 
-    char api_keys_file[PATH_MAX]; /* API_KEYS_FILE */
+    char api_keys_file[PATH_MAX];   /* API_KEYS_FILE */
+    char cursor_key_file[PATH_MAX]; /* CURSOR_KEY_FILE, "" = a random key per pod (core/seal) */
 
     int log_level;           /* LOG_LEVEL */
     bool access_log;         /* ACCESS_LOG */

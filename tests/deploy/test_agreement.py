@@ -121,11 +121,12 @@ def check_overlay(where, docs, cfg, margin, have, runtime):
                    f"image's USER {user.group(1) if user else '?'}")
     if f"EXPOSE {port}" not in runtime:
         out.append(f"{where}: the image does not EXPOSE {port}")
-    keys_file = env.get("API_KEYS_FILE", "")
     mounts = [m["mountPath"].rstrip("/") + "/" for m in c.get("volumeMounts", [])
               if m["name"] == "api-keys"]
-    if not mounts or not keys_file.startswith(mounts[0]):
-        out.append(f"{where}: API_KEYS_FILE {keys_file} is not in the api-keys volume {mounts}")
+    for name in ("API_KEYS_FILE", "CURSOR_KEY_FILE"):  # both from the api-keys Secret
+        path = env.get(name, "")
+        if not mounts or not path.startswith(mounts[0]):
+            out.append(f"{where}: {name} {path or '(unset)'} is not in the api-keys volume {mounts}")
 
     svc = one(docs, "Service", where)
     if svc["spec"]["ports"][0].get("targetPort") not in ("http", port):

@@ -170,6 +170,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->sweeper_interval_ms, 1000);
     assert_int_equal(cfg->health_interval_ms, 1000);
     assert_string_equal(cfg->api_keys_file, "/etc/walletd/keys");
+    assert_string_equal(cfg->cursor_key_file, "");
 
     const struct wd_db_endpoint *p = &cfg->shards[0].primary;
     assert_string_equal(p->url.user, "wallet");
@@ -219,6 +220,7 @@ static void test_overrides(void **state)
     set(fx, "ACCESS_LOG", "false");
     set(fx, "MAX_BODY_BYTES", "1048576");
     set(fx, "AUTH_FAILURES_PER_SECOND", "0");
+    set(fx, "CURSOR_KEY_FILE", "/etc/walletd/keys/cursor_key");
     set(fx, "IDEMPOTENCY_RETENTION_HOURS", "48");
     set(fx, "HOLD_DEFAULT_EXPIRY_SECONDS", "60");
     set(fx, "REDIS_URL", "redis://:pw@cache"); /* no port: Redis's default */
@@ -231,6 +233,7 @@ static void test_overrides(void **state)
     assert_false(cfg->access_log);
     assert_int_equal(cfg->max_body_bytes, 1048576);
     assert_int_equal(cfg->auth_failures_per_s, 0);
+    assert_string_equal(cfg->cursor_key_file, "/etc/walletd/keys/cursor_key");
     assert_int_equal(cfg->idempotency_retention_s, 48 * 3600);
     assert_int_equal(cfg->hold_default_s, 60);
     assert_string_equal(cfg->redis.password, "pw");

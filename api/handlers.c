@@ -307,9 +307,9 @@ const struct wd_route wd_handlers_routes[] = {
     {"POST", "/api/v1/transactions/void", void_hold, AUTH_BODY},
     {"GET", "/api/v1/transactions/{}", get_txn, WD_ROUTER_AUTH},
     {"GET", "/api/v1/transactions", find_transactions, WD_ROUTER_AUTH},
-    {"GET", "/health/live", health_live, 0},
-    {"GET", "/health/ready", health_ready, 0},
-    {"GET", "/metrics", metrics, 0},
+    {"GET", "/health/live", health_live, WD_ROUTER_OPS},
+    {"GET", "/health/ready", health_ready, WD_ROUTER_OPS},
+    {"GET", "/metrics", metrics, WD_ROUTER_OPS},
 };
 
 const size_t wd_handlers_route_count = sizeof(wd_handlers_routes) / sizeof(wd_handlers_routes[0]);

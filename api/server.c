@@ -39,8 +39,10 @@
 struct wd_server {
     struct MHD_Daemon *daemon;
     struct wd_context *ctx;
-    struct wd_authfail *authfail;
-    struct wd_deadline *deadlines;
+    bool admin;                    /* the ADMIN_PORT face: probes and /metrics only */
+    struct wd_server *admin_face;  /* owned by the public face; NULL without ADMIN_PORT */
+    struct wd_authfail *authfail;  /* owned by the public face, shared */
+    struct wd_deadline *deadlines; /* the same */
     atomic_int inflight;
     atomic_int suspended; /* connections suspended and not yet called again */
 };
@@ -84,14 +86,16 @@ static void notify_connection(void *cls, struct MHD_Connection *c, void **socket
             wd_deadline_add(s->deadlines, &conn->deadline, fd->connect_fd,
                             after_s(s->ctx->cfg->request_timeout_s));
         *socket_context = conn;
-        wd_metrics_connections(s->ctx->worker_index, 1);
+        if (!s->admin)
+            wd_metrics_connections(s->ctx->worker_index, 1);
         return;
     }
     if (conn && conn->deadline.fd > 0)
         wd_deadline_remove(s->deadlines, &conn->deadline);
     free(conn);
     *socket_context = NULL;
-    wd_metrics_connections(s->ctx->worker_index, -1);
+    if (!s->admin)
+        wd_metrics_connections(s->ctx->worker_index, -1);
 }
 
 /* The request is in (or refused): no deadline while it is answered. */
@@ -361,6 +365,11 @@ static bool admit(struct wd_request *req)
         return false;
     }
     const struct wd_route *route = req->match.route;
+    if (req->ctx->cfg->admin_port && !(route->flags & WD_ROUTER_OPS) != !req->server->admin) {
+        /* with ADMIN_PORT, probes and metrics are there only, and the API is not */
+        wd_request_reply_error(req, -WD_E_ROUTE_NOT_FOUND, NULL);
+        return false;
+    }
     if ((route->flags & WD_ROUTER_AUTH) &&
         wd_auth_check(req->ctx->keys, wd_request_header(req, "Authorization"), req->tenant,
                       &req->tenant_ix) < 0) {
@@ -573,7 +582,57 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     wd_log_warn("libmicrohttpd: %s", msg);
 }
 
-int wd_server_start(struct wd_server **out, struct wd_context *ctx, int listen_fd,
+#define ADMIN_CONNECTIONS 64 /* the probes' and Prometheus's: a few at a time */
+#define ADMIN_TIMEOUT_S   10
+
+/* Starts libmicrohttpd on fd for s: the public port, or (s->admin) ADMIN_PORT. */
+static struct MHD_Daemon *start_daemon(struct wd_server *s, int fd)
+{
+    const struct wd_config *cfg = s->ctx->cfg;
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    unsigned threads = s->admin ? 1 : (unsigned)cfg->http_threads;
+    unsigned limit = s->admin ? ADMIN_CONNECTIONS : (unsigned)cfg->max_connections;
+    unsigned per_ip = s->admin ? 0 : (unsigned)cfg->max_connections_ip; /* 0: none */
+    unsigned timeout = s->admin ? ADMIN_TIMEOUT_S : (unsigned)cfg->keepalive_timeout_s;
+
+    /* the logger must be the first option, or early messages bypass it */
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_LIMIT, limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_NOTIFY_COMPLETED,
+        request_completed_cb, s, MHD_OPTION_NOTIFY_CONNECTION, notify_connection, s,
+        MHD_OPTION_URI_LOG_CALLBACK, request_line, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, s,
+        MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
+}
+
+/* Frees s (and its admin face); the daemons are stopped. */
+static void server_free(struct wd_server *s)
+{
+    wd_deadline_stop(s->deadlines);
+    wd_authfail_free(s->authfail);
+    free(s->admin_face);
+    free(s);
+}
+
+/* The ADMIN_PORT face of s: the same context and defenses, its own daemon. 0 or a code. */
+static int start_admin(struct wd_server *s, int admin_fd, struct wd_error *err)
+{
+    struct wd_server *a = calloc(1, sizeof(*a));
+
+    if (!a)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    a->ctx = s->ctx;
+    a->admin = true;
+    a->authfail = s->authfail;
+    a->deadlines = s->deadlines;
+    s->admin_face = a;
+    a->daemon = start_daemon(a, admin_fd);
+    return a->daemon ? 0 : wd_error_set(err, -WD_E_INTERNAL_ERROR, "libmicrohttpd failed to start");
+}
+
+int wd_server_start(struct wd_server **out, struct wd_context *ctx, int listen_fd, int admin_fd,
                     struct wd_error *err)
 {
     struct wd_server *s = calloc(1, sizeof(*s));
@@ -584,31 +643,17 @@ int wd_server_start(struct wd_server **out, struct wd_context *ctx, int listen_f
     int rc = wd_authfail_new(&s->authfail, ctx->cfg->auth_failures_per_s, err);
     if (rc == 0)
         rc = wd_deadline_start(&s->deadlines, DEADLINE_TICK_MS, err);
+    if (rc == 0 && admin_fd >= 0)
+        rc = start_admin(s, admin_fd, err);
+    if (rc == 0 && !(s->daemon = start_daemon(s, listen_fd)))
+        rc = wd_error_set(err, -WD_E_INTERNAL_ERROR, "libmicrohttpd failed to start");
     if (rc < 0) {
-        wd_authfail_free(s->authfail);
-        free(s);
+        if (s->admin_face && s->admin_face->daemon)
+            MHD_stop_daemon(s->admin_face->daemon);
+        server_free(s);
         return rc;
     }
     wd_metrics_connections_max(ctx->worker_index, ctx->cfg->max_connections);
-    unsigned flags = MHD_USE_EPOLL | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
-    /* the logger must be the first option, or early messages bypass it */
-    s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
-        MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)ctx->cfg->http_threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)ctx->cfg->keepalive_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)ctx->cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)ctx->cfg->max_connections_ip, MHD_OPTION_NOTIFY_COMPLETED, request_completed_cb,
-        s, MHD_OPTION_NOTIFY_CONNECTION, notify_connection, s, MHD_OPTION_URI_LOG_CALLBACK,
-        request_line, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, s, MHD_OPTION_STRICT_FOR_CLIENT, 1,
-        MHD_OPTION_END);
-    if (!s->daemon) {
-        wd_deadline_stop(s->deadlines);
-        wd_authfail_free(s->authfail);
-        free(s);
-        return wd_error_set(err, -WD_E_INTERNAL_ERROR, "libmicrohttpd failed to start");
-    }
     *out = s;
     return 0;
 }
@@ -643,8 +688,8 @@ int wd_server_stop(struct wd_server *s)
         return -1;
     }
     MHD_stop_daemon(s->daemon);
-    wd_deadline_stop(s->deadlines);
-    wd_authfail_free(s->authfail);
-    free(s);
+    if (s->admin_face)
+        MHD_stop_daemon(s->admin_face->daemon);
+    server_free(s);
     return 0;
 }

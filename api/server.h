@@ -40,8 +40,13 @@ struct wd_context {
 
 struct wd_server;
 
-/* Starts serving on listen_fd (owned by the caller). *out is owned by the caller. */
-int wd_server_start(struct wd_server **out, struct wd_context *ctx, int listen_fd,
+/*
+ * Starts serving on listen_fd, and on admin_fd (ADMIN_PORT) unless it is -1; both are owned by
+ * the caller. With ADMIN_PORT the probes and /metrics are answered there only (404
+ * ROUTE_NOT_FOUND on PORT) and the API on PORT only, so the Service the load balancer reaches
+ * need not expose them. *out is owned by the caller.
+ */
+int wd_server_start(struct wd_server **out, struct wd_context *ctx, int listen_fd, int admin_fd,
                     struct wd_error *err);
 
 /*

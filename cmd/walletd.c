@@ -41,6 +41,7 @@
 struct slot {
     pid_t pid;
     int fd;
+    int admin_fd; /* ADMIN_PORT's socket, or -1 */
     int64_t started_ns;
     int64_t restart_at_ns;
 };
@@ -58,9 +59,9 @@ static int fail(const char *what, const char *message)
     return 2;
 }
 
-/* The socket address of HOST:PORT. 0 or -WD_E_CONFIG. */
-static int listen_addr(const struct wd_config *cfg, struct sockaddr_storage *addr, socklen_t *len,
-                       struct wd_error *err)
+/* The socket address of HOST:port. 0 or -WD_E_CONFIG. */
+static int listen_addr(const struct wd_config *cfg, int port, struct sockaddr_storage *addr,
+                       socklen_t *len, struct wd_error *err)
 {
     struct sockaddr_in *v4 = (struct sockaddr_in *)addr;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)addr;
@@ -68,13 +69,13 @@ static int listen_addr(const struct wd_config *cfg, struct sockaddr_storage *add
     memset(addr, 0, sizeof(*addr));
     if (inet_pton(AF_INET, cfg->listen_addr, &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)cfg->port);
+        v4->sin_port = htons((uint16_t)port);
         *len = sizeof(*v4);
         return 0;
     }
     if (inet_pton(AF_INET6, cfg->listen_addr, &v6->sin6_addr) == 1) {
         v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)cfg->port);
+        v6->sin6_port = htons((uint16_t)port);
         *len = sizeof(*v6);
         return 0;
     }
@@ -82,16 +83,18 @@ static int listen_addr(const struct wd_config *cfg, struct sockaddr_storage *add
 }
 
 /*
- * Binds HOST:PORT; with reuseport, for a worker's listening socket. Returns the fd or a code.
- * SO_REUSEPORT would let a second walletd on the same port split the traffic silently, so the
- * master first binds once without it (probe) to check that nobody listens there.
+ * Binds HOST:port (PORT, or ADMIN_PORT: name says which); with reuseport, for a worker's
+ * listening socket. Returns the fd or a code. SO_REUSEPORT would let a second walletd on the same
+ * port split the traffic silently, so the master first binds once without it (probe) to check
+ * that nobody listens there.
  */
-static int bind_port(const struct wd_config *cfg, bool reuseport, struct wd_error *err)
+static int bind_port(const struct wd_config *cfg, const char *name, int port, bool reuseport,
+                     struct wd_error *err)
 {
     struct sockaddr_storage addr;
     socklen_t len = 0;
     int one = 1;
-    int rc = listen_addr(cfg, &addr, &len, err);
+    int rc = listen_addr(cfg, port, &addr, &len, err);
 
     if (rc < 0)
         return rc;
@@ -104,10 +107,36 @@ static int bind_port(const struct wd_config *cfg, bool reuseport, struct wd_erro
     if (bind(fd, (struct sockaddr *)&addr, len) < 0 || (reuseport && listen(fd, 4096) < 0)) {
         int saved = errno;
         close(fd);
-        return wd_error_set(err, -WD_E_CONFIG, "PORT: cannot listen on %s:%d: %s", cfg->listen_addr,
-                            cfg->port, strerror(saved));
+        return wd_error_set(err, -WD_E_CONFIG, "%s: cannot listen on %s:%d: %s", name,
+                            cfg->listen_addr, port, strerror(saved));
     }
     return fd;
+}
+
+/* One socket per worker on PORT, and on ADMIN_PORT if it is set (see bind_port). */
+static int open_sockets(struct wd_error *err)
+{
+    int probe = bind_port(&config, "PORT", config.port, false, err);
+
+    if (probe < 0)
+        return probe;
+    close(probe);
+    if (config.admin_port) {
+        probe = bind_port(&config, "ADMIN_PORT", config.admin_port, false, err);
+        if (probe < 0)
+            return probe;
+        close(probe);
+    }
+    for (int i = 0; i < config.workers; i++) {
+        slots[i].admin_fd = -1;
+        slots[i].fd = bind_port(&config, "PORT", config.port, true, err);
+        if (slots[i].fd < 0)
+            return slots[i].fd;
+        if (config.admin_port && (slots[i].admin_fd = bind_port(&config, "ADMIN_PORT",
+                                                                config.admin_port, true, err)) < 0)
+            return slots[i].admin_fd;
+    }
+    return 0;
 }
 
 static pid_t spawn(int index)
@@ -117,10 +146,13 @@ static pid_t spawn(int index)
     if (pid != 0)
         return pid;
     for (int i = 0; i < config.workers; i++) {
-        if (i != index)
-            close(slots[i].fd);
+        if (i == index)
+            continue;
+        close(slots[i].fd);
+        if (slots[i].admin_fd >= 0)
+            close(slots[i].admin_fd);
     }
-    _exit(wd_worker_run(&config, &map, &keys, slots[index].fd, index));
+    _exit(wd_worker_run(&config, &map, &keys, slots[index].fd, slots[index].admin_fd, index));
 }
 
 static void start_worker(int index)
@@ -296,16 +328,7 @@ static int setup(void)
         return fail("mysql", "library initialisation failed");
     if (wd_metrics_init() < 0)
         return fail("metrics", "cannot map shared memory");
-    int probe = bind_port(&config, false, &err);
-    if (probe < 0)
-        return fail("listen", err.message);
-    close(probe);
-    for (int i = 0; i < config.workers; i++) {
-        slots[i].fd = bind_port(&config, true, &err);
-        if (slots[i].fd < 0)
-            return fail("listen", err.message);
-    }
-    return 0;
+    return open_sockets(&err) < 0 ? fail("listen", err.message) : 0;
 }
 
 int main(int argc, char **argv)

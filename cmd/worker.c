@@ -51,7 +51,7 @@ static void worker_stop_parts(struct worker *w)
     wd_health_stop(w->health);
 }
 
-static int worker_start_parts(struct worker *w, int listen_fd, struct wd_error *err)
+static int worker_start_parts(struct worker *w, int listen_fd, int admin_fd, struct wd_error *err)
 {
     int rc = wd_health_start(&w->health, w->ctx.cfg, err);
 
@@ -65,7 +65,7 @@ static int worker_start_parts(struct worker *w, int listen_fd, struct wd_error *
         rc = wd_ratelimit_new(&w->ratelimit, w->ctx.cfg, w->ctx.keys->tenants + TENANTS_SPARE, err);
     w->ctx.ratelimit = w->ratelimit;
     if (rc == 0)
-        rc = wd_server_start(&w->server, &w->ctx, listen_fd, err);
+        rc = wd_server_start(&w->server, &w->ctx, listen_fd, admin_fd, err);
     return rc;
 }
 
@@ -113,7 +113,7 @@ static void drain(struct worker *w)
 }
 
 int wd_worker_run(const struct wd_config *cfg, const struct wd_map *map, struct wd_auth_live *keys,
-                  int listen_fd, int index)
+                  int listen_fd, int admin_fd, int index)
 {
     struct worker w;
     struct wd_error err = {0};
@@ -135,7 +135,7 @@ int wd_worker_run(const struct wd_config *cfg, const struct wd_map *map, struct 
     if (wd_auth_changed(keys)) /* changed since the master loaded it (a restarted worker) */
         reload_keys(keys, "the file changed");
     mysql_thread_init();
-    if (worker_start_parts(&w, listen_fd, &err) < 0) {
+    if (worker_start_parts(&w, listen_fd, admin_fd, &err) < 0) {
         wd_log_error("worker %d failed to start: %s", index, err.message);
         worker_stop_parts(&w);
         wd_log_stop(1000);

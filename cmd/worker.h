@@ -15,8 +15,9 @@
 #include "core/config.h"
 #include "shard/map.h"
 
-/* Runs the worker until it has drained; returns the process exit code. */
+/* Runs the worker until it has drained; returns the process exit code. listen_fd: PORT's
+ * socket; admin_fd: ADMIN_PORT's, or -1. */
 int wd_worker_run(const struct wd_config *cfg, const struct wd_map *map, struct wd_auth_live *keys,
-                  int listen_fd, int index);
+                  int listen_fd, int admin_fd, int index);
 
 #endif

@@ -236,12 +236,16 @@ static int load_server(struct loader *ld, struct wd_config *cfg)
 
     if ((rc = load_string(ld, "HOST", "0.0.0.0", cfg->listen_addr, sizeof(cfg->listen_addr))) ||
         (rc = load_int32(ld, "PORT", 3000, 1, 65535, &cfg->port)) ||
+        (rc = load_int32(ld, "ADMIN_PORT", 0, 0, 65535, &cfg->admin_port)) ||
         (rc = load_int32(ld, "WORKERS", cpu_count(), 1, 64, &cfg->workers)) ||
         (rc = load_int32(ld, "HTTP_THREADS", 2, 1, 64, &cfg->http_threads)) ||
         (rc = load_int32(ld, "DRAIN_DELAY_SECONDS", 10, 0, 600, &cfg->drain_delay_s)) ||
         (rc = load_int32(ld, "SHUTDOWN_TIMEOUT_SECONDS", 20, 1, 600, &cfg->shutdown_timeout_s)) ||
         (rc = load_int32(ld, "KEEPALIVE_TIMEOUT_SECONDS", 75, 1, 3600, &cfg->keepalive_timeout_s)))
         return rc;
+    if (cfg->admin_port == cfg->port)
+        return wd_error_set(ld->err, -WD_E_CONFIG, "ADMIN_PORT: must differ from PORT (%d)",
+                            cfg->port);
     int64_t body;
     rc = load_int(ld, "MAX_BODY_BYTES", 16384, 256, 1048576, &body);
     cfg->max_body_bytes = (size_t)body;

@@ -37,6 +37,7 @@ struct wd_shard_config {
 struct wd_config {
     char listen_addr[64]; /* HOST */
     int port;             /* PORT */
+    int admin_port;       /* ADMIN_PORT: probes and /metrics only; 0 = served on PORT */
     int workers;          /* WORKERS */
     int http_threads;     /* HTTP_THREADS: libmicrohttpd thread pool per worker */
 

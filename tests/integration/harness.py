@@ -253,6 +253,8 @@ class Walletd:
             "AUTH_FAILURES_PER_SECOND": "100000",
         })
         self.env.update(env or {})
+        # with ADMIN_PORT the probes and /metrics are answered there only
+        self.probe_port = int(self.env["ADMIN_PORT"]) if self.env.get("ADMIN_PORT") else self.port
         self.proc = None
 
     def start(self, wait_ready=True):
@@ -268,7 +270,7 @@ class Walletd:
 
     def ready_status(self):
         try:
-            c = Client(self.port, timeout=5)
+            c = Client(self.probe_port, timeout=5)
             r = c.get("/health/ready", key=False)
             c.close()
             return r
@@ -289,7 +291,7 @@ class Walletd:
     def metric(self, name, **labels):
         """The sum of the samples of one metric (those whose labels include labels), read from
         a fresh GET /metrics; AssertionError unless that answers 200."""
-        r = one_shot(self.port, "GET", "/metrics")
+        r = one_shot(self.probe_port, "GET", "/metrics")
         if r.status != 200:
             raise AssertionError(f"GET /metrics: {r!r}")
         return metric_sum(parse_metrics(r.raw), name, **labels)

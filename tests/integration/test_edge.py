@@ -452,6 +452,34 @@ class OpaqueLedgerTest(unittest.TestCase):
         api2.close()
 
 
+class AdminPortTest(WalletdTestCase):
+    """Item 4: ADMIN_PORT serves the probes and /metrics on a port the Service for the load
+    balancer does not expose; PORT then answers them 404, and ADMIN_PORT answers nothing else."""
+
+    @classmethod
+    def setUpClass(cls):
+        from harness import free_port
+        cls.env = {"ADMIN_PORT": str(free_port())}
+        super().setUpClass()
+
+    def test_probes_and_metrics_only_on_the_admin_port(self):
+        admin, public = self.server.probe_port, self.server.port
+        for path in ("/health/live", "/health/ready", "/metrics"):
+            with self.subTest(path):
+                self.assertEqual(one_shot(admin, "GET", path).status, 200)
+                assert_error(self, one_shot(public, "GET", path), 404, "ROUTE_NOT_FOUND")
+        w = self.api.create_wallet(unique_account("admin"))  # the API is on PORT
+        self.assertEqual(self.api.get(f"/api/v1/wallets/{w}").status, 200)
+        conn = http.client.HTTPConnection("127.0.0.1", admin, timeout=5)  # internal: no spec
+        conn.request("GET", f"/api/v1/wallets/{w}",
+                     headers={"Authorization": f"Bearer {self.server.keys[self.tenants[0]]}"})
+        r = conn.getresponse()
+        self.assertEqual((r.status, json.loads(r.read())["code"]), (404, "ROUTE_NOT_FOUND"))
+        conn.close()
+        # the pod's requests are counted whichever port served them
+        self.assertGreater(self.server.metric("wallet_http_requests_total"), 0)
+
+
 class LogsNeverBlockTest(unittest.TestCase):
     """Item 2: with stdout a pipe nobody reads, every access line used to be a blocking write on
     the HTTP thread: after ~340 requests both HTTP threads hung, /health/live too. Now lines go

@@ -140,6 +140,7 @@ static void test_defaults(void **state)
     /* the defaults column of README.md's configuration table */
     assert_string_equal(cfg->listen_addr, "0.0.0.0");
     assert_int_equal(cfg->port, 3000);
+    assert_int_equal(cfg->admin_port, 0);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     assert_int_equal(cfg->workers, cpus < 1 ? 1 : cpus > 64 ? 64 : cpus);
     assert_int_equal(cfg->http_threads, 2);
@@ -215,6 +216,7 @@ static void test_overrides(void **state)
 
     set(fx, "HOST", "127.0.0.1");
     set(fx, "PORT", "8080");
+    set(fx, "ADMIN_PORT", "9000");
     set(fx, "WORKERS", "3");
     set(fx, "LOG_LEVEL", "warn");
     set(fx, "ACCESS_LOG", "false");
@@ -228,6 +230,7 @@ static void test_overrides(void **state)
     const struct wd_config *cfg = load_ok(fx);
     assert_string_equal(cfg->listen_addr, "127.0.0.1");
     assert_int_equal(cfg->port, 8080);
+    assert_int_equal(cfg->admin_port, 9000);
     assert_int_equal(cfg->workers, 3);
     assert_int_equal(cfg->log_level, WD_LOG_WARN);
     assert_false(cfg->access_log);
@@ -305,6 +308,8 @@ static void test_bad_values_are_named(void **state)
         {"PORT", "80x"},
         {"PORT", "99999999999999999999999"},
         {"PORT", "8080 "},
+        {"ADMIN_PORT", "3000"}, /* the same as PORT */
+        {"ADMIN_PORT", "65536"},
         {"WORKERS", "0"},
         {"WORKERS", "65"},
         {"HTTP_THREADS", "-1"},

@@ -519,27 +519,46 @@ static long long failed_auth_sample(struct wd_request *req)
     return atomic_exchange(&suppressed, 0);
 }
 
+static void append(char *m, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void append(char *m, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    int n = vsnprintf(m + *len, WD_LOG_LINE_MAX - *len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *len = *len + (size_t)n < WD_LOG_LINE_MAX ? *len + (size_t)n : WD_LOG_LINE_MAX - 1;
+}
+
 static void access_log(struct wd_request *req, double ms)
 {
     long long suppressed = failed_auth_sample(req);
 
     if (suppressed < 0)
         return;
-    json_t *f = json_object();
-
-    json_object_set_new(f, "requestId", json_string(req->request_id));
-    json_object_set_new(f, "method", json_string(req->method));
-    json_t *path = json_string(req->path);
-    json_object_set_new(f, "path", path ? path : json_string("(not UTF-8)"));
-    json_object_set_new(f, "status", json_integer(req->reply.status));
-    json_object_set_new(f, "ms", json_real(ms));
-    if (req->tenant[0])
-        json_object_set_new(f, "tenant", json_string(req->tenant));
+    /* built by hand, not with jansson: this line is written on every request (core/log.h) */
+    char m[WD_LOG_LINE_MAX];
+    size_t len = 0, mark;
+    m[0] = '\0';
+    append(m, &len, "\"requestId\":\"%s\",\"method\":", req->request_id);
+    if (!wd_log_escape(m, sizeof(m), &len, req->method))
+        append(m, &len, "\"(not UTF-8)\"");
+    append(m, &len, ",\"path\":");
+    mark = len;
+    if (!wd_log_escape(m, sizeof(m) - 256, &len, req->path)) {
+        len = mark;
+        append(m, &len, "\"(not UTF-8, or too long)\"");
+    }
+    append(m, &len, ",\"status\":%d,\"ms\":%.6g", req->reply.status, ms);
+    if (req->tenant[0]) /* [A-Za-z0-9_.-]: nothing to escape */
+        append(m, &len, ",\"tenant\":\"%s\"", req->tenant);
     if (req->replayed)
-        json_object_set_new(f, "replayed", json_true());
+        append(m, &len, ",\"replayed\":true");
     if (suppressed > 0)
-        json_object_set_new(f, "suppressed", json_integer(suppressed));
-    wd_log_fields(WD_LOG_INFO, "request", f);
+        append(m, &len, ",\"suppressed\":%lld", suppressed);
+    wd_log_members(WD_LOG_INFO, "request", m);
 }
 
 static void request_completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,

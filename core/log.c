@@ -104,6 +104,15 @@ static void buffer_line(const char *text, size_t len)
         note_dropped();
 }
 
+/* One whole line, ending in '\n', to the buffer (or, before wd_log_start, to stdout). */
+static void emit(const char *text, size_t len)
+{
+    if (atomic_load_explicit(&lb.async, memory_order_acquire))
+        buffer_line(text, len);
+    else
+        write_all(text, len); /* a full stdout must never stop money: only before start */
+}
+
 static void write_line(json_t *line)
 {
     char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
@@ -112,11 +121,80 @@ static void write_line(json_t *line)
         return;
     size_t len = strlen(text);
     text[len] = '\n'; /* replaces the NUL: the buffer is ours and written by length */
-    if (atomic_load_explicit(&lb.async, memory_order_acquire))
-        buffer_line(text, len + 1);
-    else
-        write_all(text, len + 1); /* a full stdout must never stop money: only before start */
+    emit(text, len + 1);
     free(text);
+}
+
+/* The length of the UTF-8 sequence at s (RFC 3629: no overlongs, surrogates or > U+10FFFF), or
+ * 0 if it is not one. */
+static size_t utf8_sequence(const unsigned char *s)
+{
+    size_t n = s[0] < 0x80             ? 1
+               : (s[0] & 0xE0) == 0xC0 ? 2
+               : (s[0] & 0xF0) == 0xE0 ? 3
+               : (s[0] & 0xF8) == 0xF0 ? 4
+                                       : 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    }
+    if ((n == 2 && s[0] < 0xC2) || (n == 3 && s[0] == 0xE0 && s[1] < 0xA0) ||
+        (n == 3 && s[0] == 0xED && s[1] >= 0xA0) || (n == 4 && s[0] == 0xF0 && s[1] < 0x90) ||
+        (n == 4 && (s[0] > 0xF4 || (s[0] == 0xF4 && s[1] >= 0x90))))
+        return 0;
+    return n;
+}
+
+bool wd_log_escape(char *out, size_t cap, size_t *len, const char *s)
+{
+    size_t at = *len;
+
+    if (at + 2 >= cap)
+        return false;
+    out[at++] = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_sequence(p);
+        if (n == 0 || at + 8 >= cap) { /* room for the longest escape, the quote and NUL */
+            out[*len] = '\0';
+            return false;
+        }
+        if (n > 1) {
+            memcpy(out + at, p, n);
+            at += n;
+        } else if (*p == '"' || *p == '\\') {
+            out[at++] = '\\';
+            out[at++] = (char)*p;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            at += (size_t)snprintf(out + at, cap - at, "\\u%04x", *p);
+        } else {
+            out[at++] = (char)*p;
+        }
+        p += n;
+    }
+    out[at++] = '"';
+    out[at] = '\0';
+    *len = at;
+    return true;
+}
+
+void wd_log_members(int level, const char *msg, const char *members)
+{
+    char line[WD_LOG_LINE_MAX + 256];
+    char ts[WD_TIMESTAMP_LEN];
+
+    wd_clock_format(wd_clock_now_ms(), ts);
+    int n =
+        snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\",\"pid\":%d,\"msg\":\"%s\"",
+                 ts, level_names[level], (int)getpid(), msg);
+    size_t len = (size_t)n, more = strlen(members);
+    if (more && len + more + 3 <= sizeof(line)) {
+        line[len++] = ',';
+        memcpy(line + len, members, more);
+        len += more;
+    }
+    line[len++] = '}';
+    line[len++] = '\n';
+    emit(line, len);
 }
 
 /* Takes up to CHUNK bytes of whole lines from the ring into out; the lock is held. */

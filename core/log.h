@@ -18,6 +18,8 @@
 #define WD_CORE_LOG_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 enum wd_log_level { WD_LOG_DEBUG = 0, WD_LOG_INFO, WD_LOG_WARN, WD_LOG_ERROR, WD_LOG_OFF };
 
@@ -39,6 +41,19 @@ void wd_log_write(int level, const char *fmt, ...) __attribute__((format(printf,
 
 /* Writes one line with msg and the members of fields added; takes over fields (steals). */
 void wd_log_fields(int level, const char *msg, json_t *fields);
+
+/*
+ * The allocation-free way, for a line written on every request (the access log): members is
+ * the rest of the object, already JSON ("\"status\":200,\"ms\":1.5"), each string in it
+ * escaped by wd_log_escape; msg is a literal that needs no escaping. A line longer than
+ * WD_LOG_LINE_MAX is written without members.
+ */
+#define WD_LOG_LINE_MAX 4096
+void wd_log_members(int level, const char *msg, const char *members);
+
+/* Appends s as a JSON string (quotes included) at out + *len, within cap; false (and out left
+ * as it was) if s is not valid UTF-8 or does not fit. */
+bool wd_log_escape(char *out, size_t cap, size_t *len, const char *s);
 
 #define wd_log_enabled(level) ((level) >= wd_log_min_level)
 

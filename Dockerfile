@@ -39,6 +39,6 @@ COPY --from=build /src/build/walletd /src/build/walletctl /usr/local/bin/
 COPY --from=build /src/migrations/ /usr/share/walletd/migrations/
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
-EXPOSE 3000
+EXPOSE 3000 9000
 # walletd is PID 1: its master reaps its workers and drains on SIGTERM by itself.
 ENTRYPOINT ["/usr/local/bin/walletd"]

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define KEY_PREFIX     "wdk_"
 #define KEY_PREFIX_LEN 4
@@ -184,4 +185,110 @@ int wd_auth_verify(const struct wd_auth *keys, const char *authorization,
         return 0;
     }
     return -WD_E_UNAUTHORIZED;
+}
+
+/* Refuses a key file that users other than walletd could read or change (see api/auth.h). */
+static int check_mode(const struct stat *st, const char *path, struct wd_error *err)
+{
+    if (!S_ISREG(st->st_mode))
+        return wd_error_set(err, -WD_E_CONFIG, "API_KEYS_FILE: %s is not a regular file", path);
+    if ((st->st_mode & (S_IRWXO | S_IWGRP)) || ((st->st_mode & S_IRGRP) && st->st_gid != getegid()))
+        return wd_error_set(err, -WD_E_CONFIG,
+                            "API_KEYS_FILE: %s is readable or writable by other users (mode %03o):"
+                            " chmod 600 it",
+                            path, (unsigned)(st->st_mode & 0777));
+    return 0;
+}
+
+/* Gives fresh's tenants the numbers old gave them, and new tenants the next ones. */
+static int renumber(struct wd_auth *fresh, const struct wd_auth *old, int *tenants)
+{
+    int *map = malloc((size_t)(fresh->ntenants ? fresh->ntenants : 1) * sizeof(*map));
+
+    if (!map)
+        return -1;
+    for (int i = 0; i < fresh->ntenants; i++)
+        map[i] = -1;
+    for (size_t i = 0; i < fresh->n; i++) {
+        struct wd_auth_entry *e = &fresh->entries[i];
+        int local = e->tenant_ix;
+        for (size_t j = 0; map[local] < 0 && j < old->n; j++) {
+            if (strcmp(old->entries[j].tenant, e->tenant) == 0)
+                map[local] = old->entries[j].tenant_ix;
+        }
+        if (map[local] < 0)
+            map[local] = (*tenants)++;
+        e->tenant_ix = map[local];
+    }
+    free(map);
+    fresh->ntenants = *tenants;
+    return 0;
+}
+
+static int load_live(struct wd_auth_live *live, struct wd_error *err)
+{
+    struct stat st;
+    struct wd_auth fresh;
+
+    if (stat(live->path, &st) < 0)
+        return wd_error_set(err, -WD_E_CONFIG, "API_KEYS_FILE: cannot open %s", live->path);
+    int rc = check_mode(&st, live->path, err);
+    if (rc == 0)
+        rc = wd_auth_load(&fresh, live->path, err);
+    if (rc < 0)
+        return rc;
+    pthread_rwlock_wrlock(&live->lock);
+    if (renumber(&fresh, &live->keys, &live->tenants) < 0) {
+        pthread_rwlock_unlock(&live->lock);
+        wd_auth_release(&fresh);
+        return wd_error_set(err, -WD_E_CONFIG, "API_KEYS_FILE: out of memory");
+    }
+    struct wd_auth old = live->keys;
+    live->keys = fresh;
+    live->seen = st;
+    pthread_rwlock_unlock(&live->lock);
+    wd_auth_release(&old);
+    return 0;
+}
+
+int wd_auth_open(struct wd_auth_live *live, const char *path, struct wd_error *err)
+{
+    memset(live, 0, sizeof(*live));
+    pthread_rwlock_init(&live->lock, NULL);
+    snprintf(live->path, sizeof(live->path), "%s", path);
+    int rc = load_live(live, err);
+    if (rc < 0)
+        wd_auth_close(live);
+    return rc;
+}
+
+int wd_auth_reload(struct wd_auth_live *live, struct wd_error *err)
+{
+    return load_live(live, err);
+}
+
+bool wd_auth_changed(const struct wd_auth_live *live)
+{
+    struct stat st;
+
+    if (stat(live->path, &st) < 0)
+        return false; /* gone for a moment (a Secret being swapped): keep what we have */
+    return st.st_ino != live->seen.st_ino || st.st_dev != live->seen.st_dev ||
+           st.st_size != live->seen.st_size || st.st_mtim.tv_sec != live->seen.st_mtim.tv_sec ||
+           st.st_mtim.tv_nsec != live->seen.st_mtim.tv_nsec;
+}
+
+int wd_auth_check(struct wd_auth_live *live, const char *authorization,
+                  char tenant[WD_TENANT_MAX + 1], int *tenant_ix)
+{
+    pthread_rwlock_rdlock(&live->lock);
+    int rc = wd_auth_verify(&live->keys, authorization, tenant, tenant_ix);
+    pthread_rwlock_unlock(&live->lock);
+    return rc;
+}
+
+void wd_auth_close(struct wd_auth_live *live)
+{
+    wd_auth_release(&live->keys);
+    pthread_rwlock_destroy(&live->lock);
 }

@@ -9,7 +9,15 @@
  * with '#' comments. Only hashes are stored; a presented key is hashed and compared in constant
  * time (sodium_memcmp). Each key is bound to one tenant; tenants are 1-64 chars of
  * [A-Za-z0-9_.-]. `walletctl apikey create --tenant NAME` makes keys.
- * Thread-safety: a loaded struct wd_auth is read-only and may be shared by all threads.
+ *
+ * Live keys (struct wd_auth_live): what a server verifies against, replaced while it serves when
+ * the file is reloaded (SIGHUP, or the file changed, as a Kubernetes Secret volume does), so a key
+ * is revoked without a restart. A file that other users may read (or write) is refused: readable
+ * by others, writable by group or others, or readable by a group that is not walletd's own (the
+ * one exception: a Kubernetes Secret volume gives the pod's fsGroup read access). A reload that
+ * fails keeps the keys in use. Tenants keep their numbers across reloads; new ones get the next.
+ * Thread-safety: a loaded struct wd_auth is read-only and may be shared by all threads; a struct
+ * wd_auth_live may be verified against from any thread while one thread reloads it.
  */
 #ifndef WD_API_AUTH_H
 #define WD_API_AUTH_H
@@ -17,8 +25,11 @@
 #include "core/limits.h"
 #include "core/error.h"
 
+#include <linux/limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #define WD_AUTH_KEY_LEN    64
 #define WD_AUTH_KEY_ID_LEN 16
@@ -51,6 +62,31 @@ void wd_auth_release(struct wd_auth *keys);
  */
 int wd_auth_verify(const struct wd_auth *keys, const char *authorization,
                    char tenant[WD_TENANT_MAX + 1], int *tenant_ix);
+
+struct wd_auth_live {
+    pthread_rwlock_t lock;
+    struct wd_auth keys; /* under lock */
+    char path[PATH_MAX];
+    struct stat seen; /* the file as last loaded, to notice a change */
+    int tenants;      /* tenant numbers handed out so far (they are never reused) */
+};
+
+/* Loads the file at path into live (its permissions checked first). 0 or -WD_E_CONFIG
+ * (err names API_KEYS_FILE). */
+int wd_auth_open(struct wd_auth_live *live, const char *path, struct wd_error *err);
+
+/* Loads the file again; on success the new keys replace the old at once. On failure the old keys
+ * stay, and -WD_E_CONFIG says why. */
+int wd_auth_reload(struct wd_auth_live *live, struct wd_error *err);
+
+/* True if the file is not the one last loaded (another inode, size or modification time). */
+bool wd_auth_changed(const struct wd_auth_live *live);
+
+/* wd_auth_verify against the live keys. */
+int wd_auth_check(struct wd_auth_live *live, const char *authorization,
+                  char tenant[WD_TENANT_MAX + 1], int *tenant_ix);
+
+void wd_auth_close(struct wd_auth_live *live);
 
 /*
  * Makes a new key for tenant: the key itself into key (shown once, never stored) and the line

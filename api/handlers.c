@@ -9,11 +9,14 @@
 
 #include "api/parse.h"
 #include "api/request.h"
+#include "core/clock.h"
+#include "core/log.h"
 #include "core/metrics.h"
 #include "shard/health.h"
 #include "shard/map.h"
 #include "shard/pick.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,8 +155,11 @@ static void get_txn(struct wd_request *req)
 
 static void get_ledger(struct wd_request *req)
 {
+    const struct wd_route_param *p = &req->match.params[0];
     struct wd_error err = {0};
 
+    if (p->len < sizeof(req->op.wallet_id)) /* the cursor is bound to it; a bad ID is 404 later */
+        memcpy(req->op.wallet_id, p->ptr, p->len);
     if (wd_parse_page(wd_request_query(req, "limit"), wd_request_query(req, "cursor"), &req->op,
                       &err) < 0) {
         reply_refusal(req, &err);
@@ -195,6 +201,23 @@ static void health_live(struct wd_request *req)
     wd_request_reply_data(req, 200, json_pack("{s:s}", "status", "live"));
 }
 
+/*
+ * The probe's answer names what is down with a stable reason ("shard 1 primary: down"); the
+ * dependency's own error (which may name a database user or host) goes only to the log, at most
+ * every NOT_READY_LOG_S per process, since probes ask every few seconds.
+ */
+#define NOT_READY_LOG_S 30
+
+static void log_not_ready(const char *reason, const char *detail)
+{
+    static _Atomic int64_t last_s;
+    int64_t now = wd_clock_mono_ns() / 1000000000LL, was = atomic_load(&last_s);
+
+    if ((was == 0 || now - was >= NOT_READY_LOG_S) &&
+        atomic_compare_exchange_strong(&last_s, &was, now))
+        wd_log_warn("not ready: %s: %s", reason, detail);
+}
+
 /* A replica as /health/ready reports it: its state, its lag, and whether it serves reads. */
 static json_t *replica_check(const struct wd_health_replica *r, int max_lag_s)
 {
@@ -233,9 +256,12 @@ static json_t *health_checks(const struct wd_health_status *s, int max_lag_s)
     return checks;
 }
 
-/* Why this pod is not ready, into why: draining, or a shard primary it has never reached. False
- * if it is ready. A dependency that is down now after answering once does not count. */
-static bool not_ready(const struct wd_health_status *s, bool draining, char *why, size_t len)
+/* Why this pod is not ready, into why, as a stable reason (the dependency's own error, which may
+ * name a database user or host, goes only to the log): draining, a worker out of connections,
+ * or a shard primary never reached since start. False if it is ready. A dependency that is down
+ * now after answering once does not count. */
+static bool not_ready(const struct wd_health_status *s, bool draining, int full_worker, char *why,
+                      size_t len)
 {
     if (draining) {
         snprintf(why, len, "draining: shutting down");
@@ -247,10 +273,14 @@ static bool not_ready(const struct wd_health_status *s, bool draining, char *why
     }
     for (int i = 0; i < s->shard_count; i++) {
         if (!s->primary_reached[i]) {
-            snprintf(why, len, "shard %d primary never reached since start: %s", i,
-                     s->primary_error[i]);
+            snprintf(why, len, "shard %d primary: never reached since start", i);
+            log_not_ready(why, s->primary_error[i]);
             return true;
         }
+    }
+    if (full_worker >= 0) {
+        snprintf(why, len, "connections: worker %d is at MAX_CONNECTIONS", full_worker);
+        return true;
     }
     return false;
 }
@@ -264,7 +294,10 @@ static void health_ready(struct wd_request *req)
     json_t *checks = health_checks(&s, req->ctx->cfg->max_replica_lag_s);
     bool draining = atomic_load(&req->ctx->draining);
     json_object_set_new(checks, "draining", json_boolean(draining));
-    if (!not_ready(&s, draining, why, sizeof(why))) {
+    /* a worker out of connections cannot take this pod's share of new ones */
+    int full = wd_metrics_connections_full(req->ctx->cfg->workers);
+    json_object_set_new(checks, "connections", json_string(full < 0 ? "ok" : "full"));
+    if (!not_ready(&s, draining, full, why, sizeof(why))) {
         wd_request_reply_data(req, 200,
                               json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
         return;
@@ -346,9 +379,9 @@ const struct wd_route wd_handlers_routes[] = {
     {"POST", "/api/v1/transactions/void", void_hold, AUTH_BODY},
     {"GET", "/api/v1/transactions/{}", get_txn, WD_ROUTER_AUTH},
     {"GET", "/api/v1/transactions", find_transactions, WD_ROUTER_AUTH},
-    {"GET", "/health/live", health_live, 0},
-    {"GET", "/health/ready", health_ready, 0},
-    {"GET", "/metrics", metrics, 0},
+    {"GET", "/health/live", health_live, WD_ROUTER_OPS},
+    {"GET", "/health/ready", health_ready, WD_ROUTER_OPS},
+    {"GET", "/metrics", metrics, WD_ROUTER_OPS},
 };
 
 const size_t wd_handlers_route_count = sizeof(wd_handlers_routes) / sizeof(wd_handlers_routes[0]);

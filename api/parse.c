@@ -7,6 +7,7 @@
 
 #include "core/json.h"
 #include "core/money.h"
+#include "core/seal.h"
 #include "shard/hash.h"
 #include "shard/id.h"
 #include "wallet/render.h"
@@ -319,6 +320,7 @@ int wd_parse_idempotency_key(const char *ietf, const char *legacy, bool required
 
 int wd_parse_page(const char *limit, const char *cursor, struct wd_op *op, struct wd_error *err)
 {
+    /* a cursor opens only for its own wallet (core/seal): op->wallet_id is the path's */
     op->limit = PAGE_DEFAULT;
     op->cursor = 0;
     if (limit) {
@@ -330,7 +332,7 @@ int wd_parse_page(const char *limit, const char *cursor, struct wd_op *op, struc
                                 PAGE_MAX);
         op->limit = (int)value;
     }
-    if (cursor && wd_render_parse_cursor(cursor, &op->cursor) < 0)
+    if (cursor && wd_seal_open_cursor(op->wallet_id, cursor, &op->cursor) < 0)
         return wd_error_set(err, -WD_E_INVALID_CURSOR, NULL);
     return 0;
 }

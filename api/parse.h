@@ -42,7 +42,8 @@ int wd_parse_body(enum wd_op_kind kind, const char *method, const char *path, co
 int wd_parse_idempotency_key(const char *ietf, const char *legacy, bool required, struct wd_op *op,
                              struct wd_error *err);
 
-/* Ledger paging: limit (NULL: 50; else 1..200) and cursor (NULL: newest). */
+/* Ledger paging: limit (NULL: 50; else 1..200) and cursor (NULL: newest; else one made for the
+ * wallet in op->wallet_id, which the caller sets first). */
 int wd_parse_page(const char *limit, const char *cursor, struct wd_op *op, struct wd_error *err);
 
 /* Search by reference: referenceId (required, as in bodies) and limit (as for ledger pages). */

@@ -46,6 +46,8 @@ struct wd_request {
     bool suspended;       /* set by wd_request_submit; read by the connection's own thread */
     bool awaiting_resume; /* suspended and not yet called again by libmicrohttpd */
     bool close;           /* answer with Connection: close */
+    bool throttled;       /* refused for its source's failed authentications (api/authfail) */
+    bool received;        /* its headers and body are in */
     struct wd_body reply; /* owned */
     bool replayed;
     const char *allow;        /* for 405, borrowed from match */

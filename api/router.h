@@ -21,6 +21,7 @@ typedef void (*wd_handler_fn)(struct wd_request *req);
 enum wd_router_flags {
     WD_ROUTER_AUTH = 1 << 0, /* needs a valid API key */
     WD_ROUTER_BODY = 1 << 1, /* takes a JSON body */
+    WD_ROUTER_OPS = 1 << 2,  /* a probe or /metrics: on ADMIN_PORT when it is set */
 };
 
 struct wd_route {

@@ -17,6 +17,9 @@
 #include "core/text.h"
 
 #include "api/auth.h"
+#include "api/authfail.h"
+#include "api/deadline.h"
+#include "api/edge.h"
 #include "api/ratelimit.h"
 #include "api/handlers.h"
 #include "api/request.h"
@@ -25,17 +28,118 @@
 #include "core/metrics.h"
 #include "wallet/engine.h"
 
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#define DEADLINE_TICK_MS 250
+
 struct wd_server {
     struct MHD_Daemon *daemon;
     struct wd_context *ctx;
+    bool admin;                    /* the ADMIN_PORT face: probes and /metrics only */
+    struct wd_server *admin_face;  /* owned by the public face; NULL without ADMIN_PORT */
+    struct wd_authfail *authfail;  /* owned by the public face, shared */
+    struct wd_deadline *deadlines; /* the same */
     atomic_int inflight;
     atomic_int suspended; /* connections suspended and not yet called again */
 };
+
+/* One connection (libmicrohttpd's socket context): its deadline, and what its current request's
+ * line held. */
+struct conn {
+    struct wd_deadline_entry deadline;
+    bool idle;                   /* answered, waiting for its next request */
+    const char *uri;             /* the request line's URI, as libmicrohttpd first saw it */
+    struct wd_edge_escapes path; /* what decoding the path found */
+    struct wd_edge_escapes args; /* ... and the query arguments */
+};
+
+static int64_t after_s(int seconds)
+{
+    return wd_clock_mono_ns() + (int64_t)seconds * 1000000000LL;
+}
+
+static struct conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return info ? info->socket_context : NULL;
+}
+
+/* A connection opens: its first request must be in within REQUEST_TIMEOUT_SECONDS. It closes:
+ * out of the deadline set before libmicrohttpd closes its descriptor. */
+static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code)
+{
+    struct wd_server *s = cls;
+    struct conn *conn = *socket_context;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        conn = calloc(1, sizeof(*conn)); /* NULL: the request is refused (edge_refusal) */
+        if (conn && fd)
+            wd_deadline_add(s->deadlines, &conn->deadline, fd->connect_fd,
+                            after_s(s->ctx->cfg->request_timeout_s));
+        *socket_context = conn;
+        if (!s->admin)
+            wd_metrics_connections(s->ctx->worker_index, 1);
+        return;
+    }
+    if (conn && conn->deadline.fd > 0)
+        wd_deadline_remove(s->deadlines, &conn->deadline);
+    free(conn);
+    *socket_context = NULL;
+    if (!s->admin)
+        wd_metrics_connections(s->ctx->worker_index, -1);
+}
+
+/* The request is in (or refused): no deadline while it is answered. */
+static void request_received(struct MHD_Connection *c)
+{
+    struct conn *conn = conn_of(c);
+
+    if (conn)
+        wd_deadline_set(&conn->deadline, 0);
+}
+
+/* A request line has arrived: a new request on this connection. */
+static void *request_line(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    struct conn *conn = conn_of(c);
+    struct wd_server *s = cls;
+
+    if (conn) {
+        if (conn->idle) /* a keep-alive connection's next request: its own deadline */
+            wd_deadline_set(&conn->deadline, after_s(s->ctx->cfg->request_timeout_s));
+        conn->idle = false;
+        conn->uri = uri;
+        memset(&conn->path, 0, sizeof(conn->path));
+        memset(&conn->args, 0, sizeof(conn->args));
+    }
+    return NULL; /* access_cb allocates the request on its first call */
+}
+
+/* libmicrohttpd decodes the path (at the URI's start, in place) and each query key and value. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    struct conn *conn = conn_of(c);
+    struct wd_edge_escapes found = {0};
+    size_t len = wd_edge_unescape(s, &found);
+
+    (void)cls;
+    if (!conn) {
+        return len;
+    }
+    struct wd_edge_escapes *where = s == conn->uri ? &conn->path : &conn->args;
+    where->nul |= found.nul;
+    where->slash |= found.slash;
+    return len;
+}
 
 /* Engine thread: the op is finished; take its reply and wake the connection. */
 static void on_op_done(struct wd_op *op)
@@ -102,6 +206,51 @@ static bool framing_ambiguous(struct MHD_Connection *conn)
     return f.length_conflict || (f.transfer_encoding && f.content_lengths > 0);
 }
 
+#define HEADERS_MAX 64 /* more headers than this is refused: no API client sends that many */
+
+struct header_list {
+    struct wd_edge_header h[HEADERS_MAX];
+    size_t n;
+    bool overflow;
+};
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      size_t key_size, const char *value, size_t value_size)
+{
+    struct header_list *list = cls;
+
+    (void)kind;
+    if (list->n == HEADERS_MAX) {
+        list->overflow = true;
+        return MHD_NO;
+    }
+    list->h[list->n++] = (struct wd_edge_header){key, key_size, value, value_size};
+    return MHD_YES;
+}
+
+/* Why the request must be refused before anything else looks at it (api/edge.h), or NULL. */
+static const char *edge_refusal(struct MHD_Connection *c, const char *version)
+{
+    struct conn *conn = conn_of(c);
+    struct header_list list;
+
+    if (!conn)
+        return "out of memory";
+    if (conn->path.nul || conn->path.slash)
+        return "the path holds an encoded NUL or slash";
+    if (conn->args.nul)
+        return "a query argument holds an encoded NUL";
+    list.n = 0;
+    list.overflow = false;
+    MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_header, &list);
+    if (list.overflow)
+        return "too many headers";
+    const char *why = wd_edge_check_headers(version, list.h, list.n);
+    if (why)
+        return why;
+    return framing_ambiguous(c) ? "conflicting Content-Length or Transfer-Encoding headers" : NULL;
+}
+
 static struct wd_request *request_new(struct wd_server *s, struct MHD_Connection *conn,
                                       const char *url, const char *method)
 {
@@ -157,9 +306,50 @@ static bool content_type_is_json(const char *value)
     return next == '\0' || next == ';' || next == ' ';
 }
 
-/* Runs once the whole request is in: route, authenticate, rate-limit, check the body, call the
- * handler. */
-static void dispatch(struct wd_request *req)
+/* True if a body follows the headers (libmicrohttpd has checked Content-Length's digits). */
+static bool body_follows(struct wd_request *req)
+{
+    const char *length = wd_request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+    return wd_request_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
+           (length && strtoll(length, NULL, 10) > 0);
+}
+
+/* A failed authentication: 401 while its source is within its budget, else 429 (closed). */
+static void refuse_stranger(struct wd_request *req)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *peer = info ? info->client_addr : NULL;
+    const void *addr = NULL;
+    size_t len = 0;
+
+    if (peer && peer->sa_family == AF_INET) {
+        addr = &((const struct sockaddr_in *)(const void *)peer)->sin_addr;
+        len = 4;
+    } else if (peer && peer->sa_family == AF_INET6) {
+        addr = &((const struct sockaddr_in6 *)(const void *)peer)->sin6_addr;
+        len = 16;
+    }
+    if (!addr || wd_authfail_charge(req->server->authfail, addr, len, wd_clock_mono_ns())) {
+        wd_request_reply_error(req, -WD_E_UNAUTHORIZED, NULL);
+        return;
+    }
+    wd_metrics_edge(WD_METRICS_AUTH_THROTTLED, 1);
+    req->throttled = true;
+    req->close = true;
+    wd_request_reply_error(req, -WD_E_RATE_LIMITED,
+                           "too many failed authentications from this address");
+}
+
+/*
+ * Runs on the first call, when the headers are in and before any of the body is read: route,
+ * authenticate, rate-limit, content type. A stranger is refused before walletd reads (or answers
+ * "100 Continue" to) a body. false: refused, the reply is set. (A body above MAX_BODY_BYTES is
+ * an authenticated client's: it is read, discarded and answered 413 at its end, so the client
+ * sees the answer and keeps its connection.)
+ */
+static bool admit(struct wd_request *req)
 {
     const char *method =
         strcmp(req->method, MHD_HTTP_METHOD_HEAD) == 0 ? MHD_HTTP_METHOD_GET : req->method;
@@ -167,35 +357,48 @@ static void dispatch(struct wd_request *req)
     wd_router_match(wd_handlers_routes, wd_handlers_route_count, method, req->path, &req->match);
     if (req->match.status == 404) {
         wd_request_reply_error(req, -WD_E_ROUTE_NOT_FOUND, NULL);
-        return;
+        return false;
     }
     if (req->match.status == 405) {
         req->allow = req->match.allow;
         wd_request_reply_error(req, -WD_E_METHOD_NOT_ALLOWED, NULL);
-        return;
+        return false;
     }
     const struct wd_route *route = req->match.route;
+    if (req->ctx->cfg->admin_port && !(route->flags & WD_ROUTER_OPS) != !req->server->admin) {
+        /* with ADMIN_PORT, probes and metrics are there only, and the API is not */
+        wd_request_reply_error(req, -WD_E_ROUTE_NOT_FOUND, NULL);
+        return false;
+    }
     if ((route->flags & WD_ROUTER_AUTH) &&
-        wd_auth_verify(req->ctx->keys, wd_request_header(req, "Authorization"), req->tenant,
-                       &req->tenant_ix) < 0) {
-        wd_request_reply_error(req, -WD_E_UNAUTHORIZED, NULL);
-        return;
+        wd_auth_check(req->ctx->keys, wd_request_header(req, "Authorization"), req->tenant,
+                      &req->tenant_ix) < 0) {
+        refuse_stranger(req);
+        return false;
     }
     if ((route->flags & WD_ROUTER_AUTH) &&
         wd_ratelimit_check(req->ctx->ratelimit, req->tenant, req->tenant_ix, &req->retry_after_s) <
             0) {
         wd_request_reply_error(req, -WD_E_RATE_LIMITED, NULL);
-        return;
+        return false;
     }
     if (route->flags & WD_ROUTER_BODY) {
         if (!content_type_is_json(wd_request_header(req, "Content-Type"))) {
             wd_request_reply_error(req, -WD_E_UNSUPPORTED_MEDIA_TYPE, NULL);
-            return;
+            return false;
         }
-        if (req->body_too_large) {
-            wd_request_reply_error(req, -WD_E_PAYLOAD_TOO_LARGE, NULL);
-            return;
-        }
+    }
+    return true;
+}
+
+/* Runs once the whole (admitted) request is in: the body's size, then the handler. */
+static void dispatch(struct wd_request *req)
+{
+    const struct wd_route *route = req->match.route;
+
+    if ((route->flags & WD_ROUTER_BODY) && req->body_too_large) {
+        wd_request_reply_error(req, -WD_E_PAYLOAD_TOO_LARGE, NULL);
+        return;
     }
     route->handler(req);
 }
@@ -268,17 +471,20 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     struct wd_server *s = cls;
     struct wd_request *req = *con_cls;
 
-    (void)version;
     if (!req) {
         req = request_new(s, conn, url, method);
         if (!req)
             return MHD_NO;
         *con_cls = req;
-        if (!framing_ambiguous(conn))
-            return MHD_YES;
-        /* queued on the first call on purpose: libmicrohttpd then closes the connection */
+        const char *why = edge_refusal(conn, version);
+        if (why)
+            wd_request_reply_error(req, -WD_E_MALFORMED_REQUEST, why);
+        else if (admit(req) || (!body_follows(req) && !req->close))
+            return MHD_YES; /* admitted, or refused with no body to skip: answered later */
+        /* queued on the first call on purpose: libmicrohttpd then closes the connection, and
+         * never reads (or asks for, with 100 Continue) the body of a refused request */
         req->close = true;
-        wd_request_reply_error(req, -WD_E_MALFORMED_REQUEST, NULL);
+        request_received(conn);
         return queue_reply(req);
     }
     if (*upload_data_size) {
@@ -287,6 +493,10 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     }
     int state = atomic_load_explicit(&req->state, memory_order_acquire);
+    if (!req->received) {
+        req->received = true;
+        request_received(conn);
+    }
     if (state == WD_REQUEST_RECEIVING) {
         dispatch(req);
         if (req->suspended) {
@@ -301,21 +511,71 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     return queue_reply(req);
 }
 
+/*
+ * Failed authentications are a stranger's to send, as many as they like: their access lines are
+ * sampled, at most FAILED_AUTH_LINES a second per process, and the next line written says how
+ * many were left out ("suppressed"). Returns that count, or -1 to write nothing.
+ */
+#define FAILED_AUTH_LINES 10
+
+static long long failed_auth_sample(struct wd_request *req)
+{
+    static _Atomic long long second, written, suppressed;
+
+    if (req->reply.status != 401 && !req->throttled)
+        return 0;
+    long long now = wd_clock_mono_ns() / 1000000000LL;
+    long long was = atomic_load(&second);
+    if (now != was && atomic_compare_exchange_strong(&second, &was, now))
+        atomic_store(&written, 0);
+    if (atomic_fetch_add(&written, 1) >= FAILED_AUTH_LINES) {
+        atomic_fetch_add(&suppressed, 1);
+        wd_metrics_edge(WD_METRICS_LOG_SUPPRESSED, 1);
+        return -1;
+    }
+    return atomic_exchange(&suppressed, 0);
+}
+
+static void append(char *m, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void append(char *m, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    int n = vsnprintf(m + *len, WD_LOG_LINE_MAX - *len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *len = *len + (size_t)n < WD_LOG_LINE_MAX ? *len + (size_t)n : WD_LOG_LINE_MAX - 1;
+}
+
 static void access_log(struct wd_request *req, double ms)
 {
-    json_t *f = json_object();
+    long long suppressed = failed_auth_sample(req);
 
-    json_object_set_new(f, "requestId", json_string(req->request_id));
-    json_object_set_new(f, "method", json_string(req->method));
-    json_t *path = json_string(req->path);
-    json_object_set_new(f, "path", path ? path : json_string("(not UTF-8)"));
-    json_object_set_new(f, "status", json_integer(req->reply.status));
-    json_object_set_new(f, "ms", json_real(ms));
-    if (req->tenant[0])
-        json_object_set_new(f, "tenant", json_string(req->tenant));
+    if (suppressed < 0)
+        return;
+    /* built by hand, not with jansson: this line is written on every request (core/log.h) */
+    char m[WD_LOG_LINE_MAX];
+    size_t len = 0, mark;
+    m[0] = '\0';
+    append(m, &len, "\"requestId\":\"%s\",\"method\":", req->request_id);
+    if (!wd_log_escape(m, sizeof(m), &len, req->method))
+        append(m, &len, "\"(not UTF-8)\"");
+    append(m, &len, ",\"path\":");
+    mark = len;
+    if (!wd_log_escape(m, sizeof(m) - 256, &len, req->path)) {
+        len = mark;
+        append(m, &len, "\"(not UTF-8, or too long)\"");
+    }
+    append(m, &len, ",\"status\":%d,\"ms\":%.6g", req->reply.status, ms);
+    if (req->tenant[0]) /* [A-Za-z0-9_.-]: nothing to escape */
+        append(m, &len, ",\"tenant\":\"%s\"", req->tenant);
     if (req->replayed)
-        json_object_set_new(f, "replayed", json_true());
-    wd_log_fields(WD_LOG_INFO, "request", f);
+        append(m, &len, ",\"replayed\":true");
+    if (suppressed > 0)
+        append(m, &len, ",\"suppressed\":%lld", suppressed);
+    wd_log_members(WD_LOG_INFO, "request", m);
 }
 
 static void request_completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -324,8 +584,13 @@ static void request_completed_cb(void *cls, struct MHD_Connection *conn, void **
     struct wd_server *s = cls;
     struct wd_request *req = *con_cls;
 
-    (void)conn;
+    struct conn *state = conn_of(conn);
+
     (void)toe;
+    if (state) { /* answered: the next request must start within the keep-alive timeout */
+        state->idle = true;
+        wd_deadline_set(&state->deadline, after_s(s->ctx->cfg->keepalive_timeout_s));
+    }
     if (!req)
         return;
     resumed(req);
@@ -353,7 +618,57 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     wd_log_warn("libmicrohttpd: %s", msg);
 }
 
-int wd_server_start(struct wd_server **out, struct wd_context *ctx, int listen_fd,
+#define ADMIN_CONNECTIONS 64 /* the probes' and Prometheus's: a few at a time */
+#define ADMIN_TIMEOUT_S   10
+
+/* Starts libmicrohttpd on fd for s: the public port, or (s->admin) ADMIN_PORT. */
+static struct MHD_Daemon *start_daemon(struct wd_server *s, int fd)
+{
+    const struct wd_config *cfg = s->ctx->cfg;
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    unsigned threads = s->admin ? 1 : (unsigned)cfg->http_threads;
+    unsigned limit = s->admin ? ADMIN_CONNECTIONS : (unsigned)cfg->max_connections;
+    unsigned per_ip = s->admin ? 0 : (unsigned)cfg->max_connections_ip; /* 0: none */
+    unsigned timeout = s->admin ? ADMIN_TIMEOUT_S : (unsigned)cfg->keepalive_timeout_s;
+
+    /* the logger must be the first option, or early messages bypass it */
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_LIMIT, limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_NOTIFY_COMPLETED,
+        request_completed_cb, s, MHD_OPTION_NOTIFY_CONNECTION, notify_connection, s,
+        MHD_OPTION_URI_LOG_CALLBACK, request_line, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, s,
+        MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
+}
+
+/* Frees s (and its admin face); the daemons are stopped. */
+static void server_free(struct wd_server *s)
+{
+    wd_deadline_stop(s->deadlines);
+    wd_authfail_free(s->authfail);
+    free(s->admin_face);
+    free(s);
+}
+
+/* The ADMIN_PORT face of s: the same context and defenses, its own daemon. 0 or a code. */
+static int start_admin(struct wd_server *s, int admin_fd, struct wd_error *err)
+{
+    struct wd_server *a = calloc(1, sizeof(*a));
+
+    if (!a)
+        return wd_error_set(err, -WD_E_NOMEM, NULL);
+    a->ctx = s->ctx;
+    a->admin = true;
+    a->authfail = s->authfail;
+    a->deadlines = s->deadlines;
+    s->admin_face = a;
+    a->daemon = start_daemon(a, admin_fd);
+    return a->daemon ? 0 : wd_error_set(err, -WD_E_INTERNAL_ERROR, "libmicrohttpd failed to start");
+}
+
+int wd_server_start(struct wd_server **out, struct wd_context *ctx, int listen_fd, int admin_fd,
                     struct wd_error *err)
 {
     struct wd_server *s = calloc(1, sizeof(*s));
@@ -361,19 +676,20 @@ int wd_server_start(struct wd_server **out, struct wd_context *ctx, int listen_f
     if (!s)
         return wd_error_set(err, -WD_E_NOMEM, NULL);
     s->ctx = ctx;
-    unsigned flags = MHD_USE_EPOLL | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
-    /* the logger must be the first option, or early messages bypass it */
-    s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
-        MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)ctx->cfg->http_threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)ctx->cfg->keepalive_timeout_s, MHD_OPTION_CONNECTION_LIMIT, 20000u,
-        MHD_OPTION_NOTIFY_COMPLETED, request_completed_cb, s, MHD_OPTION_END);
-    if (!s->daemon) {
-        free(s);
-        return wd_error_set(err, -WD_E_INTERNAL_ERROR, "libmicrohttpd failed to start");
+    int rc = wd_authfail_new(&s->authfail, ctx->cfg->auth_failures_per_s, err);
+    if (rc == 0)
+        rc = wd_deadline_start(&s->deadlines, DEADLINE_TICK_MS, err);
+    if (rc == 0 && admin_fd >= 0)
+        rc = start_admin(s, admin_fd, err);
+    if (rc == 0 && !(s->daemon = start_daemon(s, listen_fd)))
+        rc = wd_error_set(err, -WD_E_INTERNAL_ERROR, "libmicrohttpd failed to start");
+    if (rc < 0) {
+        if (s->admin_face && s->admin_face->daemon)
+            MHD_stop_daemon(s->admin_face->daemon);
+        server_free(s);
+        return rc;
     }
+    wd_metrics_connections_max(ctx->worker_index, ctx->cfg->max_connections);
     *out = s;
     return 0;
 }
@@ -408,6 +724,8 @@ int wd_server_stop(struct wd_server *s)
         return -1;
     }
     MHD_stop_daemon(s->daemon);
-    free(s);
+    if (s->admin_face)
+        MHD_stop_daemon(s->admin_face->daemon);
+    server_free(s);
     return 0;
 }

@@ -19,7 +19,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-struct wd_auth;
+struct wd_auth_live;
 struct wd_request;
 struct wd_ratelimit;
 struct wd_map;
@@ -30,7 +30,7 @@ struct wd_engine;
 struct wd_context {
     const struct wd_config *cfg;
     const struct wd_map *map;
-    const struct wd_auth *keys;
+    struct wd_auth_live *keys; /* replaced while serving (SIGHUP, file changed) */
     struct wd_ratelimit *ratelimit;
     struct wd_engine *engine;
     struct wd_health *health;
@@ -40,8 +40,13 @@ struct wd_context {
 
 struct wd_server;
 
-/* Starts serving on listen_fd (owned by the caller). *out is owned by the caller. */
-int wd_server_start(struct wd_server **out, struct wd_context *ctx, int listen_fd,
+/*
+ * Starts serving on listen_fd, and on admin_fd (ADMIN_PORT) unless it is -1; both are owned by
+ * the caller. With ADMIN_PORT the probes and /metrics are answered there only (404
+ * ROUTE_NOT_FOUND on PORT) and the API on PORT only, so the Service the load balancer reaches
+ * need not expose them. *out is owned by the caller.
+ */
+int wd_server_start(struct wd_server **out, struct wd_context *ctx, int listen_fd, int admin_fd,
                     struct wd_error *err);
 
 /*

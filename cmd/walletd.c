@@ -5,9 +5,9 @@
  * keys, builds the shard map, maps the shared metrics region, opens one listening socket per
  * worker on PORT (SO_REUSEPORT, so the kernel spreads connections over the workers and a dead
  * worker's socket keeps queueing until its replacement accepts), and forks WORKERS workers
- * (cmd/worker.c). It restarts a worker that dies, and on SIGTERM/SIGINT passes the signal on,
- * waits for every worker to drain and exits 0 (1 if it had to kill workers that did not stop in
- * time).
+ * (cmd/worker.c). It restarts a worker that dies, passes SIGHUP on (each worker reloads the API
+ * keys), and on SIGTERM/SIGINT passes the signal on, waits for every worker to drain and exits 0
+ * (1 if it had to kill workers that did not stop in time).
  */
 #define _GNU_SOURCE
 #include "api/auth.h"
@@ -18,6 +18,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/seal.h"
 #include "shard/map.h"
 
 #include <arpa/inet.h>
@@ -31,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,6 +43,7 @@
 struct slot {
     pid_t pid;
     int fd;
+    int admin_fd; /* ADMIN_PORT's socket, or -1 */
     int64_t started_ns;
     int64_t restart_at_ns;
 };
@@ -48,7 +51,7 @@ struct slot {
 /* Immutable once the workers are forked (STYLE rule 6). */
 static struct wd_config config;
 static struct wd_map map;
-static struct wd_auth keys;
+static struct wd_auth_live keys; /* reloaded on SIGHUP, before it is passed on to the workers */
 static struct slot slots[MAX_WORKERS];
 
 static int fail(const char *what, const char *message)
@@ -58,9 +61,9 @@ static int fail(const char *what, const char *message)
     return 2;
 }
 
-/* The socket address of HOST:PORT. 0 or -WD_E_CONFIG. */
-static int listen_addr(const struct wd_config *cfg, struct sockaddr_storage *addr, socklen_t *len,
-                       struct wd_error *err)
+/* The socket address of HOST:port. 0 or -WD_E_CONFIG. */
+static int listen_addr(const struct wd_config *cfg, int port, struct sockaddr_storage *addr,
+                       socklen_t *len, struct wd_error *err)
 {
     struct sockaddr_in *v4 = (struct sockaddr_in *)addr;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)addr;
@@ -68,13 +71,13 @@ static int listen_addr(const struct wd_config *cfg, struct sockaddr_storage *add
     memset(addr, 0, sizeof(*addr));
     if (inet_pton(AF_INET, cfg->listen_addr, &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)cfg->port);
+        v4->sin_port = htons((uint16_t)port);
         *len = sizeof(*v4);
         return 0;
     }
     if (inet_pton(AF_INET6, cfg->listen_addr, &v6->sin6_addr) == 1) {
         v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)cfg->port);
+        v6->sin6_port = htons((uint16_t)port);
         *len = sizeof(*v6);
         return 0;
     }
@@ -82,16 +85,18 @@ static int listen_addr(const struct wd_config *cfg, struct sockaddr_storage *add
 }
 
 /*
- * Binds HOST:PORT; with reuseport, for a worker's listening socket. Returns the fd or a code.
- * SO_REUSEPORT would let a second walletd on the same port split the traffic silently, so the
- * master first binds once without it (probe) to check that nobody listens there.
+ * Binds HOST:port (PORT, or ADMIN_PORT: name says which); with reuseport, for a worker's
+ * listening socket. Returns the fd or a code. SO_REUSEPORT would let a second walletd on the same
+ * port split the traffic silently, so the master first binds once without it (probe) to check
+ * that nobody listens there.
  */
-static int bind_port(const struct wd_config *cfg, bool reuseport, struct wd_error *err)
+static int bind_port(const struct wd_config *cfg, const char *name, int port, bool reuseport,
+                     struct wd_error *err)
 {
     struct sockaddr_storage addr;
     socklen_t len = 0;
     int one = 1;
-    int rc = listen_addr(cfg, &addr, &len, err);
+    int rc = listen_addr(cfg, port, &addr, &len, err);
 
     if (rc < 0)
         return rc;
@@ -104,10 +109,36 @@ static int bind_port(const struct wd_config *cfg, bool reuseport, struct wd_erro
     if (bind(fd, (struct sockaddr *)&addr, len) < 0 || (reuseport && listen(fd, 4096) < 0)) {
         int saved = errno;
         close(fd);
-        return wd_error_set(err, -WD_E_CONFIG, "PORT: cannot listen on %s:%d: %s", cfg->listen_addr,
-                            cfg->port, strerror(saved));
+        return wd_error_set(err, -WD_E_CONFIG, "%s: cannot listen on %s:%d: %s", name,
+                            cfg->listen_addr, port, strerror(saved));
     }
     return fd;
+}
+
+/* One socket per worker on PORT, and on ADMIN_PORT if it is set (see bind_port). */
+static int open_sockets(struct wd_error *err)
+{
+    int probe = bind_port(&config, "PORT", config.port, false, err);
+
+    if (probe < 0)
+        return probe;
+    close(probe);
+    if (config.admin_port) {
+        probe = bind_port(&config, "ADMIN_PORT", config.admin_port, false, err);
+        if (probe < 0)
+            return probe;
+        close(probe);
+    }
+    for (int i = 0; i < config.workers; i++) {
+        slots[i].admin_fd = -1;
+        slots[i].fd = bind_port(&config, "PORT", config.port, true, err);
+        if (slots[i].fd < 0)
+            return slots[i].fd;
+        if (config.admin_port && (slots[i].admin_fd = bind_port(&config, "ADMIN_PORT",
+                                                                config.admin_port, true, err)) < 0)
+            return slots[i].admin_fd;
+    }
+    return 0;
 }
 
 static pid_t spawn(int index)
@@ -117,10 +148,13 @@ static pid_t spawn(int index)
     if (pid != 0)
         return pid;
     for (int i = 0; i < config.workers; i++) {
-        if (i != index)
-            close(slots[i].fd);
+        if (i == index)
+            continue;
+        close(slots[i].fd);
+        if (slots[i].admin_fd >= 0)
+            close(slots[i].admin_fd);
     }
-    _exit(wd_worker_run(&config, &map, &keys, slots[index].fd, index));
+    _exit(wd_worker_run(&config, &map, &keys, slots[index].fd, slots[index].admin_fd, index));
 }
 
 static void start_worker(int index)
@@ -182,6 +216,19 @@ static void restart_due(void)
     }
 }
 
+/* SIGHUP: every worker reloads its API keys; so does the master, for workers it starts later. */
+static void reload_keys(void)
+{
+    struct wd_error err = {0};
+
+    if (wd_auth_reload(&keys, &err) < 0)
+        wd_log_error("master: API keys not reloaded: %s", err.message);
+    for (int i = 0; i < config.workers; i++) {
+        if (slots[i].pid > 0)
+            kill(slots[i].pid, SIGHUP);
+    }
+}
+
 static int shutdown_workers(const sigset_t *set)
 {
     int64_t deadline =
@@ -229,9 +276,27 @@ static int supervise(void)
         int sig = sigtimedwait(&set, NULL, &tick);
         if (sig == SIGTERM || sig == SIGINT)
             return shutdown_workers(&set);
+        if (sig == SIGHUP)
+            reload_keys();
         reap(false);
         restart_due();
     }
+}
+
+/* Raises the open-file limit to what the hard limit allows (workers inherit it); returns it. */
+static long raise_open_files(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 1024;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY ? 1048576 : rl.rlim_max;
+    if (rl.rlim_cur < want) {
+        struct rlimit raised = {want, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            rl.rlim_cur = want;
+    }
+    return (long)rl.rlim_cur;
 }
 
 static int setup(void)
@@ -243,25 +308,30 @@ static int setup(void)
     if (wd_config_load(&config, wd_config_process_env, NULL, &err) < 0)
         return fail("configuration", err.message);
     wd_log_min_level = config.log_level;
+    if (wd_log_start(config.log_buffer_bytes) < 0)
+        return fail("LOG_BUFFER_BYTES", "cannot start the log thread");
     wd_fault_start(); /* walletd-faults only: arms the rules of WALLETD_FAULTS_FILE */
+    long nofile = raise_open_files();
+    if (wd_config_fit_connections(&config, nofile, &err) < 0)
+        return fail("configuration", err.message);
+    wd_log_info("open-file limit %ld: %d HTTP connections per worker (%d per address), %d "
+                "descriptors kept for its pools",
+                nofile, config.max_connections, config.max_connections_ip,
+                wd_config_worker_fds(&config));
     if (wd_map_init(&map, config.shard_count, config.shard_map, &err) < 0)
         return fail("configuration", err.message);
-    if (wd_auth_load(&keys, config.api_keys_file, &err) < 0)
+    if (wd_auth_open(&keys, config.api_keys_file, &err) < 0)
         return fail("configuration", err.message);
+    bool random_cursor_key = false;
+    if (wd_seal_load_key(config.cursor_key_file, &random_cursor_key, &err) < 0)
+        return fail("configuration", err.message);
+    if (random_cursor_key)
+        wd_log_warn("CURSOR_KEY_FILE is not set: ledger cursors work only on this pod");
     if (mysql_library_init(0, NULL, NULL) != 0)
         return fail("mysql", "library initialisation failed");
     if (wd_metrics_init() < 0)
         return fail("metrics", "cannot map shared memory");
-    int probe = bind_port(&config, false, &err);
-    if (probe < 0)
-        return fail("listen", err.message);
-    close(probe);
-    for (int i = 0; i < config.workers; i++) {
-        slots[i].fd = bind_port(&config, true, &err);
-        if (slots[i].fd < 0)
-            return fail("listen", err.message);
-    }
-    return 0;
+    return open_sockets(&err) < 0 ? fail("listen", err.message) : 0;
 }
 
 int main(int argc, char **argv)
@@ -277,7 +347,8 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc;
     rc = supervise();
-    wd_auth_release(&keys);
+    wd_auth_close(&keys);
     mysql_library_end();
+    wd_log_stop(1000);
     return rc;
 }

@@ -19,7 +19,9 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#define SETTLE_MS 2000 /* for the last replies to leave, after the engine answered every op */
+#define SETTLE_MS     2000 /* for the last replies to leave, after the engine answered every op */
+#define KEYS_CHECK_MS 1000 /* how often the API key file is looked at for a change */
+#define TENANTS_SPARE 1024 /* tenants a reload may add that the rate limit still counts */
 
 struct worker {
     struct wd_context ctx;
@@ -49,7 +51,7 @@ static void worker_stop_parts(struct worker *w)
     wd_health_stop(w->health);
 }
 
-static int worker_start_parts(struct worker *w, int listen_fd, struct wd_error *err)
+static int worker_start_parts(struct worker *w, int listen_fd, int admin_fd, struct wd_error *err)
 {
     int rc = wd_health_start(&w->health, w->ctx.cfg, err);
 
@@ -60,20 +62,37 @@ static int worker_start_parts(struct worker *w, int listen_fd, struct wd_error *
     if (rc == 0 && w->ctx.worker_index == 0)
         rc = wd_sweeper_start(&w->sweeper, w->ctx.cfg, w->engine, err);
     if (rc == 0)
-        rc = wd_ratelimit_new(&w->ratelimit, w->ctx.cfg, w->ctx.keys->ntenants, err);
+        rc = wd_ratelimit_new(&w->ratelimit, w->ctx.cfg, w->ctx.keys->tenants + TENANTS_SPARE, err);
     w->ctx.ratelimit = w->ratelimit;
     if (rc == 0)
-        rc = wd_server_start(&w->server, &w->ctx, listen_fd, err);
+        rc = wd_server_start(&w->server, &w->ctx, listen_fd, admin_fd, err);
     return rc;
 }
 
-/* Blocks until SIGTERM or SIGINT. */
-static void wait_for_stop(const sigset_t *set)
+/* Loads the API key file again; a file that does not load leaves the keys in use. */
+static void reload_keys(struct wd_auth_live *keys, const char *why)
 {
+    struct wd_error err = {0};
+
+    if (wd_auth_reload(keys, &err) < 0)
+        wd_log_error("API keys not reloaded (%s), the old ones stay: %s", why, err.message);
+    else
+        wd_log_info("API keys reloaded (%s): %zu keys", why, keys->keys.n);
+}
+
+/* Blocks until SIGTERM or SIGINT, reloading the API keys on SIGHUP or when their file changes. */
+static void wait_for_stop(const sigset_t *set, struct wd_auth_live *keys)
+{
+    struct timespec tick = {KEYS_CHECK_MS / 1000, (KEYS_CHECK_MS % 1000) * 1000000L};
+
     for (;;) {
-        int sig = sigwaitinfo(set, NULL);
+        int sig = sigtimedwait(set, NULL, &tick);
         if (sig == SIGTERM || sig == SIGINT)
             return;
+        if (sig == SIGHUP)
+            reload_keys(keys, "SIGHUP");
+        else if (wd_auth_changed(keys))
+            reload_keys(keys, "the file changed");
     }
 }
 
@@ -93,14 +112,15 @@ static void drain(struct worker *w)
         wd_log_warn("shutdown timeout: %d requests still in flight", wd_server_inflight(w->server));
 }
 
-int wd_worker_run(const struct wd_config *cfg, const struct wd_map *map, const struct wd_auth *keys,
-                  int listen_fd, int index)
+int wd_worker_run(const struct wd_config *cfg, const struct wd_map *map, struct wd_auth_live *keys,
+                  int listen_fd, int admin_fd, int index)
 {
     struct worker w;
     struct wd_error err = {0};
     sigset_t set;
 
     memset(&w, 0, sizeof(w));
+    wd_log_start(cfg->log_buffer_bytes); /* the fork left this process without a log thread */
     w.ctx.cfg = cfg;
     w.ctx.map = map;
     w.ctx.keys = keys;
@@ -110,19 +130,24 @@ int wd_worker_run(const struct wd_config *cfg, const struct wd_map *map, const s
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread: they all inherit it */
+    if (wd_auth_changed(keys)) /* changed since the master loaded it (a restarted worker) */
+        reload_keys(keys, "the file changed");
     mysql_thread_init();
-    if (worker_start_parts(&w, listen_fd, &err) < 0) {
+    if (worker_start_parts(&w, listen_fd, admin_fd, &err) < 0) {
         wd_log_error("worker %d failed to start: %s", index, err.message);
         worker_stop_parts(&w);
+        wd_log_stop(1000);
         return 1;
     }
     wd_log_info("worker %d serving", index);
-    wait_for_stop(&set);
+    wait_for_stop(&set, keys);
     atomic_store(&w.ctx.draining, true);
     drain(&w);
     worker_stop_parts(&w);
     mysql_thread_end();
     wd_log_info("worker %d stopped", index);
+    wd_log_stop(1000);
     return 0;
 }

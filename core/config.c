@@ -217,7 +217,10 @@ static int load_log(struct loader *ld, struct wd_config *cfg)
     if (cfg->log_level < 0)
         return wd_error_set(ld->err, -WD_E_CONFIG,
                             "LOG_LEVEL: expected debug, info, warn, error or off");
-    return load_bool(ld, "ACCESS_LOG", true, &cfg->access_log);
+    int64_t bytes;
+    int rc = load_int(ld, "LOG_BUFFER_BYTES", 1048576, 65536, 67108864, &bytes);
+    cfg->log_buffer_bytes = (size_t)bytes;
+    return rc ? rc : load_bool(ld, "ACCESS_LOG", true, &cfg->access_log);
 }
 
 static int cpu_count(void)
@@ -233,16 +236,70 @@ static int load_server(struct loader *ld, struct wd_config *cfg)
 
     if ((rc = load_string(ld, "HOST", "0.0.0.0", cfg->listen_addr, sizeof(cfg->listen_addr))) ||
         (rc = load_int32(ld, "PORT", 3000, 1, 65535, &cfg->port)) ||
+        (rc = load_int32(ld, "ADMIN_PORT", 0, 0, 65535, &cfg->admin_port)) ||
         (rc = load_int32(ld, "WORKERS", cpu_count(), 1, 64, &cfg->workers)) ||
         (rc = load_int32(ld, "HTTP_THREADS", 2, 1, 64, &cfg->http_threads)) ||
         (rc = load_int32(ld, "DRAIN_DELAY_SECONDS", 10, 0, 600, &cfg->drain_delay_s)) ||
         (rc = load_int32(ld, "SHUTDOWN_TIMEOUT_SECONDS", 20, 1, 600, &cfg->shutdown_timeout_s)) ||
         (rc = load_int32(ld, "KEEPALIVE_TIMEOUT_SECONDS", 75, 1, 3600, &cfg->keepalive_timeout_s)))
         return rc;
+    if (cfg->admin_port == cfg->port)
+        return wd_error_set(ld->err, -WD_E_CONFIG, "ADMIN_PORT: must differ from PORT (%d)",
+                            cfg->port);
     int64_t body;
     rc = load_int(ld, "MAX_BODY_BYTES", 16384, 256, 1048576, &body);
     cfg->max_body_bytes = (size_t)body;
     return rc;
+}
+
+/* The HTTP edge's limits (docs/API.md, "Edge limits"). */
+static int load_edge(struct loader *ld, struct wd_config *cfg)
+{
+    int rc;
+
+    if ((rc = load_int32(ld, "AUTH_FAILURES_PER_SECOND", 10, 0, 100000,
+                         &cfg->auth_failures_per_s)) ||
+        (rc = load_int32(ld, "MAX_CONNECTIONS", 0, 0, 1000000, &cfg->max_connections)) ||
+        (rc = load_int32(ld, "MAX_CONNECTIONS_PER_IP", 0, 0, 1000000, &cfg->max_connections_ip)))
+        return rc;
+    return load_int32(ld, "REQUEST_TIMEOUT_SECONDS", 10, 1, 600, &cfg->request_timeout_s);
+}
+
+#define MAX_CONNECTIONS_CAP 65536
+
+int wd_config_worker_fds(const struct wd_config *cfg)
+{
+    int pools = cfg->db_pool_size + cfg->db_read_pool_size, health = 0;
+
+    for (int i = 0; i < cfg->shard_count; i++)
+        health += 1 + cfg->shards[i].replica_count;
+    /* 2 x: a reconnect may open its socket before the old one is gone; Redis: the health check,
+     * one per HTTP thread for the rate limit; 64: stdio, epoll and its pipes, listen sockets,
+     * the sweeper, libraries' own files */
+    return 2 * (cfg->shard_count * pools + health + 1 + cfg->http_threads) + 4 * cfg->http_threads +
+           64;
+}
+
+int wd_config_fit_connections(struct wd_config *cfg, long nofile, struct wd_error *err)
+{
+    long room = nofile - wd_config_worker_fds(cfg);
+
+    if (room < 16)
+        return wd_error_set(err, -WD_E_CONFIG,
+                            "MAX_CONNECTIONS: the open-file limit %ld leaves no room for "
+                            "connections beside the %d the pools need (raise ulimit -n)",
+                            nofile, wd_config_worker_fds(cfg));
+    if (cfg->max_connections > room)
+        return wd_error_set(err, -WD_E_CONFIG,
+                            "MAX_CONNECTIONS: %d does not fit the open-file limit %ld less the %d "
+                            "the pools need; at most %ld",
+                            cfg->max_connections, nofile, wd_config_worker_fds(cfg), room);
+    if (cfg->max_connections == 0)
+        cfg->max_connections = room > MAX_CONNECTIONS_CAP ? MAX_CONNECTIONS_CAP : (int)room;
+    if (cfg->max_connections_ip == 0 || cfg->max_connections_ip > cfg->max_connections)
+        cfg->max_connections_ip =
+            cfg->max_connections_ip ? cfg->max_connections : (cfg->max_connections + 3) / 4;
+    return 0;
 }
 
 static int load_storage(struct loader *ld, struct wd_config *cfg)
@@ -288,10 +345,12 @@ int wd_config_load(struct wd_config *cfg, wd_config_getenv_fn get, void *ctx, st
     int rc;
 
     memset(cfg, 0, sizeof(*cfg));
-    if ((rc = load_server(&ld, cfg)) || (rc = load_shards(&ld, cfg)) ||
-        (rc = load_storage(&ld, cfg)) || (rc = load_redis(&ld, cfg)) ||
-        (rc = load_rate_limit(&ld, cfg)) || (rc = load_log(&ld, cfg)) ||
-        (rc = load_money_rules(&ld, cfg)))
+    if ((rc = load_server(&ld, cfg)) || (rc = load_edge(&ld, cfg)) ||
+        (rc = load_shards(&ld, cfg)) || (rc = load_storage(&ld, cfg)) ||
+        (rc = load_redis(&ld, cfg)) || (rc = load_rate_limit(&ld, cfg)) ||
+        (rc = load_log(&ld, cfg)) || (rc = load_money_rules(&ld, cfg)) ||
+        (rc = load_string(&ld, "CURSOR_KEY_FILE", "", cfg->cursor_key_file,
+                          sizeof(cfg->cursor_key_file))))
         return rc;
     return load_string(&ld, "API_KEYS_FILE", NULL, cfg->api_keys_file, sizeof(cfg->api_keys_file));
 }

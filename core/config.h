@@ -37,6 +37,7 @@ struct wd_shard_config {
 struct wd_config {
     char listen_addr[64]; /* HOST */
     int port;             /* PORT */
+    int admin_port;       /* ADMIN_PORT: probes and /metrics only; 0 = served on PORT */
     int workers;          /* WORKERS */
     int http_threads;     /* HTTP_THREADS: libmicrohttpd thread pool per worker */
 
@@ -58,15 +59,22 @@ struct wd_config {
     int64_t rate_limit_rps;   /* RATE_LIMIT_RPS: requests a second per tenant, 0 = no limit */
     int64_t rate_limit_burst; /* RATE_LIMIT_BURST: bucket size; default 2 x RATE_LIMIT_RPS */
 
-    char api_keys_file[PATH_MAX]; /* API_KEYS_FILE */
+    char api_keys_file[PATH_MAX];   /* API_KEYS_FILE */
+    char cursor_key_file[PATH_MAX]; /* CURSOR_KEY_FILE, "" = a random key per pod (core/seal) */
 
-    int log_level;   /* LOG_LEVEL */
-    bool access_log; /* ACCESS_LOG */
+    int log_level;           /* LOG_LEVEL */
+    bool access_log;         /* ACCESS_LOG */
+    size_t log_buffer_bytes; /* LOG_BUFFER_BYTES: lines waiting for stdout, per process */
 
     int drain_delay_s;       /* DRAIN_DELAY_SECONDS */
     int shutdown_timeout_s;  /* SHUTDOWN_TIMEOUT_SECONDS */
     int keepalive_timeout_s; /* KEEPALIVE_TIMEOUT_SECONDS */
     size_t max_body_bytes;   /* MAX_BODY_BYTES */
+
+    int auth_failures_per_s; /* AUTH_FAILURES_PER_SECOND: per source address, 0 = no limit */
+    int max_connections;     /* MAX_CONNECTIONS per worker; 0 until wd_config_fit_connections */
+    int max_connections_ip;  /* MAX_CONNECTIONS_PER_IP per worker; 0: a quarter of the above */
+    int request_timeout_s;   /* REQUEST_TIMEOUT_SECONDS: a request's headers and body, in all */
 
     int idempotency_retention_s; /* IDEMPOTENCY_RETENTION_HOURS, in seconds */
     int64_t hold_default_s;      /* HOLD_DEFAULT_EXPIRY_SECONDS */
@@ -94,6 +102,18 @@ int wd_config_load(struct wd_config *cfg, wd_config_getenv_fn get, void *ctx, st
  */
 int wd_config_load_storage(struct wd_config *cfg, wd_config_getenv_fn get, void *ctx,
                            struct wd_error *err);
+
+/* File descriptors a worker needs beside its HTTP connections: its database and Redis
+ * connections (one more each for a reconnect), logs, epoll, listen sockets and a margin. */
+int wd_config_worker_fds(const struct wd_config *cfg);
+
+/*
+ * Fits the HTTP connection limits to nofile, the open-file limit of each worker: MAX_CONNECTIONS
+ * unset becomes nofile minus wd_config_worker_fds (at most 65536), and MAX_CONNECTIONS_PER_IP
+ * unset a quarter of it. A MAX_CONNECTIONS that would leave the pools short of descriptors is
+ * refused (-WD_E_CONFIG naming it), so the databases and Redis can always reconnect.
+ */
+int wd_config_fit_connections(struct wd_config *cfg, long nofile, struct wd_error *err);
 
 /* Parses a mysql:// or mariadb:// URL into ep. Returns 0 or -WD_E_CONFIG. */
 int wd_config_parse_db_url(struct wd_db_endpoint *ep, const char *text, struct wd_error *err);

@@ -205,9 +205,11 @@ enum wd_fault_failure wd_fault_hit(enum wd_fault_point point, const char *name)
         wd_log_error("WALLETD_FAULTS_FILE %s: rule %d: %s; nothing armed", path, bad_line, bad);
     else if (armed >= 0)
         wd_log_warn("fault rules read from %s: %d armed", path, armed);
-    if (r)
+    if (r) {
         wd_log_warn("fault injected: %s%s%s = %s (hit %ld)", point_names[point], name ? ":" : "",
                     name ? name : "", failure_names[fired.failure], fired.hits);
+        wd_log_flush(1000); /* out before the request is answered: its test reads the log then */
+    }
     inside = false;
     return fired.failure;
 }

@@ -38,6 +38,9 @@ struct shm {
     atomic_int_fast64_t replica_lag[WD_MAX_SHARDS][WD_MAX_REPLICAS]; /* lag + 2; 0: never seen */
     atomic_int_fast64_t primary_up[WD_MAX_SHARDS];                   /* up + 1; 0: never seen */
     atomic_int_fast64_t redis_up;                                    /* up + 1; 0: never seen */
+    atomic_uint_fast64_t edge[WD_METRICS_EDGE_COUNT];
+    atomic_int connections[WD_METRICS_WORKERS];
+    atomic_int connections_max[WD_METRICS_WORKERS];
 };
 
 static struct shm *m;
@@ -115,6 +118,35 @@ void wd_metrics_rate_limit_unchecked(void)
 {
     if (m)
         atomic_fetch_add_explicit(&m->rate_limit_unchecked, 1, memory_order_relaxed);
+}
+
+void wd_metrics_edge(enum wd_metrics_edge kind, uint64_t n)
+{
+    if (m && kind < WD_METRICS_EDGE_COUNT)
+        atomic_fetch_add_explicit(&m->edge[kind], n, memory_order_relaxed);
+}
+
+void wd_metrics_connections(int worker, int delta)
+{
+    if (m && worker >= 0 && worker < WD_METRICS_WORKERS)
+        atomic_fetch_add_explicit(&m->connections[worker], delta, memory_order_relaxed);
+}
+
+void wd_metrics_connections_max(int worker, int max)
+{
+    if (m && worker >= 0 && worker < WD_METRICS_WORKERS)
+        atomic_store(&m->connections_max[worker], max);
+}
+
+int wd_metrics_connections_full(int nworkers)
+{
+    for (int w = 0; m && w < nworkers && w < WD_METRICS_WORKERS; w++) {
+        int max = atomic_load(&m->connections_max[w]);
+        int slack = max / 16 + 1 < 64 ? max / 16 + 1 : 64; /* room left for the probes */
+        if (max > 0 && atomic_load(&m->connections[w]) + slack >= max)
+            return w;
+    }
+    return -1;
 }
 
 /* A growable text buffer; on allocation failure it stays failed and render returns NULL. */
@@ -305,6 +337,30 @@ static void render_money(struct text *t, const struct wd_metrics_labels *l)
            (long long)atomic_load(&m->rate_limit_unchecked));
 }
 
+static void render_edge(struct text *t)
+{
+    static const char *const names[][2] = {
+        {"wallet_auth_failures_throttled_total",
+         "Requests refused with 429 because their source failed authentication too often."},
+        {"wallet_http_deadline_closed_total",
+         "Connections closed because a request was not received within its deadline."},
+        {"wallet_log_lines_dropped_total", "Log lines dropped because the log buffer was full."},
+        {"wallet_access_log_suppressed_total",
+         "Access log lines of failed authentications not written (sampled)."},
+    };
+    _Static_assert(sizeof(names) / sizeof(names[0]) == WD_METRICS_EDGE_COUNT, "a name each");
+    long long open = 0, max = 0;
+
+    for (int e = 0; e < WD_METRICS_EDGE_COUNT; e++)
+        scalar(t, names[e][0], "counter", names[e][1], (long long)atomic_load(&m->edge[e]));
+    for (int w = 0; w < WD_METRICS_WORKERS; w++) {
+        open += atomic_load(&m->connections[w]);
+        max += atomic_load(&m->connections_max[w]);
+    }
+    scalar(t, "wallet_http_connections", "gauge", "Open HTTP connections in this pod.", open);
+    scalar(t, "wallet_http_connections_max", "gauge", "HTTP connections this pod may hold.", max);
+}
+
 char *wd_metrics_render(const struct wd_metrics_labels *labels, size_t *len)
 {
     struct text t = {malloc(8192), 0, 8192, 0};
@@ -317,6 +373,7 @@ char *wd_metrics_render(const struct wd_metrics_labels *labels, size_t *len)
         render_money(&t, labels);
         render_reads(&t, labels);
         render_dependencies(&t, labels);
+        render_edge(&t);
     }
     if (t.failed) {
         free(t.buf);

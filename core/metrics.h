@@ -64,6 +64,28 @@ void wd_metrics_replica_lag(int shard, int replica, int lag_s);
 /* Whether a shard's primary (shard >= 0) or Redis (shard -1) answered the last health check. */
 void wd_metrics_dependency_up(int shard, bool up);
 
+/* What the HTTP edge refused, closed or dropped (docs/API.md, "Edge limits"). */
+enum wd_metrics_edge {
+    WD_METRICS_AUTH_THROTTLED = 0, /* 429: a source over its failed-authentication budget */
+    WD_METRICS_DEADLINE_CLOSED,    /* a connection closed for missing REQUEST_TIMEOUT_SECONDS */
+    WD_METRICS_LOG_DROPPED,        /* log lines dropped because the log buffer was full */
+    WD_METRICS_LOG_SUPPRESSED,     /* access lines of refused authentications not written */
+    WD_METRICS_EDGE_COUNT
+};
+
+/* Counts n events of kind. */
+void wd_metrics_edge(enum wd_metrics_edge kind, uint64_t n);
+
+#define WD_METRICS_WORKERS 64
+
+/* Worker worker's HTTP connections: delta open now; its limit (set once at its start). */
+void wd_metrics_connections(int worker, int delta);
+void wd_metrics_connections_max(int worker, int max);
+
+/* The first worker below nworkers whose connections are at their limit, or within 1/16 of it
+ * (at most 64: the room kept for the probes that ask), or -1. */
+int wd_metrics_connections_full(int nworkers);
+
 /* Names used when rendering. */
 struct wd_metrics_labels {
     const char *const *routes; /* "POST /api/v1/wallets", one per route index */

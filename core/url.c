@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hex_value(char c)
+int wd_url_hex_value(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -28,7 +28,7 @@ static int decode(char *out, size_t outlen, const char *src, size_t len)
         if (c == '%') {
             if (i + 2 >= len)
                 return -1;
-            int hi = hex_value(src[i + 1]), lo = hex_value(src[i + 2]);
+            int hi = wd_url_hex_value(src[i + 1]), lo = wd_url_hex_value(src[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             c = (char)(hi * 16 + lo);

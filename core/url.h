@@ -32,4 +32,7 @@ int wd_url_parse(struct wd_url *out, const char *text, struct wd_error *err);
  */
 int wd_url_query_get(const struct wd_url *url, const char *key, char *out, size_t outlen);
 
+/* The value of the hex digit c (either case), or -1. */
+int wd_url_hex_value(char c);
+
 #endif

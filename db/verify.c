@@ -6,6 +6,7 @@
  */
 #include "db/verify.h"
 
+#include "core/clock.h"
 #include "db/replica.h"
 
 #include <stdio.h>
@@ -118,7 +119,8 @@ static int checksum(struct wd_conn *c, struct checksums *out, struct wd_error *e
     return 0;
 }
 
-#define QUIET_TRIES 10
+#define QUIET_TRIES    20
+#define QUIET_PAUSE_MS 250 /* after a try the primary wrote through, before the next */
 
 int wd_verify_replica(struct wd_conn *p, struct wd_conn *r, int wait_s, wd_verify_report_fn report,
                       void *ctx, long *differences, struct wd_error *err)
@@ -147,8 +149,10 @@ int wd_verify_replica(struct wd_conn *p, struct wd_conn *r, int wait_s, wd_verif
             (rc = wd_conn_query_text(p, "SELECT @@GLOBAL.gtid_binlog_pos", after, sizeof(after),
                                      err)) < 0)
             return rc;
-        if (strcmp(before, after) != 0) /* p wrote meanwhile: r may be past what p's sums saw */
+        if (strcmp(before, after) != 0) { /* p wrote meanwhile: r may be past what p's sums saw */
+            wd_clock_sleep_ns(QUIET_PAUSE_MS * 1000000LL);
             continue;
+        }
         for (int i = 0; i < NTABLES; i++) {
             if (strcmp(on_p.table[i], on_r.table[i]) != 0 ||
                 strcmp(on_p.sum[i], on_r.sum[i]) != 0) {

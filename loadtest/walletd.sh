@@ -64,7 +64,7 @@ start_walletd() {
     # rate no run reaches; the default 10,000 a second per tenant would refuse the heavier loads.
     export RATE_LIMIT_RPS=${RATE_LIMIT_RPS:-1000000000}
     export API_KEYS_FILE=${API_KEYS_FILE:?make_api_key and export API_KEYS_FILE first}
-    export LOG_LEVEL=warn ACCESS_LOG=false
+    export LOG_LEVEL=${LOG_LEVEL:-warn} ACCESS_LOG=${ACCESS_LOG:-false}
     export DRAIN_DELAY_SECONDS=${DRAIN_DELAY_SECONDS:-0} SHUTDOWN_TIMEOUT_SECONDS=${SHUTDOWN_TIMEOUT_SECONDS:-10}
     HOST=127.0.0.1 PORT=$port "$BUILD_DIR/walletd" >"$log_file" 2>&1 &
     WALLETD_PID=$!

@@ -6,6 +6,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/seal.h"
 #include "db/ledger.h"
 #include "db/replica.h"
 #include "wallet/render.h"
@@ -72,10 +73,10 @@ static int read_page(struct wd_conn *c, struct wd_op *op, json_t **data, struct 
         json_t *list = json_array();
         for (int i = 0; i < n && i < op->limit; i++)
             json_array_append_new(list, wd_render_entry(&rows[i]));
-        char cursor[32];
+        char cursor[WD_SEAL_CURSOR_MAX];
         json_t *next = json_null();
         if (n > op->limit) {
-            wd_render_cursor(rows[op->limit - 1].id, cursor);
+            wd_seal_cursor(op->wallet_id, rows[op->limit - 1].id, cursor);
             json_decref(next);
             next = json_string(cursor);
         }

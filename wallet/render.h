@@ -18,10 +18,4 @@ json_t *wd_render_wallet(const struct wd_wallet *w);
 json_t *wd_render_txn(const struct wd_txn *t);
 json_t *wd_render_entry(const struct wd_entry *e);
 
-/* The opaque cursor string for "entries older than entry id". Writes at most 32 bytes. */
-void wd_render_cursor(uint64_t id, char out[32]);
-
-/* Parses a cursor made by wd_render_cursor. 0 and *id set, or -1. */
-int wd_render_parse_cursor(const char *text, uint64_t *id);
-
 #endif

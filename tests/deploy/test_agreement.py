@@ -1,6 +1,6 @@
 """The manifests agree with walletd's code and defaults, and with each other.
 
-Read from the code: the defaults and ranges of PORT, DRAIN_DELAY_SECONDS,
+Read from the code: the defaults and ranges of PORT, ADMIN_PORT, DRAIN_DELAY_SECONDS,
 SHUTDOWN_TIMEOUT_SECONDS and KEEPALIVE_TIMEOUT_SECONDS (core/config.c), the master's hard
 deadline after SIGTERM (cmd/walletd.c: drain + shutdown + 5 s), the probe routes (the route table in
 api/handlers.c), the image's user, port, entrypoint and migrations folder (Dockerfile). Read from
@@ -27,7 +27,7 @@ def config_defaults(root):
     text = read(root, "core/config.c")
     found = {n: (int(d), int(lo), int(hi)) for n, d, lo, hi in re.findall(
         r'load_int32\(ld, "(\w+)", (\d+), (\d+), (\d+),', text)}
-    for name in ("PORT", "DRAIN_DELAY_SECONDS", "SHUTDOWN_TIMEOUT_SECONDS",
+    for name in ("PORT", "ADMIN_PORT", "DRAIN_DELAY_SECONDS", "SHUTDOWN_TIMEOUT_SECONDS",
                  "KEEPALIVE_TIMEOUT_SECONDS"):
         if name not in found:
             raise AssertionError(f"{name} not found in core/config.c")
@@ -91,6 +91,7 @@ def check_overlay(where, docs, cfg, margin, have, runtime):
     out = []
     env = one(docs, "ConfigMap", where)["data"]
     port = setting(env, cfg, "PORT", where, out)
+    admin = setting(env, cfg, "ADMIN_PORT", where, out)  # 0: probes and metrics on PORT
     drain = setting(env, cfg, "DRAIN_DELAY_SECONDS", where, out)
     shutdown = setting(env, cfg, "SHUTDOWN_TIMEOUT_SECONDS", where, out)
     keepalive = setting(env, cfg, "KEEPALIVE_TIMEOUT_SECONDS", where, out)
@@ -101,13 +102,17 @@ def check_overlay(where, docs, cfg, margin, have, runtime):
     ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
     if ports.get("http") != port:
         out.append(f"{where}: containerPort http={ports.get('http')}, walletd listens on {port}")
+    if admin and ports.get("admin") != admin:
+        out.append(f"{where}: containerPort admin={ports.get('admin')}, ADMIN_PORT is {admin}")
+    probe_port = ("admin", admin) if admin else ("http", port)
     for probe, path in (("livenessProbe", "/health/live"), ("readinessProbe", "/health/ready"),
                         ("startupProbe", "/health/live")):
         get = (c.get(probe) or {}).get("httpGet") or {}
         if get.get("path") != path or ("GET", path) not in have:
             out.append(f"{where}: {probe} path {get.get('path')}, expected {path} (a GET route)")
-        if get.get("port") not in ("http", port):
-            out.append(f"{where}: {probe} port {get.get('port')} is not walletd's port")
+        if get.get("port") not in probe_port:
+            out.append(f"{where}: {probe} port {get.get('port')} is not where walletd answers "
+                       f"probes ({probe_port[0]})")
     grace = pod.get("terminationGracePeriodSeconds", 30)
     need = drain + shutdown + margin + MARGIN_S
     if grace < need:
@@ -121,19 +126,26 @@ def check_overlay(where, docs, cfg, margin, have, runtime):
                    f"image's USER {user.group(1) if user else '?'}")
     if f"EXPOSE {port}" not in runtime:
         out.append(f"{where}: the image does not EXPOSE {port}")
-    keys_file = env.get("API_KEYS_FILE", "")
     mounts = [m["mountPath"].rstrip("/") + "/" for m in c.get("volumeMounts", [])
               if m["name"] == "api-keys"]
-    if not mounts or not keys_file.startswith(mounts[0]):
-        out.append(f"{where}: API_KEYS_FILE {keys_file} is not in the api-keys volume {mounts}")
+    for name in ("API_KEYS_FILE", "CURSOR_KEY_FILE"):  # both from the api-keys Secret
+        path = env.get(name, "")
+        if not mounts or not path.startswith(mounts[0]):
+            out.append(f"{where}: {name} {path or '(unset)'} is not in the api-keys volume {mounts}")
 
     svc = one(docs, "Service", where)
     if svc["spec"]["ports"][0].get("targetPort") not in ("http", port):
         out.append(f"{where}: the Service does not target walletd's port")
+    if admin and any(sp.get("targetPort") in ("admin", admin) for sp in svc["spec"]["ports"]):
+        out.append(f"{where}: the Service exposes ADMIN_PORT (probes and /metrics) to the ALB")
 
     ing = one(docs, "Ingress", where)
     a = ing["metadata"].get("annotations", {})
     p = "alb.ingress.kubernetes.io/"
+    want_hc = str(admin) if admin else "traffic-port"
+    if a.get(p + "healthcheck-port", "traffic-port") != want_hc:
+        out.append(f"{where}: ALB health check port {a.get(p + 'healthcheck-port')}, walletd "
+                   f"answers /health/ready on {want_hc}")
     if a.get(p + "healthcheck-path") != "/health/ready":
         out.append(f"{where}: ALB health check path {a.get(p + 'healthcheck-path')}, not /health/ready")
     if a.get(p + "target-type") != "ip":
@@ -146,6 +158,9 @@ def check_overlay(where, docs, cfg, margin, have, runtime):
                    f"could still send to a pod that stopped accepting")
     lb = dict(kv.split("=", 1) for kv in
               a.get(p + "load-balancer-attributes", "").split(",") if "=" in kv)
+    if lb.get("routing.http.desync_mitigation_mode") != "strictest":
+        out.append(f"{where}: ALB desync mitigation {lb.get('routing.http.desync_mitigation_mode')}"
+                   f", expected strictest (walletd refuses what is not strict HTTP/1.1)")
     idle = int(lb.get("idle_timeout.timeout_seconds", 60))
     if idle >= keepalive:
         out.append(f"{where}: ALB idle timeout {idle} s >= KEEPALIVE_TIMEOUT_SECONDS {keepalive}: "
@@ -181,8 +196,9 @@ def check_overlay(where, docs, cfg, margin, have, runtime):
         out.append(f"{where}: the namespace is not labelled for the ALB pod readiness gate")
     net = one(docs, "NetworkPolicy", where)
     in_ports = [pp["port"] for r in net["spec"]["ingress"] for pp in r.get("ports", [])]
-    if in_ports != [port]:
-        out.append(f"{where}: NetworkPolicy lets in ports {in_ports}, walletd listens on {port}")
+    listens = [port, admin] if admin else [port]
+    if in_ports != listens:
+        out.append(f"{where}: NetworkPolicy lets in ports {in_ports}, walletd listens on {listens}")
     return out
 
 
@@ -206,9 +222,22 @@ class AgreementTest(unittest.TestCase):
         ("ALB idle timeout above keep-alive",
          [("k8s/base/ingress.yaml", "idle_timeout.timeout_seconds=60",
            "idle_timeout.timeout_seconds=90")], "ALB idle timeout 90 s >="),
+        ("ALB lets ambiguous requests through",
+         [("k8s/base/ingress.yaml", ",routing.http.desync_mitigation_mode=strictest", "")],
+         "ALB desync mitigation None"),
         ("wrong readiness path",
          [("k8s/base/deployment.yaml", "              path: /health/ready",
            "              path: /healthz")], "readinessProbe path /healthz"),
+        ("admin port moved in the ConfigMap only",
+         [("k8s/base/walletd.env", "ADMIN_PORT=9000", "ADMIN_PORT=9100")],
+         "containerPort admin=9000, ADMIN_PORT is 9100"),
+        ("probe on the public port while ADMIN_PORT is set",
+         [("k8s/base/deployment.yaml", "              path: /health/ready\n              port: admin",
+           "              path: /health/ready\n              port: http")],
+         "readinessProbe port http is not where walletd answers probes (admin)"),
+        ("ALB health check on the traffic port",
+         [("k8s/base/ingress.yaml", 'healthcheck-port: "9000"', "healthcheck-port: traffic-port")],
+         "ALB health check port traffic-port, walletd answers /health/ready on 9000"),
         ("port moved in the ConfigMap only",
          [("k8s/base/walletd.env", "PORT=3000", "PORT=8080")],
          "containerPort http=3000, walletd listens on 8080"),

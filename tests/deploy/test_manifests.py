@@ -53,7 +53,7 @@ class ManifestsTest(unittest.TestCase):
         ("unknown kind", "base/pdb.yaml", "kind: PodDisruptionBudget",
          "kind: PodDisruptionBudgets", "base", "no kind PodDisruptionBudgets in policy/v1"),
         ("unknown field in a Prometheus Operator object",
-         "components/monitoring/servicemonitor.yaml", "      interval: 15s",
+         "components/monitoring/podmonitor.yaml", "      interval: 15s",
          "      intervall: 15s", "overlays/production", "'\"intervall\"' does not exist in type"),
         ("kustomize cannot build", "overlays/production/kustomization.yaml", "  - ../../base",
          "  - ../../bse", "overlays/production", "kubectl kustomize"),

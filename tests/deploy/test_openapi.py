@@ -122,7 +122,8 @@ class OpenApiTest(unittest.TestCase):
                      for m, op in item.items() if m in spec.METHODS
                      for s, r in op["responses"].items()]
         responses += [("route not found", "404", checker.route_not_found),
-                      ("method not allowed", "405", checker.method_not_allowed)]
+                      ("method not allowed", "405", checker.method_not_allowed),
+                      ("malformed request", "400", checker.malformed_request)]
         for where, status, response in responses:
             if int(status) < 400:
                 continue

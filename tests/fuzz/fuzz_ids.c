@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_ids.c - the small parsers of IDs and query/header values that come from
- * outside: wd_id_parse (path IDs), wd_render_parse_cursor and wd_parse_page (ledger query),
+ * outside: wd_id_parse (path IDs), wd_seal_open_cursor and wd_parse_page (ledger query),
  * wd_parse_idempotency_key (headers) and wd_hash_account_valid (path account IDs).
  *
  * Input: arbitrary bytes, given whole to the length-taking parsers and, cut at the first NUL, to
@@ -13,7 +13,7 @@
 #include "api/parse.h"
 #include "shard/hash.h"
 #include "shard/id.h"
-#include "wallet/render.h"
+#include "core/seal.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -64,15 +64,12 @@ static void check_account(const char *s, size_t len)
 
 static void check_cursor(const char *text)
 {
+    static const char wallet[] = "wal_0000abababababababababababababababab";
     uint64_t id = 0;
 
-    if (wd_render_parse_cursor(text, &id) < 0)
+    if (wd_seal_open_cursor(wallet, text, &id) < 0)
         return;
-    FUZZ_CHECK(id >= 1);
-    char again[32];
-    uint64_t back = 0;
-    wd_render_cursor(id, again);
-    FUZZ_CHECK(wd_render_parse_cursor(again, &back) == 0 && back == id);
+    FUZZ_CHECK(0); /* only walletd's key makes a cursor that opens: no input can */
 }
 
 static void check_idempotency(const char *a, const char *b)

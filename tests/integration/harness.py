@@ -259,8 +259,13 @@ class Walletd:
             "PORT": str(self.port), "HOST": "127.0.0.1", "WORKERS": str(workers),
             "API_KEYS_FILE": self.keys_file, "DRAIN_DELAY_SECONDS": "1",
             "SHUTDOWN_TIMEOUT_SECONDS": "10", "LOG_LEVEL": "info",
+            # every test client is the one source 127.0.0.1, and suites send bad keys on
+            # purpose by the hundred; test_edge checks the default budget on its own
+            "AUTH_FAILURES_PER_SECOND": "100000",
         })
         self.env.update(env or {})
+        # with ADMIN_PORT the probes and /metrics are answered there only
+        self.probe_port = int(self.env["ADMIN_PORT"]) if self.env.get("ADMIN_PORT") else self.port
         self.proc = None
 
     def start(self, wait_ready=True):
@@ -276,7 +281,7 @@ class Walletd:
 
     def ready_status(self):
         try:
-            c = Client(self.port, timeout=5)
+            c = Client(self.probe_port, timeout=5)
             r = c.get("/health/ready", key=False)
             c.close()
             return r
@@ -297,7 +302,7 @@ class Walletd:
     def metric(self, name, **labels):
         """The sum of the samples of one metric (those whose labels include labels), read from
         a fresh GET /metrics; AssertionError unless that answers 200."""
-        r = one_shot(self.port, "GET", "/metrics")
+        r = one_shot(self.probe_port, "GET", "/metrics")
         if r.status != 200:
             raise AssertionError(f"GET /metrics: {r!r}")
         return metric_sum(parse_metrics(r.raw), name, **labels)

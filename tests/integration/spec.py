@@ -8,7 +8,7 @@ its body validates against that response's JSON Schema (Draft 2020-12), every he
 marks required is there and valid, and every header it sends beyond plain HTTP framing is one the
 spec documents for it. A path no route has must be the spec's `x-walletd-route-not-found` answer,
 a known path with another method its `x-walletd-method-not-allowed` answer (Allow = the path's
-methods).
+methods). A path with an encoded NUL or slash may only be the `x-walletd-malformed-request` answer.
 
 Needs PyYAML and jsonschema >= 4 (Debian: python3-yaml, python3-jsonschema). The spec is read
 and its schemas compiled once per process.
@@ -75,13 +75,16 @@ class Spec:
             self.routes.append((template.split("/")[1:], ops))
         self.route_not_found = self.doc["x-walletd-route-not-found"]
         self.method_not_allowed = self.doc["x-walletd-method-not-allowed"]
+        self.malformed_request = self.doc["x-walletd-malformed-request"]
         self._validators = {}
 
     def select(self, method, path):
         """(response map, allowed methods or None, label) for a request. The response map is
         {status: response}; allowed methods are set when the answer must be 405."""
-        # libmicrohttpd hands walletd the percent-decoded path as a C string: %00 ends it.
-        decoded = urllib.parse.unquote(path.split("?", 1)[0]).split("\0", 1)[0]
+        raw = path.split("?", 1)[0]
+        if re.search(r"%(00|2[fF])", raw):  # refused before routing (api/edge.h)
+            return {"400": self.malformed_request}, None, f"{method} (malformed) {path}"
+        decoded = urllib.parse.unquote(raw)
         segs = decoded.split("/")[1:]
         best, group = -1, []
         for pattern, ops in self.routes:

@@ -26,7 +26,9 @@ CONFIG_VARS = {
     "BATCH_WINDOW_US", "MAX_REPLICA_LAG_SECONDS", "REDIS_URL", "API_KEYS_FILE", "LOG_LEVEL",
     "ACCESS_LOG", "DRAIN_DELAY_SECONDS", "SHUTDOWN_TIMEOUT_SECONDS", "KEEPALIVE_TIMEOUT_SECONDS",
     "MAX_BODY_BYTES", "IDEMPOTENCY_RETENTION_HOURS", "HOLD_DEFAULT_EXPIRY_SECONDS",
-    "HOLD_MAX_EXPIRY_SECONDS", "SWEEPER_INTERVAL_MS", "HEALTH_INTERVAL_MS",
+    "HOLD_MAX_EXPIRY_SECONDS", "SWEEPER_INTERVAL_MS", "HEALTH_INTERVAL_MS", "AUTH_FAILURES_PER_SECOND",
+    "LOG_BUFFER_BYTES", "MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_IP", "REQUEST_TIMEOUT_SECONDS",
+    "CURSOR_KEY_FILE", "ADMIN_PORT",
 }
 
 
@@ -139,6 +141,7 @@ class ConfigTest(unittest.TestCase):
         with open(self.keys_file) as src, open(bad, "w") as dst:
             dst.write(src.read())
             dst.write("this is not a key line\n")
+        os.chmod(bad, 0o600)  # a key file others can read is refused before it is read
         self.assert_refused("API_KEYS_FILE", set_={"API_KEYS_FILE": bad}, contains="line 2")
 
     # -- server -------------------------------------------------------------------------------

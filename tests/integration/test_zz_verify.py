@@ -56,7 +56,7 @@ class VerifyTest(WalletdTestCase):
     def test_c_replicas_match_their_primaries_after_everything(self):
         res = walletctl("verify", "--replicas", check=False)
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
-        self.assertIn("2 replicas compared, 0 violations", res.stdout)
+        self.assertIn("2 replicas compared, 0 violations", res.stdout + res.stderr)
         for shard in (0, 1):
             self.assertIn(f"shard {shard}: replica 0 holds exactly what its primary holds",
                           res.stdout)
@@ -77,7 +77,7 @@ class VerifyTest(WalletdTestCase):
             shard = replica[len("shard")]
             diffs = [line for line in res.stdout.splitlines()
                      if line.startswith(f"shard {shard}: table") and "differs" in line]
-            self.assertEqual(len(diffs), 1, res.stdout)  # that table only
+            self.assertEqual(len(diffs), 1, res.stdout + res.stderr)  # that table only
             self.assertIn("walletd.wallets", diffs[0])
         finally:
             sql(replica, f"SET SESSION sql_log_bin = 0; UPDATE wallets SET balance = balance - 1 "

@@ -3,6 +3,7 @@
  * currencies, references, hold expiry, the canonical request hash, idempotency keys and paging.
  */
 #include "api/parse.h"
+#include "core/seal.h"
 #include "shard/hash.h"
 #include "shard/id.h"
 #include "wallet/render.h"
@@ -640,11 +641,14 @@ static void test_idempotency_key(void **state)
     assert_int_equal(idem(NULL, key, true, &op), -WD_E_INVALID_IDEMPOTENCY_KEY);
 }
 
+#define PAGE_WALLET "wal_0000abababababababababababababababab"
+
 static int page(const char *limit, const char *cursor, struct wd_op *op)
 {
     struct wd_error err;
 
     fresh(op, &err);
+    memcpy(op->wallet_id, PAGE_WALLET, sizeof(PAGE_WALLET)); /* cursors are bound to it */
     return checked(wd_parse_page(limit, cursor, op, &err), &err);
 }
 
@@ -667,14 +671,14 @@ static void test_page(void **state)
         {"", NULL, -WD_E_VALIDATION_ERROR, 0, 0},
         {"5.0", NULL, -WD_E_VALIDATION_ERROR, 0, 0},
         {"99999999999999999999999", NULL, -WD_E_VALIDATION_ERROR, 0, 0},
-        {NULL, "djEuNDI", 0, 50, 42}, /* base64url("v1.42"), by Python */
+        {NULL, "djEuNDI", -WD_E_INVALID_CURSOR, 0, 0}, /* v1, base64url("v1.42"): refused */
         {NULL, "garbage!", -WD_E_INVALID_CURSOR, 0, 0},
         {NULL, "", -WD_E_INVALID_CURSOR, 0, 0},
         {NULL, "123", -WD_E_INVALID_CURSOR, 0, 0},
         {"abc", "djEuNDI", -WD_E_VALIDATION_ERROR, 0, 0},
     };
     struct wd_op op;
-    char cursor[32];
+    char cursor[WD_SEAL_CURSOR_MAX];
 
     (void)state;
     for (size_t i = 0; i < N_CASES(cases); i++) {
@@ -688,10 +692,12 @@ static void test_page(void **state)
                      (unsigned long long)op.cursor, cases[i].want_limit,
                      (unsigned long long)cases[i].want_cursor);
     }
-    wd_render_cursor(123456789, cursor);
+    wd_seal_cursor(PAGE_WALLET, 123456789, cursor);
     assert_int_equal(page("10", cursor, &op), 0);
     assert_int_equal(op.limit, 10);
     assert_int_equal(op.cursor, 123456789);
+    wd_seal_cursor("wal_0000cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd", 123456789, cursor);
+    assert_int_equal(page("10", cursor, &op), -WD_E_INVALID_CURSOR); /* another wallet's */
 }
 
 int main(void)

@@ -140,6 +140,7 @@ static void test_defaults(void **state)
     /* the defaults column of README.md's configuration table */
     assert_string_equal(cfg->listen_addr, "0.0.0.0");
     assert_int_equal(cfg->port, 3000);
+    assert_int_equal(cfg->admin_port, 0);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     assert_int_equal(cfg->workers, cpus < 1 ? 1 : cpus > 64 ? 64 : cpus);
     assert_int_equal(cfg->http_threads, 2);
@@ -155,16 +156,22 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->max_replica_lag_s, 5);
     assert_int_equal(cfg->log_level, WD_LOG_INFO);
     assert_true(cfg->access_log);
+    assert_int_equal(cfg->log_buffer_bytes, 1048576);
     assert_int_equal(cfg->drain_delay_s, 10);
     assert_int_equal(cfg->shutdown_timeout_s, 20);
     assert_int_equal(cfg->keepalive_timeout_s, 75);
     assert_int_equal(cfg->max_body_bytes, 16384);
+    assert_int_equal(cfg->auth_failures_per_s, 10);
+    assert_int_equal(cfg->max_connections, 0); /* until fitted to the open-file limit */
+    assert_int_equal(cfg->max_connections_ip, 0);
+    assert_int_equal(cfg->request_timeout_s, 10);
     assert_int_equal(cfg->idempotency_retention_s, 24 * 3600);
     assert_int_equal(cfg->hold_default_s, 7 * 86400);
     assert_int_equal(cfg->hold_max_s, 30 * 86400);
     assert_int_equal(cfg->sweeper_interval_ms, 1000);
     assert_int_equal(cfg->health_interval_ms, 1000);
     assert_string_equal(cfg->api_keys_file, "/etc/walletd/keys");
+    assert_string_equal(cfg->cursor_key_file, "");
 
     const struct wd_db_endpoint *p = &cfg->shards[0].primary;
     assert_string_equal(p->url.user, "wallet");
@@ -209,10 +216,13 @@ static void test_overrides(void **state)
 
     set(fx, "HOST", "127.0.0.1");
     set(fx, "PORT", "8080");
+    set(fx, "ADMIN_PORT", "9000");
     set(fx, "WORKERS", "3");
     set(fx, "LOG_LEVEL", "warn");
     set(fx, "ACCESS_LOG", "false");
     set(fx, "MAX_BODY_BYTES", "1048576");
+    set(fx, "AUTH_FAILURES_PER_SECOND", "0");
+    set(fx, "CURSOR_KEY_FILE", "/etc/walletd/keys/cursor_key");
     set(fx, "IDEMPOTENCY_RETENTION_HOURS", "48");
     set(fx, "HOLD_DEFAULT_EXPIRY_SECONDS", "60");
     set(fx, "REDIS_URL", "redis://:pw@cache"); /* no port: Redis's default */
@@ -220,10 +230,13 @@ static void test_overrides(void **state)
     const struct wd_config *cfg = load_ok(fx);
     assert_string_equal(cfg->listen_addr, "127.0.0.1");
     assert_int_equal(cfg->port, 8080);
+    assert_int_equal(cfg->admin_port, 9000);
     assert_int_equal(cfg->workers, 3);
     assert_int_equal(cfg->log_level, WD_LOG_WARN);
     assert_false(cfg->access_log);
     assert_int_equal(cfg->max_body_bytes, 1048576);
+    assert_int_equal(cfg->auth_failures_per_s, 0);
+    assert_string_equal(cfg->cursor_key_file, "/etc/walletd/keys/cursor_key");
     assert_int_equal(cfg->idempotency_retention_s, 48 * 3600);
     assert_int_equal(cfg->hold_default_s, 60);
     assert_string_equal(cfg->redis.password, "pw");
@@ -295,6 +308,8 @@ static void test_bad_values_are_named(void **state)
         {"PORT", "80x"},
         {"PORT", "99999999999999999999999"},
         {"PORT", "8080 "},
+        {"ADMIN_PORT", "3000"}, /* the same as PORT */
+        {"ADMIN_PORT", "65536"},
         {"WORKERS", "0"},
         {"WORKERS", "65"},
         {"HTTP_THREADS", "-1"},
@@ -317,6 +332,14 @@ static void test_bad_values_are_named(void **state)
         {"HOLD_MAX_EXPIRY_SECONDS", "31536001"},
         {"SWEEPER_INTERVAL_MS", "9"},
         {"HEALTH_INTERVAL_MS", "49"},
+        {"MAX_CONNECTIONS", "-1"},
+        {"MAX_CONNECTIONS_PER_IP", "1000001"},
+        {"REQUEST_TIMEOUT_SECONDS", "0"},
+        {"REQUEST_TIMEOUT_SECONDS", "601"},
+        {"LOG_BUFFER_BYTES", "65535"},
+        {"LOG_BUFFER_BYTES", "67108865"},
+        {"AUTH_FAILURES_PER_SECOND", "-1"},
+        {"AUTH_FAILURES_PER_SECOND", "100001"},
         {"RATE_LIMIT_RPS", "-1"},
         {"RATE_LIMIT_RPS", "1000000001"},
         {"RATE_LIMIT_RPS", "10k"},
@@ -532,6 +555,40 @@ static void test_db_url_refused(void **state)
     }
 }
 
+static void test_connections_fit_the_open_file_limit(void **state)
+{
+    struct fixture *fx = *state;
+    struct wd_config *cfg = &fx->cfg;
+
+    load_ok(fx);
+    int need = wd_config_worker_fds(cfg);
+    assert_true(need > 2 * (cfg->db_pool_size + cfg->db_read_pool_size));
+    /* derived: what the pools leave; a quarter of it per source */
+    assert_int_equal(wd_config_fit_connections(cfg, 1024, &fx->err), 0);
+    assert_int_equal(cfg->max_connections, 1024 - need);
+    assert_int_equal(cfg->max_connections_ip, (1024 - need + 3) / 4);
+    load_ok(fx);
+    assert_int_equal(wd_config_fit_connections(cfg, 1L << 30, &fx->err), 0);
+    assert_int_equal(cfg->max_connections, 65536);
+    /* more pools, less room */
+    set(fx, "DB_READ_POOL_SIZE", "50");
+    load_ok(fx);
+    assert_true(wd_config_worker_fds(cfg) > need + 90);
+    /* set: kept if it fits, refused (naming it) if it would starve the pools */
+    env_minimal(&fx->env);
+    set(fx, "MAX_CONNECTIONS", "500");
+    set(fx, "MAX_CONNECTIONS_PER_IP", "9999");
+    load_ok(fx);
+    assert_int_equal(wd_config_fit_connections(cfg, 4096, &fx->err), 0);
+    assert_int_equal(cfg->max_connections, 500);
+    assert_int_equal(cfg->max_connections_ip, 500);
+    load_ok(fx);
+    assert_int_equal(wd_config_fit_connections(cfg, 512, &fx->err), -WD_E_CONFIG);
+    assert_non_null(strstr(fx->err.message, "MAX_CONNECTIONS: 500"));
+    load_ok(fx);
+    assert_int_equal(wd_config_fit_connections(cfg, 32, &fx->err), -WD_E_CONFIG);
+}
+
 /* A test that starts from a fresh fixture. */
 #define FIXTURE_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
@@ -551,6 +608,7 @@ int main(void)
         FIXTURE_TEST(test_bad_replica_url_is_named),
         FIXTURE_TEST(test_too_many_replicas),
         FIXTURE_TEST(test_load_storage_needs_only_shards),
+        FIXTURE_TEST(test_connections_fit_the_open_file_limit),
         cmocka_unit_test(test_db_url_accepted),
         cmocka_unit_test(test_db_url_refused),
     };
